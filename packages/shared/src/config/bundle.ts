@@ -1,0 +1,240 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { Platform } from "../contracts/event.ts";
+import { SyncMode } from "../contracts/keyset.ts";
+import { SecretRef } from "./secret.ts";
+
+/**
+ * The configuration bundle (SPEC §7): `bundle: {platforms, datasources, rules, …}`. Platforms and
+ * datasources are lists of `{<kind>: {…}}` entries, named `<kind>` or `<kind>-<tag>`.
+ */
+
+const PlatformConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    endpoint: z.string().min(1),
+    secret: SecretRef.optional(),
+    token: SecretRef.optional(),
+    username: SecretRef.optional(),
+    password: SecretRef.optional(),
+  })
+  .strict();
+
+const FileSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    path: z.string().min(1),
+    format: z.enum(["json", "yaml", "env", "properties"]).default("json"),
+  })
+  .strict();
+
+const RedisSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().positive().default(6379),
+    db: z.number().int().nonnegative().default(0),
+    username: SecretRef.optional(),
+    password: SecretRef.optional(),
+    tls: z.boolean().default(false),
+    layout: z.enum(["hash"]).default("hash"),
+  })
+  .strict();
+
+export const SINK_KINDS = { file: FileSinkConfig, redis: RedisSinkConfig } as const;
+export type SinkKind = keyof typeof SINK_KINDS;
+export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
+export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;
+
+/** varTrack's sync mode names map onto varstream's three (SPEC §5.3). */
+const SYNC_MODE_ALIASES: Record<string, SyncMode> = {
+  SYNC_MODE_GIT_UPSERT_ALL: "upsert",
+  SYNC_MODE_GIT_SMART_REPAIR: "mirror",
+  SYNC_MODE_LIVE_STATE: "repair",
+  SYNC_MODE_AUTO: "mirror",
+};
+
+const RuleSyncMode = z.string().transform((v, ctx) => {
+  const mode = SYNC_MODE_ALIASES[v] ?? v;
+  const parsed = SyncMode.safeParse(mode);
+  if (!parsed.success) {
+    ctx.addIssue({ code: "custom", message: `unknown sync_mode ${v}` });
+    return z.NEVER;
+  }
+  return parsed.data;
+});
+
+export const TEMPLATE_PLACEHOLDERS = ["tenant", "env", "repo", "file_stem"] as const;
+
+const DestinationTemplate = z
+  .string()
+  .min(1)
+  .superRefine((template, ctx) => {
+    for (const match of template.matchAll(/\{([^}]*)\}/g)) {
+      if (!(TEMPLATE_PLACEHOLDERS as readonly string[]).includes(match[1] ?? "")) {
+        ctx.addIssue({
+          code: "custom",
+          message: `unknown placeholder {${match[1]}}; known: ${TEMPLATE_PLACEHOLDERS.map((p) => `{${p}}`).join(" ")}`,
+        });
+      }
+    }
+    if (template.includes("|")) ctx.addIssue({ code: "custom", message: "a destination cannot contain '|'" });
+  });
+
+const Rule = z
+  .object({
+    name: z.string().optional(),
+    platform: z.string().min(1),
+    datasource: z.string().min(1),
+    repositories: z.array(z.string().min(1)).default(["**"]),
+    exclude_repositories: z.array(z.string().min(1)).default([]),
+    file_name: z.string().min(1).optional(),
+    file_patterns: z.array(z.string().min(1)).default([]),
+    file_path_map: z.record(z.string(), z.string().min(1)).default({}),
+    root_key: z.string().min(1).optional(),
+    env_layout: z.enum(["none", "top", "leaf"]).default("none"),
+    separator: z.string().min(1).default("."),
+    destination_template: DestinationTemplate.default("{env}/{file_stem}"),
+    tenant: z.string().default("default"),
+    prune: z.boolean().default(true),
+    protection: z.array(z.string().min(1)).default([]),
+    sync_mode: RuleSyncMode.optional(),
+    branch_map: z.record(z.string(), z.string().min(1)).default({}),
+    env_as_branch: z.boolean().default(false),
+    env_as_pr: z.boolean().default(false),
+    env_as_tags: z.boolean().default(false),
+    labels: z.record(z.string(), z.string()).default({}),
+    variables_map: z.record(z.string(), z.string()).default({}),
+  })
+  .strict();
+export type Rule = z.infer<typeof Rule>;
+
+const Entry = <T extends z.ZodType>(kinds: Record<string, T>) =>
+  z.record(z.string(), z.unknown()).superRefine((entry, ctx) => {
+    const keys = Object.keys(entry);
+    if (keys.length !== 1 || !(keys[0]! in kinds)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `an entry is {<kind>: {…}} with one kind of ${Object.keys(kinds).join(", ")}; got ${keys.join(", ") || "nothing"}`,
+      });
+    }
+  });
+
+const RawBundle = z
+  .object({
+    platforms: z.array(Entry({ github: PlatformConfig, gitea: PlatformConfig, gitlab: PlatformConfig })).default([]),
+    datasources: z.array(Entry(SINK_KINDS)).default([]),
+    rules: z.array(Rule).default([]),
+    schema_registry: z.unknown().optional(),
+    secret_managers: z.unknown().optional(),
+  })
+  .strict();
+
+export interface PlatformEntry {
+  name: string;
+  kind: Platform;
+  config: z.infer<typeof PlatformConfig>;
+}
+
+export type DatasourceEntry =
+  | { name: string; kind: "file"; config: FileSinkConfig }
+  | { name: string; kind: "redis"; config: RedisSinkConfig };
+
+export interface Bundle {
+  platforms: Map<string, PlatformEntry>;
+  datasources: Map<string, DatasourceEntry>;
+  rules: Rule[];
+}
+
+export class BundleError extends Error {
+  override name = "BundleError";
+  readonly path: string;
+  readonly reason: string;
+  constructor(path: string, reason: string) {
+    super(`bundle ${path}: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return ["bundle", ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replaceAll(".[", "[");
+}
+
+function parseStrict<T extends z.ZodType>(schema: T, value: unknown, at: (string | number)[]): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
+    throw new BundleError(issuePath([...at, ...(issue.path as (string | number)[])]), issue.message + extra);
+  }
+  return result.data;
+}
+
+/** Validates a decoded bundle document (`{bundle: {…}}` or the bare inner object) into a {@link Bundle}. */
+export function decodeBundle(doc: unknown): Bundle {
+  const inner = doc !== null && typeof doc === "object" && "bundle" in doc ? (doc as { bundle: unknown }).bundle : doc;
+  const raw = parseStrict(RawBundle, inner, []);
+  const platforms = new Map<string, PlatformEntry>();
+  raw.platforms.forEach((entry, i) => {
+    const kind = Platform.parse(Object.keys(entry)[0]);
+    const config = parseStrict(PlatformConfig, entry[kind], ["platforms", i, kind]);
+    const name = config.tag ? `${kind}-${config.tag}` : kind;
+    if (platforms.has(name)) throw new BundleError(issuePath(["platforms", i]), `duplicate platform name ${name}`);
+    platforms.set(name, { name, kind, config });
+  });
+  const datasources = new Map<string, DatasourceEntry>();
+  raw.datasources.forEach((entry, i) => {
+    const kind = Object.keys(entry)[0] as SinkKind;
+    const config = parseStrict(SINK_KINDS[kind], entry[kind], ["datasources", i, kind]);
+    const name = config.tag ? `${kind}-${config.tag}` : kind;
+    if (datasources.has(name)) {
+      throw new BundleError(issuePath(["datasources", i]), `duplicate datasource name ${name}`);
+    }
+    datasources.set(name, { name, kind, config } as DatasourceEntry);
+  });
+  raw.rules.forEach((rule, i) => {
+    if (!platforms.has(rule.platform)) {
+      throw new BundleError(issuePath(["rules", i, "platform"]), `no platform named ${rule.platform}`);
+    }
+    if (!datasources.has(rule.datasource)) {
+      throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${rule.datasource}`);
+    }
+    if (!rule.file_name && rule.file_patterns.length === 0 && Object.keys(rule.file_path_map).length === 0) {
+      throw new BundleError(issuePath(["rules", i]), "a rule needs file_name, file_patterns or file_path_map");
+    }
+  });
+  return { platforms, datasources, rules: raw.rules };
+}
+
+/** Loads the bundle at `path`: `.json` or `.yaml`/`.yml`. (`.cue` needs the CUE evaluator.) */
+export function loadBundle(path: string): Bundle {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new BundleError(path, `cannot read: ${(err as Error).message}`);
+  }
+  const ext = extname(path).toLowerCase();
+  let doc: unknown;
+  try {
+    if (ext === ".json") doc = JSON.parse(text);
+    else if (ext === ".yaml" || ext === ".yml") doc = parseYaml(text, { maxAliasCount: 100 });
+    else throw new BundleError(path, `unsupported bundle format ${ext || "(none)"}; use .json or .yaml`);
+  } catch (err) {
+    if (err instanceof BundleError) throw err;
+    throw new BundleError(path, `cannot parse: ${(err as Error).message}`);
+  }
+  return decodeBundle(doc);
+}

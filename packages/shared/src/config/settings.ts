@@ -1,0 +1,82 @@
+/**
+ * Process settings from environment variables (SPEC §2.1, §7). Read once at start; every service gets
+ * the same object, and tests build one with overrides instead of mutating process.env.
+ */
+export interface Settings {
+  appEnv: string;
+  configPath: string;
+  kafkaBrokers: string[];
+  kafkaClientId: string;
+  topicPrefix: string;
+  topicPartitions: number;
+  httpHost: string;
+  httpPort: number;
+  logLevel: string;
+  gitCacheDir: string;
+  gitCacheMaxEntries: number;
+  gitAllowedHosts: string[];
+  maxWebhookBytes: number;
+  sinks: string[] | undefined;
+  sinkMaxRetries: number;
+  taskRetentionMs: number;
+  deliveryDedupeMs: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+function int(env: Env, name: string, fallback: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got ${raw}`);
+  return value;
+}
+
+function list(raw: string | undefined): string[] {
+  return (raw ?? "")
+    .split(",")
+    .map((s) => s.trim())
+    .filter((s) => s !== "");
+}
+
+/** `7d`, `12h`, `30m`, `45s`, or plain milliseconds. */
+export function parseDuration(raw: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(raw.trim());
+  if (!match) throw new Error(`not a duration: ${raw}`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[match[2] ?? "ms"] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+export function splitHostPort(addr: string, defaultPort: number): { host: string; port: number } {
+  const at = addr.lastIndexOf(":");
+  if (at < 0) return { host: addr || "0.0.0.0", port: defaultPort };
+  const host = addr.slice(0, at) || "0.0.0.0";
+  const port = Number(addr.slice(at + 1));
+  if (!Number.isInteger(port)) throw new Error(`bad address: ${addr}`);
+  return { host, port };
+}
+
+export function loadSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
+  const http = splitHostPort(env.HTTP_ADDR ?? "0.0.0.0:8000", 8000);
+  const sinks = list(env.SINKS);
+  return {
+    appEnv: env.APP_ENV ?? "development",
+    configPath: env.CONFIG_PATH ?? "config.cue",
+    kafkaBrokers: list(env.KAFKA_BROKERS ?? "127.0.0.1:9092"),
+    kafkaClientId: env.KAFKA_CLIENT_ID ?? "varstream",
+    topicPrefix: env.TOPIC_PREFIX ?? "varstream.",
+    topicPartitions: int(env, "TOPIC_PARTITIONS", 6),
+    httpHost: http.host,
+    httpPort: http.port,
+    logLevel: env.LOG_LEVEL ?? "info",
+    gitCacheDir: env.GIT_CACHE_DIR ?? "/tmp/vt_gitcache",
+    gitCacheMaxEntries: int(env, "GIT_CACHE_MAX_ENTRIES", 20),
+    gitAllowedHosts: list(env.GIT_ALLOWED_HOSTS),
+    maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 10 * 1024 * 1024),
+    sinks: sinks.length > 0 ? sinks : undefined,
+    sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
+    taskRetentionMs: parseDuration(env.TASK_RETENTION ?? "7d"),
+    deliveryDedupeMs: parseDuration(env.DELIVERY_DEDUPE_WINDOW ?? "24h"),
+    ...overrides,
+  };
+}

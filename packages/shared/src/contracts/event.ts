@@ -1,0 +1,40 @@
+import { z } from "zod";
+
+/** Where an event entered varstream (SPEC §3.3). */
+export const EventSource = z.enum(["http", "grpc", "resync", "replay", "cli"]);
+export const Platform = z.enum(["github", "gitea", "gitlab"]);
+export type Platform = z.infer<typeof Platform>;
+
+export const FileChange = z.object({
+  path: z.string().min(1),
+  status: z.enum(["added", "modified", "removed", "renamed"]),
+  old_path: z.string().min(1).optional(),
+});
+export type FileChange = z.infer<typeof FileChange>;
+
+/** The normalized webhook event published to the `webhooks` topic (SPEC §3.3). */
+export const WebhookEvent = z.object({
+  task_id: z.string().min(1),
+  delivery_id: z.string(),
+  source: EventSource,
+  platform: Platform,
+  datasource: z.string().min(1),
+  event: z.enum(["push", "pull_request", "tag"]),
+  repo: z.object({ full_name: z.string().min(1), clone_url: z.string().min(1) }),
+  ref: z.string(),
+  branch: z.string().optional(),
+  tag: z.string().optional(),
+  pr: z.object({ number: z.number().int().positive(), action: z.string(), head_sha: z.string() }).optional(),
+  before: z.string(),
+  after: z.string(),
+  changes: z.array(FileChange),
+  received_at: z.string(),
+  dry_run: z.boolean(),
+  reason: z.string().optional(),
+});
+export type WebhookEvent = z.infer<typeof WebhookEvent>;
+
+/** Records of one repository share a key, so they stay ordered on one partition. */
+export function webhookKey(event: Pick<WebhookEvent, "platform" | "repo">): string {
+  return `${event.platform}/${event.repo.full_name}`;
+}

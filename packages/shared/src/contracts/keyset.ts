@@ -1,0 +1,52 @@
+import { z } from "zod";
+import { FlatType, FlatValue } from "./values.ts";
+
+/** The unit a key set replaces: one (datasource, destination, repository file). */
+export const Scope = z.object({
+  datasource: z.string().min(1),
+  destination: z.string().min(1),
+  repo: z.string().min(1),
+  file: z.string().min(1),
+});
+export type Scope = z.infer<typeof Scope>;
+
+export const SyncMode = z.enum(["upsert", "mirror", "repair"]);
+export type SyncMode = z.infer<typeof SyncMode>;
+
+/** The complete desired key set of one scope (SPEC §4.8), the value of a `keysets` record. */
+export const KeySet = z.object({
+  task_id: z.string().min(1),
+  scope: Scope,
+  repo: z.string(),
+  ref: z.string(),
+  commit: z.string(),
+  env: z.string(),
+  keys: z.record(z.string(), FlatValue),
+  types: z.record(z.string(), FlatType).optional(),
+  labels: z.record(z.string(), z.string()),
+  prune: z.object({ enabled: z.boolean(), protection: z.array(z.string()) }),
+  sync_mode: SyncMode,
+  produced_at: z.string(),
+});
+export type KeySet = z.infer<typeof KeySet>;
+
+/** `<datasource>|<destination>|<repo full name>:<source file>`: the compacted topic's key. */
+export function scopeKey(scope: Scope): string {
+  return `${scope.datasource}|${scope.destination}|${scope.repo}:${scope.file}`;
+}
+
+/** Inverse of {@link scopeKey}; used for tombstones, which carry no value. */
+export function parseScopeKey(key: string): Scope {
+  const first = key.indexOf("|");
+  const second = key.indexOf("|", first + 1);
+  const colon = key.indexOf(":", second + 1);
+  if (first <= 0 || second <= first + 1 || colon <= second + 1 || colon === key.length - 1) {
+    throw new Error(`not a scope key: ${JSON.stringify(key)}`);
+  }
+  return Scope.parse({
+    datasource: key.slice(0, first),
+    destination: key.slice(first + 1, second),
+    repo: key.slice(second + 1, colon),
+    file: key.slice(colon + 1),
+  });
+}

@@ -1,0 +1,141 @@
+import { z } from "zod";
+import { EventSource, Platform } from "./event.ts";
+import { parseScopeKey } from "./keyset.ts";
+import { type EtlReport, FileReport, type IngestReport, type SinkReport } from "./status.ts";
+
+export const TaskState = z.enum(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "PARTIAL"]);
+export type TaskState = z.infer<typeof TaskState>;
+
+export const ScopeResult = z.object({
+  scope: z.string(),
+  set: z.number(),
+  unchanged: z.number(),
+  pruned: z.number(),
+  rolled_back: z.boolean(),
+  error: z.string().optional(),
+});
+
+export const SinkState = z.enum(["pending", "applied", "failed"]);
+
+/** The task document served by `GET /v1/tasks/{id}` (SPEC §6). */
+export const TaskDocument = z.object({
+  task_id: z.string(),
+  state: TaskState,
+  message: z.string(),
+  datasource: z.string().optional(),
+  platform: Platform.optional(),
+  repo: z.string().optional(),
+  ref: z.string().optional(),
+  commit: z.string().optional(),
+  env: z.string().optional(),
+  source: EventSource.optional(),
+  dry_run: z.boolean(),
+  created_at: z.string().optional(),
+  updated_at: z.string(),
+  finished_at: z.string().optional(),
+  duration_ms: z.number().optional(),
+  etl: z.object({ files: z.array(FileReport) }),
+  sinks: z.record(z.string(), z.object({ state: SinkState, scopes: z.array(ScopeResult) })),
+  warnings: z.array(z.string()),
+});
+export type TaskDocument = z.infer<typeof TaskDocument>;
+
+export const TERMINAL_STATES: ReadonlySet<TaskState> = new Set(["SUCCEEDED", "FAILED", "PARTIAL"]);
+
+export interface TaskReports {
+  ingest?: IngestReport;
+  etl?: EtlReport;
+  /** keyed by `<sink>@<scope>` */
+  sinks: Map<string, SinkReport>;
+}
+
+/** Folds a task's status reports into its document. Pure: the task store and the tests share it. */
+export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
+  const { ingest, etl } = reports;
+  const times = [ingest?.at, etl?.at, ...[...reports.sinks.values()].map((s) => s.at)].filter(
+    (t): t is string => t !== undefined,
+  );
+  const updatedAt = times.sort().at(-1) ?? new Date(0).toISOString();
+  const sinks: TaskDocument["sinks"] = {};
+  const warnings = [...(etl?.warnings ?? [])];
+  let state: TaskState = "PENDING";
+  let message = "accepted";
+
+  if (etl) {
+    for (const scope of etl.scopes) {
+      const sink = parseScopeKey(scope).datasource;
+      sinks[sink] ??= { state: "pending", scopes: [] };
+    }
+    for (const report of reports.sinks.values()) {
+      sinks[report.sink] ??= { state: "pending", scopes: [] };
+      const entry = sinks[report.sink]!;
+      entry.scopes.push({
+        scope: report.scope,
+        set: report.set,
+        unchanged: report.unchanged,
+        pruned: report.pruned,
+        rolled_back: report.rolled_back,
+        ...(report.error === undefined ? {} : { error: report.error }),
+      });
+      warnings.push(...report.warnings);
+    }
+    const expected = new Set(etl.scopes);
+    for (const [name, entry] of Object.entries(sinks)) {
+      const mine = etl.scopes.filter((s) => parseScopeKey(s).datasource === name);
+      const reported = mine.filter((s) => reports.sinks.has(`${name}@${s}`));
+      const failed = entry.scopes.some((s) => s.error !== undefined && expected.has(s.scope));
+      entry.state = failed ? "failed" : reported.length === mine.length ? "applied" : "pending";
+      entry.scopes.sort((a, b) => a.scope.localeCompare(b.scope));
+    }
+    if (etl.outcome === "failed") {
+      state = "FAILED";
+      message = etl.message;
+    } else if (etl.outcome === "no_match" || etl.outcome === "superseded" || etl.scopes.length === 0) {
+      state = "SUCCEEDED";
+      message = etl.message;
+    } else {
+      const all = Object.values(sinks);
+      const pending = all.filter((s) => s.state === "pending").length;
+      const failed = Object.entries(sinks).filter(([, s]) => s.state === "failed");
+      if (pending > 0) {
+        state = "RUNNING";
+        message = `applying: ${all.length - pending}/${all.length} sinks done`;
+      } else if (failed.length === 0) {
+        state = "SUCCEEDED";
+        message = etl.message;
+      } else {
+        state = failed.length === all.length ? "FAILED" : "PARTIAL";
+        message = failed
+          .map(([name, s]) => `sink ${name} failed: ${s.scopes.find((x) => x.error)?.error ?? "error"}`)
+          .join("; ");
+      }
+    }
+  }
+
+  const createdAt = ingest?.at;
+  const finished = TERMINAL_STATES.has(state);
+  return {
+    task_id: taskId,
+    state,
+    message,
+    ...(ingest
+      ? {
+          datasource: ingest.datasource,
+          platform: ingest.platform,
+          repo: ingest.repo,
+          ref: ingest.ref,
+          source: ingest.source,
+        }
+      : {}),
+    ...(etl?.commit || ingest?.commit ? { commit: etl?.commit ?? ingest?.commit } : {}),
+    ...(etl?.env === undefined ? {} : { env: etl.env }),
+    dry_run: ingest?.dry_run ?? false,
+    ...(createdAt === undefined ? {} : { created_at: createdAt }),
+    updated_at: updatedAt,
+    ...(finished ? { finished_at: updatedAt } : {}),
+    ...(finished && createdAt !== undefined ? { duration_ms: Date.parse(updatedAt) - Date.parse(createdAt) } : {}),
+    etl: { files: etl?.files ?? [] },
+    sinks,
+    warnings,
+  };
+}

@@ -1,0 +1,31 @@
+import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import type { Settings } from "../config/settings.ts";
+import type { Logger } from "../log.ts";
+
+const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
+  [logLevel.ERROR]: "error",
+  [logLevel.WARN]: "warn",
+  [logLevel.INFO]: "info",
+  [logLevel.DEBUG]: "debug",
+};
+
+/** A kafkajs client whose logs go through the service's pino logger. */
+export function createKafka(settings: Settings, logger: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
+  const log = logger.child({ component: "kafkajs" });
+  return new Kafka({
+    clientId: settings.kafkaClientId,
+    brokers: settings.kafkaBrokers,
+    logLevel: logLevel.WARN,
+    connectionTimeout: 3000,
+    retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },
+    logCreator:
+      () =>
+      ({ level, log: entry }) => {
+        const { message, timestamp: _t, logger: _l, ...rest } = entry;
+        // kafkajs warns about its own partitioner default even when one is given; nothing to act on.
+        if (typeof message === "string" && message.includes("default partitioner")) return;
+        log[LEVELS[level] ?? "info"](rest, message);
+      },
+    ...extra,
+  });
+}

@@ -1,0 +1,105 @@
+import kafkajs, { type Admin, type ITopicConfig } from "kafkajs";
+
+// kafkajs is CommonJS and Node's named-export detection misses this enum.
+const { ConfigResourceTypes } = kafkajs;
+
+const DAY_MS = 86_400_000;
+
+export interface Topics {
+  webhooks: string;
+  keysets: string;
+  status: string;
+  dlq(stage: string): string;
+}
+
+/** Topic names under the configured prefix (SPEC §1.1). */
+export function topicNames(prefix: string): Topics {
+  return {
+    webhooks: `${prefix}webhooks`,
+    keysets: `${prefix}keysets`,
+    status: `${prefix}status`,
+    dlq: (stage) => `${prefix}dlq.${stage}`,
+  };
+}
+
+export interface TopicSpec {
+  topic: string;
+  partitions: number;
+  config: Record<string, string>;
+}
+
+/** The partition counts and configs of SPEC §1.1. `dlqStages` names the DLQs a service writes. */
+export function topicSpecs(prefix: string, partitions: number, dlqStages: string[] = []): TopicSpec[] {
+  const t = topicNames(prefix);
+  return [
+    { topic: t.webhooks, partitions, config: { "cleanup.policy": "delete", "retention.ms": String(7 * DAY_MS) } },
+    { topic: t.keysets, partitions, config: { "cleanup.policy": "compact", "min.compaction.lag.ms": "0" } },
+    {
+      topic: t.status,
+      partitions,
+      config: { "cleanup.policy": "compact,delete", "retention.ms": String(7 * DAY_MS) },
+    },
+    ...dlqStages.map((stage) => ({
+      topic: t.dlq(stage),
+      partitions: 1,
+      config: { "cleanup.policy": "delete", "retention.ms": String(14 * DAY_MS) },
+    })),
+  ];
+}
+
+export class TopicConfigError extends Error {
+  override name = "TopicConfigError";
+}
+
+function samePolicy(a: string, b: string): boolean {
+  const norm = (s: string) =>
+    s
+      .split(",")
+      .map((p) => p.trim())
+      .sort()
+      .join(",");
+  return norm(a) === norm(b);
+}
+
+/**
+ * Creates missing topics and checks existing ones. An existing topic with another cleanup policy is an
+ * error, never silently changed: a compacted topic turned into a deleting one would lose desired state.
+ */
+export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<void> {
+  const existing = new Set(await admin.listTopics());
+  const missing: ITopicConfig[] = specs
+    .filter((s) => !existing.has(s.topic))
+    .map((s) => ({
+      topic: s.topic,
+      numPartitions: s.partitions,
+      replicationFactor: -1,
+      configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
+    }));
+  if (missing.length > 0) {
+    try {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+    } catch (err) {
+      // Another replica may have created them at the same moment.
+      if (!String((err as Error).message).includes("already exists")) throw err;
+    }
+  }
+  const present = specs.filter((s) => existing.has(s.topic));
+  if (present.length === 0) return;
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: present.map((s) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name: s.topic,
+      configNames: ["cleanup.policy"],
+    })),
+  });
+  for (const resource of described.resources) {
+    const want = present.find((s) => s.topic === resource.resourceName)?.config["cleanup.policy"];
+    const have = resource.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue;
+    if (want !== undefined && have !== undefined && !samePolicy(want, have)) {
+      throw new TopicConfigError(
+        `topic ${resource.resourceName} has cleanup.policy=${have}, expected ${want}; fix or delete the topic`,
+      );
+    }
+  }
+}

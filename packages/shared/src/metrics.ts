@@ -1,0 +1,68 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+
+/**
+ * One registry per process with every varstream metric (prefix `varstream_`, SPEC §9). Services
+ * running in one process (the local runner, tests) share it.
+ */
+export const registry = new Registry();
+collectDefaultMetrics({ register: registry, prefix: "varstream_" });
+
+const seconds = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+export const metrics = {
+  webhooks: new Counter({
+    name: "varstream_webhooks_total",
+    help: "Webhooks received, by outcome (accepted, duplicate, ignored, rejected)",
+    labelNames: ["outcome", "platform"] as const,
+    registers: [registry],
+  }),
+  stageDuration: new Histogram({
+    name: "varstream_stage_duration_seconds",
+    help: "Time spent in a pipeline stage",
+    labelNames: ["stage"] as const,
+    buckets: seconds,
+    registers: [registry],
+  }),
+  endToEnd: new Histogram({
+    name: "varstream_end_to_end_seconds",
+    help: "From webhook received to key set applied, per sink",
+    labelNames: ["sink"] as const,
+    buckets: seconds,
+    registers: [registry],
+  }),
+  keys: new Counter({
+    name: "varstream_sink_keys_total",
+    help: "Keys handled by a sink, by action (set, pruned, unchanged)",
+    labelNames: ["sink", "action"] as const,
+    registers: [registry],
+  }),
+  rollbacks: new Counter({
+    name: "varstream_sink_rollbacks_total",
+    help: "Applies rolled back",
+    labelNames: ["sink"] as const,
+    registers: [registry],
+  }),
+  dlq: new Counter({
+    name: "varstream_dlq_records_total",
+    help: "Records sent to a dead-letter topic",
+    labelNames: ["stage"] as const,
+    registers: [registry],
+  }),
+  gitFetch: new Histogram({
+    name: "varstream_git_fetch_seconds",
+    help: "git fetch duration",
+    buckets: seconds,
+    registers: [registry],
+  }),
+  gitCache: new Counter({
+    name: "varstream_git_cache_total",
+    help: "Git commit lookups, by result (hit, fetch)",
+    labelNames: ["result"] as const,
+    registers: [registry],
+  }),
+  taskStoreSize: new Gauge({
+    name: "varstream_task_store_tasks",
+    help: "Tasks held by the task store",
+    registers: [registry],
+  }),
+};
