@@ -104,6 +104,8 @@ const Rule = z
     file_path_map: z.record(z.string(), z.string().min(1)).default({}),
     root_key: z.string().min(1).optional(),
     env_layout: z.enum(["none", "top", "leaf"]).default("none"),
+    /** env names this rule knows, besides those of branch_map and file_path_map (for env_layout leaf) */
+    envs: z.array(z.string().min(1)).default([]),
     separator: z.string().min(1).default("."),
     destination_template: DestinationTemplate.default("{env}/{file_stem}"),
     tenant: z.string().default("default"),

@@ -27,6 +27,8 @@ export const KeySet = z.object({
   prune: z.object({ enabled: z.boolean(), protection: z.array(z.string()) }),
   sync_mode: SyncMode,
   produced_at: z.string(),
+  /** when ingest received the webhook: the start of the end-to-end latency */
+  received_at: z.string().optional(),
 });
 export type KeySet = z.infer<typeof KeySet>;
 

@@ -1,0 +1,158 @@
+import { createHash } from "node:crypto";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { type Logger, metrics } from "@varstream/shared";
+import { simpleGit } from "simple-git";
+import { CatFileBatch } from "./cat-file.ts";
+import { PermanentGitError, TransientGitError } from "./errors.ts";
+
+interface Entry {
+  dir: string;
+  url: string;
+  catFile: CatFileBatch | undefined;
+  /** tail of this repository's lock chain */
+  lock: Promise<unknown>;
+  users: number;
+}
+
+export interface RepoCacheOptions {
+  dir: string;
+  maxEntries: number;
+  logger: Logger;
+  /** seconds a fetch may take before it counts as a transient failure */
+  fetchTimeoutMs?: number;
+}
+
+/** Strips credentials from a URL: they never reach cache keys, paths or logs. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
+}
+
+const NOT_FOUND = /not our ref|couldn't find remote ref|unadvertised object|no such remote ref|bad object/i;
+
+/**
+ * Bare repositories under GIT_CACHE_DIR, one per clone URL, kept for at most `maxEntries` repositories
+ * (least recently used leave first). Each repository has its own lock: events of different
+ * repositories never wait on each other.
+ */
+export class RepoCache {
+  private readonly entries = new Map<string, Entry>();
+  private readonly options: RepoCacheOptions;
+
+  constructor(options: RepoCacheOptions) {
+    this.options = options;
+  }
+
+  /** Runs `fn` holding the repository's lock, with the repository present and its commits fetched. */
+  async withCommits<T>(
+    url: string,
+    commits: string[],
+    fn: (read: (commit: string, path: string) => Promise<Buffer | null>) => Promise<T>,
+  ): Promise<T> {
+    const entry = this.entry(url);
+    entry.users += 1;
+    const run = entry.lock.then(async () => {
+      await this.ensureCommits(entry, commits);
+      const catFile = this.catFile(entry);
+      return fn((commit, path) => catFile.blob(commit, path));
+    });
+    entry.lock = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      entry.users -= 1;
+      void this.evict();
+    }
+  }
+
+  private entry(url: string): Entry {
+    const key = createHash("sha256").update(redactUrl(url)).digest("hex").slice(0, 24);
+    let entry = this.entries.get(key);
+    if (entry) {
+      this.entries.delete(key); // re-insert: Map order is the LRU order
+    } else {
+      entry = { dir: join(this.options.dir, `${key}.git`), url, catFile: undefined, lock: Promise.resolve(), users: 0 };
+    }
+    this.entries.set(key, entry);
+    return entry;
+  }
+
+  private catFile(entry: Entry): CatFileBatch {
+    entry.catFile ??= new CatFileBatch(entry.dir);
+    return entry.catFile;
+  }
+
+  private async ensureCommits(entry: Entry, commits: string[]): Promise<void> {
+    await mkdir(entry.dir, { recursive: true });
+    const git = simpleGit({ baseDir: entry.dir, timeout: { block: this.options.fetchTimeoutMs ?? 60_000 } }).env({
+      ...process.env,
+      GIT_TERMINAL_PROMPT: "0",
+    });
+    if (entry.catFile === undefined) {
+      await git.raw(["init", "--bare", "--quiet"]);
+      await git.raw(["config", "remote.origin.url", entry.url]);
+    }
+    const missing = await this.missing(entry, commits);
+    if (missing.length === 0) {
+      metrics.gitCache.inc({ result: "hit" }, commits.length);
+      return;
+    }
+    metrics.gitCache.inc({ result: "fetch" }, missing.length);
+    const timer = metrics.gitFetch.startTimer();
+    let fetchError: Error | undefined;
+    try {
+      await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...missing]);
+    } catch (err) {
+      fetchError = err as Error;
+      // Servers that refuse unadvertised commits: fetch branches and tags, then look again.
+      try {
+        await git.raw([
+          "fetch",
+          "--quiet",
+          "--prune",
+          "origin",
+          "+refs/heads/*:refs/heads/*",
+          "+refs/tags/*:refs/tags/*",
+        ]);
+        fetchError = undefined;
+      } catch (err2) {
+        fetchError = err2 as Error;
+      }
+    } finally {
+      timer();
+    }
+    const still = await this.missing(entry, missing);
+    if (still.length === 0) return;
+    const repo = redactUrl(entry.url);
+    if (fetchError && !NOT_FOUND.test(fetchError.message)) {
+      throw new TransientGitError(`git fetch from ${repo} failed: ${redactUrl(firstLine(fetchError.message))}`);
+    }
+    throw new PermanentGitError(`commit ${still.join(", ")} not found in ${repo}`);
+  }
+
+  private async missing(entry: Entry, commits: string[]): Promise<string[]> {
+    const catFile = this.catFile(entry);
+    const found = await Promise.all(commits.map((c) => catFile.object(`${c}^{commit}`)));
+    return commits.filter((_, i) => found[i] === null);
+  }
+
+  private async evict(): Promise<void> {
+    while (this.entries.size > this.options.maxEntries) {
+      const victim = [...this.entries].find(([, e]) => e.users === 0);
+      if (!victim) return;
+      const [key, entry] = victim;
+      this.entries.delete(key);
+      entry.catFile?.close();
+      await rm(entry.dir, { recursive: true, force: true });
+      this.options.logger.debug({ repo: redactUrl(entry.url) }, "git cache evicted repository");
+    }
+  }
+
+  close(): void {
+    for (const entry of this.entries.values()) entry.catFile?.close();
+  }
+}
+
+function firstLine(text: string): string {
+  return text.split("\n").find((l) => l.trim() !== "") ?? text;
+}

@@ -1,0 +1,3 @@
+export { parseFile } from "./formats/index.ts";
+export { type EtlService, startEtl } from "./service.ts";
+export { flatten } from "./transform/flatten.ts";

@@ -1,0 +1,7 @@
+import { createLogger, loadBundle, loadSettings } from "@varstream/shared";
+import { runUntilSignal } from "@varstream/shared/process";
+import { startEtl } from "./service.ts";
+
+const settings = loadSettings();
+const logger = createLogger("etl", settings.logLevel);
+await runUntilSignal(logger, async () => startEtl({ settings, bundle: loadBundle(settings.configPath), logger }));

@@ -1,0 +1,194 @@
+import {
+  type Bundle,
+  type EtlReport,
+  type FileReport,
+  type FlatValue,
+  type KeySet,
+  type Rule,
+  type Scope,
+  scopeKey,
+  typeOf,
+  type WebhookEvent,
+} from "@varstream/shared";
+import { formatOf, ParseError, parseFile } from "./formats/index.ts";
+import { PermanentGitError } from "./git/errors.ts";
+import type { RepoCache } from "./git/repo-cache.ts";
+import { cloneUrlAllowed } from "./routing/clone-url.ts";
+import { fileStem, normalizeEnv, renderDestination, resolveEnv } from "./routing/environment.ts";
+import { matchRules, type RuleMatch } from "./routing/rules.ts";
+import { applyVariablesMap, FlattenError, flatten } from "./transform/flatten.ts";
+import { SelectError, selectRoot, sliceEnv } from "./transform/select.ts";
+
+export interface EtlOutput {
+  keysets: KeySet[];
+  /** scopes whose file is gone: a tombstone each */
+  tombstones: Scope[];
+  report: EtlReport;
+}
+
+export interface ProcessDeps {
+  bundle: Bundle;
+  repos: RepoCache;
+  now?: () => Date;
+}
+
+interface Target {
+  path: string;
+  removed: boolean;
+  match: RuleMatch;
+  env: string;
+  scope: Scope;
+}
+
+function knownEnvs(rule: Rule, env: string): Set<string> {
+  return new Set(
+    [...rule.envs, ...Object.values(rule.branch_map), ...Object.keys(rule.file_path_map), env].map(normalizeEnv),
+  );
+}
+
+/**
+ * Turns one event into the key sets of every scope it touches. All or nothing: when any file fails
+ * (parse, root key, env), the event emits nothing and its task fails with each file's reason.
+ * Throws only for transient trouble (git unreachable), which the caller retries.
+ */
+export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Promise<EtlOutput> {
+  const now = (deps.now ?? (() => new Date()))().toISOString();
+  const base = { component: "etl" as const, task_id: event.task_id, commit: event.after, at: now, warnings: [] };
+  const fail = (message: string, files: FileReport[] = []): EtlOutput => ({
+    keysets: [],
+    tombstones: [],
+    report: { ...base, outcome: "failed", message, files, scopes: [] },
+  });
+
+  if (!deps.bundle.datasources.has(event.datasource)) return fail(`no datasource named ${event.datasource}`);
+  const platforms = [...deps.bundle.platforms.values()].filter((p) => p.kind === event.platform);
+  if (!platforms.some((p) => cloneUrlAllowed(p, event.repo.clone_url))) {
+    return fail(`clone url of ${event.repo.full_name} is not under any ${event.platform} platform endpoint`);
+  }
+
+  const targets: Target[] = [];
+  for (const change of event.changes) {
+    const paths: [string, boolean][] =
+      change.status === "renamed" && change.old_path
+        ? [
+            [change.old_path, true],
+            [change.path, false],
+          ]
+        : [[change.path, change.status === "removed"]];
+    for (const [path, removed] of paths) {
+      for (const match of matchRules(deps.bundle, event, path)) {
+        const env = resolveEnv(match.rule, event, match.pathEnv);
+        const destination = renderDestination(match.rule.destination_template, {
+          tenant: match.rule.tenant,
+          env,
+          repo: event.repo.full_name,
+          file_stem: fileStem(path),
+        });
+        const scope = { datasource: match.rule.datasource, destination, repo: event.repo.full_name, file: path };
+        targets.push({ path, removed, match, env, scope });
+      }
+    }
+  }
+  if (targets.length === 0) {
+    return {
+      keysets: [],
+      tombstones: [],
+      report: { ...base, outcome: "no_match", message: "no matching rule", files: [], scopes: [] },
+    };
+  }
+
+  const unreadable = targets.find((t) => !t.removed && formatOf(t.path) === undefined);
+  if (unreadable) return fail(`no parser for ${unreadable.path} (matched by a rule)`);
+
+  const toRead = [...new Set(targets.filter((t) => !t.removed).map((t) => t.path))];
+  let contents: Map<string, Buffer | null>;
+  try {
+    contents = await deps.repos.withCommits(event.repo.clone_url, [event.after], async (read) => {
+      const out = new Map<string, Buffer | null>();
+      for (const path of toRead) out.set(path, await read(event.after, path));
+      return out;
+    });
+  } catch (err) {
+    if (err instanceof PermanentGitError) return fail(err.message);
+    throw err;
+  }
+
+  const files: FileReport[] = [];
+  const keysets: KeySet[] = [];
+  const tombstones: Scope[] = [];
+  const parsed = new Map<string, ReturnType<typeof parseFile>>();
+  let failed = false;
+  for (const target of targets) {
+    if (target.removed) {
+      tombstones.push(target.scope);
+      continue;
+    }
+    const format = formatOf(target.path) ?? "unknown";
+    const report = (keys: number, error?: string): FileReport => ({
+      path: target.path,
+      format,
+      keys,
+      validation: { status: "skipped", errors: [] },
+      ...(error === undefined ? {} : { error }),
+    });
+    try {
+      const bytes = contents.get(target.path);
+      if (bytes === null || bytes === undefined) {
+        throw new SelectError(`${target.path} does not exist at ${event.after.slice(0, 12)}`);
+      }
+      let file = parsed.get(target.path);
+      if (!file) {
+        file = parseFile(target.path, bytes);
+        parsed.set(target.path, file);
+      }
+      const { rule } = target.match;
+      const selected = sliceEnv(selectRoot(file.tree, rule.root_key), rule, target.env, knownEnvs(rule, target.env));
+      const keys = applyVariablesMap(flatten(selected, rule.separator), rule.variables_map);
+      keysets.push(toKeySet(event, target, keys, now));
+      files.push(report(Object.keys(keys).length));
+    } catch (err) {
+      if (!(err instanceof ParseError || err instanceof SelectError || err instanceof FlattenError)) throw err;
+      failed = true;
+      files.push(report(0, err.message));
+    }
+  }
+  if (failed) {
+    const reasons = files.filter((f) => f.error).map((f) => `${f.path}: ${f.error}`);
+    return fail(reasons.join("; "), files);
+  }
+  const scopes = [...keysets.map((k) => k.scope), ...tombstones].map(scopeKey);
+  const envs = [...new Set(targets.map((t) => t.env))];
+  return {
+    keysets,
+    tombstones,
+    report: {
+      ...base,
+      outcome: "emitted",
+      message: `${keysets.length} key set(s), ${tombstones.length} removal(s)`,
+      env: envs.join(","),
+      files,
+      scopes,
+    },
+  };
+}
+
+function toKeySet(event: WebhookEvent, target: Target, keys: Record<string, FlatValue>, now: string): KeySet {
+  const { rule } = target.match;
+  const types: KeySet["types"] = {};
+  for (const [key, value] of Object.entries(keys)) types[key] = typeOf(value);
+  return {
+    task_id: event.task_id,
+    scope: target.scope,
+    repo: event.repo.full_name,
+    ref: event.ref,
+    commit: event.after,
+    env: target.env,
+    keys,
+    types,
+    labels: rule.labels,
+    prune: { enabled: rule.prune, protection: rule.protection },
+    sync_mode: rule.sync_mode ?? (rule.prune ? "mirror" : "upsert"),
+    produced_at: now,
+    received_at: event.received_at,
+  };
+}

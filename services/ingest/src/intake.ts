@@ -1,0 +1,179 @@
+import { randomUUID } from "node:crypto";
+import {
+  type Bundle,
+  type IngestReport,
+  type Logger,
+  metrics,
+  type PlatformEntry,
+  resolveSecret,
+  WebhookEvent,
+} from "@varstream/shared";
+import { ApiError } from "./errors.ts";
+import { detectPlatform } from "./platforms/detect.ts";
+import { normalizeGithub } from "./platforms/github.ts";
+import type { Normalization } from "./platforms/normalized.ts";
+import { verifySignature } from "./platforms/signature.ts";
+import type { EventPublisher } from "./publisher.ts";
+import type { TaskStore } from "./tasks/task-store.ts";
+
+export interface IntakeRequest {
+  datasource: string;
+  /** lower-case header names */
+  headers: Record<string, string | undefined>;
+  body: Buffer;
+  contentType: string;
+  source: "http" | "grpc";
+  /** a platform name from the bundle; else the first platform of the detected kind */
+  platformName?: string;
+}
+
+export type IntakeResult =
+  | { status: 202; body: { task_id: string; message: "accepted" | "duplicate delivery"; received_at: string } }
+  | { status: 200; body: { message: "ignored"; reason: string } };
+
+export interface IntakeDeps {
+  bundle: Bundle;
+  store: TaskStore;
+  publisher: EventPublisher;
+  logger: Logger;
+}
+
+function parseBody(body: Buffer, contentType: string): unknown {
+  let text = body.toString("utf8");
+  if (contentType.startsWith("application/x-www-form-urlencoded")) {
+    const payload = new URLSearchParams(text).get("payload");
+    if (payload === null) throw new ApiError("BAD_JSON", "form body has no payload field");
+    text = payload;
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new ApiError("BAD_JSON", `request body is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+function pickPlatform(bundle: Bundle, kind: string, name?: string): PlatformEntry {
+  if (name !== undefined) {
+    const entry = bundle.platforms.get(name);
+    if (!entry || entry.kind !== kind) {
+      throw new ApiError("UNSUPPORTED_EVENT", `platform ${name} is not a configured ${kind} platform`);
+    }
+    return entry;
+  }
+  for (const entry of bundle.platforms.values()) if (entry.kind === kind) return entry;
+  throw new ApiError("UNSUPPORTED_EVENT", `no ${kind} platform is configured`);
+}
+
+/**
+ * The webhook path shared by HTTP and gRPC: datasource → platform → signature → JSON → normalize →
+ * dedupe → publish. Throws {@link ApiError} for every rejection; nothing is published before the end.
+ */
+export class WebhookIntake {
+  private readonly deps: IntakeDeps;
+  private readonly inFlight = new Map<string, Promise<IntakeResult>>();
+
+  constructor(deps: IntakeDeps) {
+    this.deps = deps;
+  }
+
+  async handle(req: IntakeRequest): Promise<IntakeResult> {
+    const { bundle } = this.deps;
+    if (!bundle.datasources.has(req.datasource)) {
+      throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${req.datasource}`);
+    }
+    const detected = detectPlatform(req.headers);
+    if (!detected) {
+      throw new ApiError("UNSUPPORTED_EVENT", "no X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header");
+    }
+    const platform = pickPlatform(bundle, detected.platform, req.platformName);
+    if (platform.config.secret !== undefined) {
+      const secret = resolveSecret(platform.config.secret);
+      if (!verifySignature(detected.platform, secret, req.body, req.headers)) {
+        metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
+        throw new ApiError("SIGNATURE_INVALID");
+      }
+    }
+    const payload = parseBody(req.body, req.contentType);
+    let normalized: Normalization;
+    switch (detected.platform) {
+      case "github":
+      case "gitea":
+        normalized = normalizeGithub(detected.eventName, payload, detected.platform);
+        break;
+      default:
+        throw new ApiError("UNSUPPORTED_EVENT", `${detected.platform} webhooks are not supported yet`);
+    }
+    if (normalized.kind === "ignored") {
+      metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
+      return { status: 200, body: { message: "ignored", reason: normalized.reason } };
+    }
+
+    const deliveryId = detected.deliveryId ?? "";
+    if (deliveryId === "") return this.accept(req, normalized, deliveryId);
+    const dedupeKey = `${req.datasource}/${deliveryId}`;
+    const known = this.deps.store.findDelivery(req.datasource, deliveryId);
+    if (known !== undefined) return this.duplicate(known, detected.platform);
+    const running = this.inFlight.get(dedupeKey);
+    if (running !== undefined) {
+      const first = await running;
+      if (first.status === 202) return this.duplicate(first.body.task_id, detected.platform);
+    }
+    const attempt = this.accept(req, normalized, deliveryId);
+    this.inFlight.set(dedupeKey, attempt);
+    try {
+      return await attempt;
+    } finally {
+      this.inFlight.delete(dedupeKey);
+    }
+  }
+
+  private duplicate(taskId: string, platform: string): IntakeResult {
+    metrics.webhooks.inc({ outcome: "duplicate", platform });
+    const received = this.deps.store.get(taskId)?.created_at ?? new Date().toISOString();
+    return { status: 202, body: { task_id: taskId, message: "duplicate delivery", received_at: received } };
+  }
+
+  private async accept(
+    req: IntakeRequest,
+    normalized: Extract<Normalization, { kind: "event" }>,
+    deliveryId: string,
+  ): Promise<IntakeResult> {
+    const receivedAt = new Date().toISOString();
+    const event = WebhookEvent.parse({
+      ...normalized.payload,
+      task_id: randomUUID(),
+      delivery_id: deliveryId,
+      source: req.source,
+      datasource: req.datasource,
+      received_at: receivedAt,
+      dry_run: false,
+    });
+    const report: IngestReport = {
+      component: "ingest",
+      task_id: event.task_id,
+      delivery_id: deliveryId,
+      datasource: event.datasource,
+      platform: event.platform,
+      repo: event.repo.full_name,
+      ref: event.ref,
+      commit: event.after,
+      source: event.source,
+      dry_run: false,
+      at: receivedAt,
+    };
+    try {
+      await this.deps.publisher.publish(event, report);
+    } catch (err) {
+      this.deps.logger.error({ err, delivery_id: deliveryId }, "broker did not acknowledge the event");
+      metrics.webhooks.inc({ outcome: "unavailable", platform: event.platform });
+      throw new ApiError("BROKER_UNAVAILABLE");
+    }
+    this.deps.store.apply(report);
+    metrics.webhooks.inc({ outcome: "accepted", platform: event.platform });
+    this.deps.logger.info(
+      { task_id: event.task_id, delivery_id: deliveryId, repo: event.repo.full_name, after: event.after },
+      "webhook accepted",
+    );
+    return { status: 202, body: { task_id: event.task_id, message: "accepted", received_at: receivedAt } };
+  }
+}

@@ -1,0 +1,7 @@
+import { createLogger, loadBundle, loadSettings } from "@varstream/shared";
+import { runUntilSignal } from "@varstream/shared/process";
+import { startIngest } from "./service.ts";
+
+const settings = loadSettings();
+const logger = createLogger("ingest", settings.logLevel);
+await runUntilSignal(logger, async () => startIngest({ settings, bundle: loadBundle(settings.configPath), logger }));

@@ -1,0 +1,52 @@
+import type { FastifyPluginAsync } from "fastify";
+import { errorSchema } from "../errors.ts";
+import type { WebhookIntake } from "../intake.ts";
+
+const accepted = {
+  type: "object",
+  properties: { task_id: { type: "string" }, message: { type: "string" }, received_at: { type: "string" } },
+  required: ["task_id", "message", "received_at"],
+} as const;
+
+const ignored = {
+  type: "object",
+  properties: { message: { type: "string" }, reason: { type: "string" } },
+  required: ["message", "reason"],
+} as const;
+
+export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (app, { intake }) => {
+  app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
+    "/v1/webhooks/:datasource",
+    {
+      schema: {
+        summary: "Receive a push webhook from GitHub, Gitea or GitLab",
+        description:
+          "Verifies the signature when the platform has a secret, normalizes the event and publishes it. " +
+          "202 only after Kafka acknowledged; a redelivery within 24 h answers with the same task id.",
+        params: { type: "object", properties: { datasource: { type: "string" } }, required: ["datasource"] },
+        querystring: { type: "object", properties: { platform: { type: "string" } } },
+        response: {
+          200: ignored,
+          202: accepted,
+          400: errorSchema,
+          401: errorSchema,
+          404: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
+          503: errorSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const result = await intake.handle({
+        datasource: request.params.datasource,
+        headers: request.headers as Record<string, string | undefined>,
+        body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+        contentType: request.headers["content-type"] ?? "",
+        source: "http",
+        ...(request.query.platform === undefined ? {} : { platformName: request.query.platform }),
+      });
+      return reply.status(result.status).send(result.body);
+    },
+  );
+};

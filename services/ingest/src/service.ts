@@ -1,0 +1,89 @@
+import {
+  type Bundle,
+  createKafka,
+  createLogger,
+  ensureTopics,
+  type Logger,
+  type Settings,
+  topicNames,
+  topicSpecs,
+} from "@varstream/shared";
+import type { FastifyInstance } from "fastify";
+import { buildApp } from "./app.ts";
+import { WebhookIntake } from "./intake.ts";
+import { EventPublisher } from "./publisher.ts";
+import { TaskStore } from "./tasks/task-store.ts";
+
+export interface IngestService {
+  app: FastifyInstance;
+  /** `http://host:port` the server listens on */
+  url: string;
+  store: TaskStore;
+  close(): Promise<void>;
+}
+
+export interface IngestOptions {
+  settings: Settings;
+  bundle: Bundle;
+  logger?: Logger;
+  /** wait for the task store to catch up before listening (default true) */
+  awaitStore?: boolean;
+}
+
+export async function startIngest(options: IngestOptions): Promise<IngestService> {
+  const { settings, bundle } = options;
+  const logger = options.logger ?? createLogger("ingest", settings.logLevel);
+  const kafka = createKafka(settings, logger);
+  const topics = topicNames(settings.topicPrefix);
+  const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions);
+
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, specs);
+
+  const publisher = new EventPublisher(kafka, topics);
+  await publisher.connect();
+  const store = new TaskStore(
+    kafka,
+    {
+      statusTopic: topics.status,
+      groupPrefix: settings.topicPrefix,
+      retentionMs: settings.taskRetentionMs,
+      dedupeWindowMs: settings.deliveryDedupeMs,
+      maxTasks: 200_000,
+    },
+    logger.child({ component: "task-store" }),
+  );
+  await store.start();
+  if (options.awaitStore ?? true) await store.caughtUpPromise;
+
+  const intake = new WebhookIntake({ bundle, store, publisher, logger });
+  const app = await buildApp({
+    intake,
+    store,
+    logger,
+    maxBodyBytes: settings.maxWebhookBytes,
+    checkKafka: async () => {
+      const present = new Set(await admin.listTopics());
+      const missing = specs.filter((s) => !present.has(s.topic)).map((s) => s.topic);
+      if (missing.length > 0) throw new Error(`missing topics ${missing.join(", ")}`);
+    },
+  });
+  await app.listen({ host: settings.httpHost, port: settings.httpPort });
+  const address = app.server.address();
+  const port = typeof address === "object" && address ? address.port : settings.httpPort;
+  const host = settings.httpHost === "0.0.0.0" ? "127.0.0.1" : settings.httpHost;
+  logger.info({ url: `http://${host}:${port}` }, "ingest listening");
+
+  return {
+    app,
+    url: `http://${host}:${port}`,
+    store,
+    async close() {
+      await app.close();
+      await store.stop();
+      await publisher.disconnect();
+      await admin.disconnect();
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { randomUUID } from "node:crypto";
+import {
+  decode,
+  type Logger,
+  metrics,
+  reduceTask,
+  StatusReport,
+  type TaskDocument,
+  type TaskReports,
+  type TaskState,
+  TERMINAL_STATES,
+} from "@varstream/shared";
+import type { Consumer, Kafka } from "kafkajs";
+
+export interface TaskStoreOptions {
+  statusTopic: string;
+  groupPrefix: string;
+  retentionMs: number;
+  dedupeWindowMs: number;
+  /** upper bound on tasks held; the oldest finished ones go first */
+  maxTasks?: number;
+}
+
+interface Entry {
+  reports: TaskReports;
+  doc: TaskDocument;
+}
+
+export interface ListQuery {
+  datasource?: string;
+  state?: TaskState;
+  limit: number;
+  cursor?: string;
+}
+
+/**
+ * The `status` topic materialized in memory (SPEC §6): read from the beginning at start (the topic is
+ * compacted, so this grows with live tasks, not history), then followed. Also indexes delivery ids so a
+ * redelivered webhook gets its task id back, across restarts.
+ */
+export class TaskStore {
+  private readonly tasks = new Map<string, Entry>();
+  private readonly deliveries = new Map<string, { taskId: string; at: number }>();
+  private consumer: Consumer | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+  private pendingPartitions = new Map<number, number>();
+  private caughtUpResolve: (() => void) | undefined;
+  readonly caughtUpPromise: Promise<void>;
+  caughtUp = false;
+
+  private readonly kafka: Kafka;
+  private readonly options: TaskStoreOptions;
+  private readonly logger: Logger;
+
+  constructor(kafka: Kafka, options: TaskStoreOptions, logger: Logger) {
+    this.kafka = kafka;
+    this.options = options;
+    this.logger = logger;
+    this.caughtUpPromise = new Promise((resolve) => {
+      this.caughtUpResolve = resolve;
+    });
+  }
+
+  async start(): Promise<void> {
+    const admin = this.kafka.admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.options.statusTopic);
+      for (const p of offsets) {
+        if (Number(p.high) > Number(p.low)) this.pendingPartitions.set(p.partition, Number(p.high));
+      }
+    } finally {
+      await admin.disconnect();
+    }
+    this.markCaughtUpIfDone();
+
+    // A private group: every ingest replica holds the whole store, and nothing is committed.
+    const consumer = this.kafka.consumer({
+      groupId: `${this.options.groupPrefix}ingest.tasks.${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+      readUncommitted: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      const target = this.pendingPartitions.get(payload.partition);
+      if (target !== undefined && Number(payload.lastOffset) >= target - 1) {
+        this.pendingPartitions.delete(payload.partition);
+        this.markCaughtUpIfDone();
+      }
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic: this.options.statusTopic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => {
+        for (const message of batch.messages) {
+          if (message.key === null) continue;
+          if (message.value === null) continue; // tombstone of an expired task
+          try {
+            this.apply(decode(StatusReport, message.value, message.headers));
+          } catch (err) {
+            this.logger.warn({ err, offset: message.offset }, "skipping undecodable status record");
+          }
+        }
+      },
+    });
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  private markCaughtUpIfDone(): void {
+    if (!this.caughtUp && this.pendingPartitions.size === 0) {
+      this.caughtUp = true;
+      this.caughtUpResolve?.();
+      this.logger.info({ tasks: this.tasks.size }, "task store caught up");
+    }
+  }
+
+  /** Folds one report in. Ingest also calls this for its own reports, so a task is visible at once. */
+  apply(report: StatusReport): void {
+    let entry = this.tasks.get(report.task_id);
+    if (!entry) {
+      const reports: TaskReports = { sinks: new Map() };
+      entry = { reports, doc: reduceTask(report.task_id, reports) };
+      this.tasks.set(report.task_id, entry);
+    }
+    switch (report.component) {
+      case "ingest":
+        entry.reports.ingest = report;
+        if (report.delivery_id !== "") {
+          this.deliveries.set(`${report.datasource}/${report.delivery_id}`, {
+            taskId: report.task_id,
+            at: Date.parse(report.at),
+          });
+        }
+        break;
+      case "etl":
+        entry.reports.etl = report;
+        break;
+      case "sink":
+        entry.reports.sinks.set(`${report.sink}@${report.scope}`, report);
+        break;
+    }
+    entry.doc = reduceTask(report.task_id, entry.reports);
+    metrics.taskStoreSize.set(this.tasks.size);
+    if (this.options.maxTasks !== undefined && this.tasks.size > this.options.maxTasks) this.evictOldest();
+  }
+
+  get(taskId: string): TaskDocument | undefined {
+    return this.tasks.get(taskId)?.doc;
+  }
+
+  /** The task a delivery id produced within the dedupe window, if any. */
+  findDelivery(datasource: string, deliveryId: string, now = Date.now()): string | undefined {
+    const hit = this.deliveries.get(`${datasource}/${deliveryId}`);
+    return hit && now - hit.at < this.options.dedupeWindowMs ? hit.taskId : undefined;
+  }
+
+  /** Newest first; the cursor is the last task id of the previous page. */
+  list(query: ListQuery): { tasks: TaskDocument[]; next_cursor?: string } {
+    const docs = [...this.tasks.values()]
+      .map((e) => e.doc)
+      .filter((d) => (query.datasource === undefined || d.datasource === query.datasource) && d.created_at)
+      .filter((d) => query.state === undefined || d.state === query.state)
+      .sort((a, b) => (b.created_at ?? "").localeCompare(a.created_at ?? "") || b.task_id.localeCompare(a.task_id));
+    let start = 0;
+    if (query.cursor !== undefined) {
+      const at = docs.findIndex((d) => d.task_id === query.cursor);
+      start = at < 0 ? docs.length : at + 1;
+    }
+    const page = docs.slice(start, start + query.limit);
+    const more = start + query.limit < docs.length;
+    return { tasks: page, ...(more && page.length > 0 ? { next_cursor: page.at(-1)!.task_id } : {}) };
+  }
+
+  get size(): number {
+    return this.tasks.size;
+  }
+
+  private sweep(now = Date.now()): void {
+    for (const [id, entry] of this.tasks) {
+      const finished = entry.doc.finished_at;
+      if (finished !== undefined && now - Date.parse(finished) > this.options.retentionMs) this.tasks.delete(id);
+    }
+    for (const [key, hit] of this.deliveries) {
+      if (now - hit.at > this.options.dedupeWindowMs) this.deliveries.delete(key);
+    }
+    metrics.taskStoreSize.set(this.tasks.size);
+  }
+
+  private evictOldest(): void {
+    for (const [id, entry] of this.tasks) {
+      if (TERMINAL_STATES.has(entry.doc.state)) {
+        this.tasks.delete(id);
+        return;
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.sweeper) clearInterval(this.sweeper);
+    await this.consumer?.disconnect();
+  }
+}

@@ -1,0 +1,78 @@
+import { backoffMs, delay, type Logger, metrics, type SinkReport, scopeKey } from "@varstream/shared";
+import type { Sink } from "../sinks/sink.ts";
+import { type Desired, planApply } from "./plan.ts";
+
+export interface ApplyOptions {
+  maxRetries: number;
+  retryBaseMs: number;
+  logger: Logger;
+  signal?: AbortSignal;
+}
+
+/**
+ * SPEC §5.2 for one scope: read the manifest, diff, write data + manifest in one transaction, retry
+ * with backoff, and produce the status report. A redelivered key set of a task the sink already
+ * applied changes nothing and reports what the first apply did.
+ */
+export async function applyDesired(sink: Sink, desired: Desired, options: ApplyOptions): Promise<SinkReport> {
+  const started = performance.now();
+  const base = {
+    component: "sink" as const,
+    sink: sink.name,
+    task_id: desired.taskId,
+    scope: "",
+    commit: desired.commit,
+    warnings: [] as string[],
+  };
+  let lastError: Error | undefined;
+  for (let attempt = 0; attempt <= options.maxRetries; attempt++) {
+    try {
+      const manifest = await sink.readManifest(desired.scope, scopeKeyOf(desired));
+      const plan = planApply(desired, manifest);
+      base.scope = plan.scopeKey;
+      if (manifest !== null && manifest.task_id === desired.taskId && manifest.commit === desired.commit) {
+        return {
+          ...base,
+          outcome: "applied",
+          ...manifest.report,
+          rolled_back: false,
+          duration_ms: performance.now() - started,
+          at: new Date().toISOString(),
+        };
+      }
+      await sink.apply(plan);
+      metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
+      metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);
+      metrics.keys.inc({ sink: sink.name, action: "pruned" }, plan.manifest.report.pruned);
+      return {
+        ...base,
+        outcome: "applied",
+        ...plan.manifest.report,
+        rolled_back: false,
+        duration_ms: performance.now() - started,
+        at: new Date().toISOString(),
+      };
+    } catch (err) {
+      lastError = err as Error;
+      options.logger.warn({ err, scope: base.scope, attempt }, "apply failed");
+      if (attempt < options.maxRetries) await delay(backoffMs(attempt, options.retryBaseMs, 5_000), options.signal);
+    }
+  }
+  metrics.rollbacks.inc({ sink: sink.name });
+  return {
+    ...base,
+    scope: base.scope || scopeKeyOf(desired),
+    outcome: "failed",
+    set: 0,
+    unchanged: 0,
+    pruned: 0,
+    rolled_back: true,
+    duration_ms: performance.now() - started,
+    error: lastError?.message ?? "apply failed",
+    at: new Date().toISOString(),
+  };
+}
+
+function scopeKeyOf(desired: Desired): string {
+  return scopeKey(desired.scope);
+}

@@ -1,0 +1,9 @@
+import { createLogger, loadBundle, loadSettings } from "@varstream/shared";
+import { runUntilSignal } from "@varstream/shared/process";
+import { startSinkWriter } from "./service.ts";
+
+const settings = loadSettings();
+const logger = createLogger("sink-writer", settings.logLevel);
+await runUntilSignal(logger, async () =>
+  startSinkWriter({ settings, bundle: loadBundle(settings.configPath), logger }),
+);

@@ -1,0 +1,79 @@
+import {
+  type Bundle,
+  createKafka,
+  createLogger,
+  ensureTopics,
+  type Logger,
+  type Settings,
+  topicNames,
+  topicSpecs,
+  varstreamPartitioner,
+} from "@varstream/shared";
+import { SinkGroup } from "./group.ts";
+
+export interface SinkWriterOptions {
+  settings: Settings;
+  bundle: Bundle;
+  logger?: Logger;
+  retryBaseMs?: number;
+}
+
+export interface SinkWriterService {
+  groups: SinkGroup[];
+  close(): Promise<void>;
+}
+
+/** Starts one consumer group per selected sink (`SINKS`, default every datasource in the bundle). */
+export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkWriterService> {
+  const { settings, bundle } = options;
+  const logger = options.logger ?? createLogger("sink-writer", settings.logLevel);
+  const names = settings.sinks ?? [...bundle.datasources.keys()];
+  const unknown = names.filter((n) => !bundle.datasources.has(n));
+  if (unknown.length > 0) throw new Error(`SINKS names unknown datasources: ${unknown.join(", ")}`);
+
+  const kafka = createKafka(settings, logger);
+  const topics = topicNames(settings.topicPrefix);
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    await ensureTopics(
+      admin,
+      topicSpecs(
+        settings.topicPrefix,
+        settings.topicPartitions,
+        names.map((n) => `sink.${n}`),
+      ),
+    );
+  } finally {
+    await admin.disconnect();
+  }
+  const producer = kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 5,
+    createPartitioner: varstreamPartitioner(topics.status),
+  });
+  await producer.connect();
+
+  // Each sink has its own group and its own consumer: a slow or broken sink never delays another.
+  const groups = names.map(
+    (name) =>
+      new SinkGroup({
+        kafka,
+        producer,
+        topics,
+        groupPrefix: settings.topicPrefix,
+        entry: bundle.datasources.get(name)!,
+        maxRetries: settings.sinkMaxRetries,
+        retryBaseMs: options.retryBaseMs ?? 200,
+        logger: logger.child({ sink: name }),
+      }),
+  );
+  await Promise.all(groups.map((g) => g.start()));
+  return {
+    groups,
+    async close() {
+      await Promise.all(groups.map((g) => g.stop()));
+      await producer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import { canonicalText, type RedisSinkConfig, resolveSecret, type Scope } from "@varstream/shared";
+import { Redis } from "ioredis";
+import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+
+/** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
+export const MANIFEST_PREFIX = "__varstream__:";
+const META_FIELD = "__meta__";
+const KEY_FIELD = "k:";
+
+/**
+ * Redis, `hash` layout (SPEC §5.4): `HSET <destination> <key> <value>`, values as canonical text.
+ * The manifest is the hash `__varstream__:<scope key>` (field `k:<key>` → value hash, `__meta__` →
+ * commit, task and report). One apply is one MULTI/EXEC: data and manifest change together or not at all.
+ */
+export class RedisSink implements Sink {
+  readonly kind = "redis";
+  readonly name: string;
+  readonly client: Redis;
+
+  constructor(name: string, config: RedisSinkConfig) {
+    this.name = name;
+    this.client = new Redis({
+      host: config.host,
+      port: config.port,
+      db: config.db,
+      ...(config.username === undefined ? {} : { username: resolveSecret(config.username) }),
+      ...(config.password === undefined ? {} : { password: resolveSecret(config.password) }),
+      ...(config.tls ? { tls: {} } : {}),
+      lazyConnect: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 2000),
+    });
+  }
+
+  async connect(): Promise<void> {
+    await this.client.connect();
+  }
+
+  describe(destination: string): string {
+    return `redis hash ${destination}`;
+  }
+
+  async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
+    const fields = await this.client.hgetall(MANIFEST_PREFIX + scopeKey);
+    const meta = fields[META_FIELD];
+    if (meta === undefined) return null;
+    const keys: Record<string, string> = {};
+    for (const [field, hash] of Object.entries(fields)) {
+      if (field.startsWith(KEY_FIELD)) keys[field.slice(KEY_FIELD.length)] = hash;
+    }
+    return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
+  }
+
+  async apply(plan: ApplyPlan): Promise<void> {
+    const manifestKey = MANIFEST_PREFIX + plan.scopeKey;
+    // MULTI does not undo a command that fails inside EXEC (WRONGTYPE): refuse before writing anything.
+    const type = await this.client.type(plan.destination);
+    if (type !== "hash" && type !== "none") {
+      throw new Error(`redis key ${plan.destination} is a ${type}, not a hash; refusing to write into it`);
+    }
+    const multi = this.client.multi();
+    const set = Object.entries(plan.set);
+    if (set.length > 0) multi.hset(plan.destination, Object.fromEntries(set.map(([k, v]) => [k, canonicalText(v)])));
+    if (plan.stale.length > 0) multi.hdel(plan.destination, ...plan.stale);
+    multi.del(manifestKey);
+    const { keys, ...meta } = plan.manifest;
+    const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
+    for (const [key, hash] of Object.entries(keys)) fields[KEY_FIELD + key] = hash;
+    multi.hset(manifestKey, fields);
+    const results = await multi.exec();
+    const failed = results?.find(([err]) => err !== null);
+    if (results === null) throw new Error("redis transaction was discarded");
+    if (failed) throw failed[0] as Error;
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}
