@@ -84,8 +84,10 @@ export class RepoCache {
 
   private async ensureCommits(entry: Entry, commits: string[]): Promise<void> {
     await mkdir(entry.dir, { recursive: true });
+    // A minimal environment: git never prompts, and no inherited EDITOR/PAGER/ASKPASS runs.
     const git = simpleGit({ baseDir: entry.dir, timeout: { block: this.options.fetchTimeoutMs ?? 60_000 } }).env({
-      ...process.env,
+      PATH: process.env.PATH ?? "/usr/bin:/bin",
+      HOME: process.env.HOME ?? "/tmp",
       GIT_TERMINAL_PROMPT: "0",
     });
     if (entry.catFile === undefined) {

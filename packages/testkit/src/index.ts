@@ -1,0 +1,4 @@
+export * from "./git-repo.ts";
+export * from "./github.ts";
+export * from "./pipeline.ts";
+export * from "./wait.ts";

@@ -1,0 +1,18 @@
+import { defineConfig } from "vitest/config";
+
+export default defineConfig({
+  test: {
+    include: [
+      "packages/*/test/**/*.test.ts",
+      "services/*/test/**/*.test.ts",
+      "test/**/*.test.ts",
+      "bench/**/*.test.ts",
+    ],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+    // Integration tests share one broker and one Redis; two files at a time suit a 2-core machine.
+    maxWorkers: 2,
+    fileParallelism: true,
+    reporters: ["default"],
+  },
+});
