@@ -22,7 +22,7 @@ fetch_jars() {
   [ -f "$libs/.complete" ] && return 0
   echo "kafka: fetching broker jars from Maven Central into $libs" >&2
   mkdir -p "$libs"
-  mvn -q -B -f "$here/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2
+  mvn -q -B -Dstyle.color=never -f "$here/pom.xml" dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$libs" >&2
   touch "$libs/.complete"
 }
 

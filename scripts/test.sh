@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite. Installs what the tests need (Node 24, pnpm, dependencies, Kafka's jars,
+# redis-server), starts a test Kafka and a test Redis on loopback ports, then runs lint, typecheck and
+# vitest against them. Extra arguments go to vitest (e.g. a file filter).
+#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), KEEP_SERVERS=1 to leave them running
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$VARSTREAM_ROOT"
+
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+
+kafka_port="${TEST_KAFKA_PORT:-39092}"
+redis_port="${TEST_REDIS_PORT:-36379}"
+started=()
+cleanup() {
+  [ "${KEEP_SERVERS:-0}" = 1 ] && return 0
+  for s in "${started[@]}"; do
+    case "$s" in
+      kafka) KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh stop test || true ;;
+      redis) REDIS_PORT="$redis_port" bash infra/redis/redis.sh stop test || true ;;
+    esac
+  done
+}
+trap cleanup EXIT
+
+if ! KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh status test >/dev/null 2>&1; then
+  rm -rf "$VARSTREAM_CACHE/kafka/test/data" # every run starts from an empty broker
+  KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh start test
+  started+=(kafka)
+fi
+if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
+  REDIS_PORT="$redis_port" bash infra/redis/redis.sh start test
+  started+=(redis)
+fi
+
+echo "== lint and format (biome)"
+pnpm exec biome ci .
+echo "== typecheck (tsc)"
+pnpm exec tsc -p tsconfig.json --noEmit
+echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port and Redis 127.0.0.1:$redis_port"
+mkdir -p "$VARSTREAM_CACHE"
+status=0
+KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" \
+  pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$VARSTREAM_CACHE/vitest.json" "$@" ||
+  status=$?
+node -e '
+  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+' "$VARSTREAM_CACHE/vitest.json" || true
+exit "$status"
