@@ -1,6 +1,6 @@
 import { extname } from "node:path";
 import { ParseError } from "./errors.ts";
-import { parseJson } from "./json.ts";
+import { parseJson, parseJsonc } from "./json.ts";
 import type { Tree } from "./tree.ts";
 import { parseYaml } from "./yaml.ts";
 
@@ -10,9 +10,10 @@ export type { Tree } from "./tree.ts";
 const PARSERS: Record<string, (text: string) => Tree> = {
   yaml: parseYaml,
   json: parseJson,
+  jsonc: parseJsonc,
 };
 
-const EXTENSIONS: Record<string, string> = { ".yaml": "yaml", ".yml": "yaml", ".json": "json" };
+const EXTENSIONS: Record<string, string> = { ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonc": "jsonc" };
 
 /** The format of a file by its extension, or undefined when varstream cannot read it. */
 export function formatOf(path: string): string | undefined {

@@ -1,0 +1,79 @@
+import type { KeySet } from "@varstream/shared";
+import { describe, expect, it } from "vitest";
+import { planApply, valueHash } from "../src/apply/plan.ts";
+import type { Manifest } from "../src/sinks/sink.ts";
+
+const scope = { datasource: "redis", destination: "d", repo: "acme/c", file: "app.yaml" };
+
+function keySet(keys: KeySet["keys"], over: Partial<KeySet> = {}): KeySet {
+  return {
+    task_id: "t2",
+    scope,
+    repo: "acme/c",
+    ref: "refs/heads/main",
+    commit: "c2",
+    env: "default",
+    keys,
+    labels: {},
+    prune: { enabled: true, protection: ["keep.*"] },
+    sync_mode: "mirror",
+    produced_at: new Date().toISOString(),
+    ...over,
+  };
+}
+
+function manifest(keys: KeySet["keys"]): Manifest {
+  return {
+    commit: "c1",
+    task_id: "t1",
+    keys: Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, valueHash(v)])),
+    report: { set: 0, unchanged: 0, pruned: 0 },
+  };
+}
+
+describe("planApply", () => {
+  const old = manifest({ a: 1, b: "x", gone: true, "keep.me": 1 });
+
+  it("sets new and changed keys, counts unchanged, prunes stale unprotected manifest keys", () => {
+    const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "y", c: 3 }) }, old);
+    expect(plan.set).toEqual({ b: "y", c: 3 });
+    expect(plan.unchanged).toEqual(["a"]);
+    expect(plan.stale).toEqual(["gone"]);
+    expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "c"]);
+    expect(plan.manifest.report).toEqual({ set: 2, unchanged: 1, pruned: 1 });
+  });
+
+  it("tells a number from the same text", () => {
+    const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ a: "1", b: "x" }) }, old);
+    expect(plan.set).toEqual({ a: "1" });
+  });
+
+  it("upsert never deletes and keeps claiming old keys", () => {
+    const plan = planApply(
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 2 }, { sync_mode: "upsert" }) },
+      old,
+    );
+    expect(plan.stale).toEqual([]);
+    expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "gone", "keep.me"]);
+  });
+
+  it("repair writes every key even when the manifest says unchanged", () => {
+    const plan = planApply(
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "x" }, { sync_mode: "repair" }) },
+      old,
+    );
+    expect(plan.set).toEqual({ a: 1, b: "x" });
+    expect(plan.unchanged).toEqual([]);
+  });
+
+  it("a tombstone prunes every manifest key and leaves a deleted manifest", () => {
+    const plan = planApply({ scope, taskId: "t3", commit: "c3", keySet: null }, old);
+    expect(plan.stale.sort()).toEqual(["a", "b", "gone", "keep.me"]);
+    expect(plan.manifest).toMatchObject({ deleted: true, keys: {}, task_id: "t3" });
+  });
+
+  it("without a manifest, sets everything and prunes nothing", () => {
+    const plan = planApply({ scope, taskId: "t1", commit: "c1", keySet: keySet({ a: 1 }) }, null);
+    expect(plan).toMatchObject({ set: { a: 1 }, unchanged: [], stale: [] });
+  });
+});
