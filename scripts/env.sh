@@ -4,7 +4,7 @@
 set -euo pipefail
 VARSTREAM_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 export VARSTREAM_ROOT
-VARSTREAM_CACHE="${VARSTREAM_CACHE:-$VARSTREAM_ROOT/.cache}"
+VARSTREAM_CACHE="$VARSTREAM_ROOT/.cache"
 export VARSTREAM_CACHE
 tools="$VARSTREAM_CACHE/tools"
 

@@ -7,7 +7,7 @@ root="$(cd "$here/../.." && pwd)"
 cmd="${1:-start}"
 name="${2:-local}"
 port="${REDIS_PORT:-6379}"
-dir="${VARSTREAM_CACHE:-$root/.cache}/redis/$name"
+dir="$root/.cache/redis/$name"
 
 ensure_installed() {
   command -v redis-server >/dev/null 2>&1 && return 0

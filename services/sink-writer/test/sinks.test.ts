@@ -1,0 +1,143 @@
+import { randomUUID } from "node:crypto";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createLogger, type KeySet, type Scope } from "@varstream/shared";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyDesired } from "../src/apply/apply.ts";
+import { FileSink } from "../src/sinks/file/file-sink.ts";
+import { MANIFEST_PREFIX, RedisSink } from "../src/sinks/redis/redis-sink.ts";
+import type { Sink } from "../src/sinks/sink.ts";
+
+const REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
+const logger = createLogger("test", "silent");
+const options = { maxRetries: 1, retryBaseMs: 10, logger };
+
+function keySet(scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []): KeySet {
+  return {
+    task_id: taskId,
+    scope,
+    repo: scope.repo,
+    ref: "refs/heads/main",
+    commit: `commit-${taskId}`,
+    env: "default",
+    keys,
+    labels: {},
+    prune: { enabled: true, protection },
+    sync_mode: "mirror",
+    produced_at: new Date().toISOString(),
+  };
+}
+
+const desired = (ks: KeySet) => ({ scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks });
+
+/** The same contract checks for every sink; `read` returns what a user of the store would see. */
+function sinkContract(
+  make: () => Promise<{ sink: Sink; read: (destination: string) => Promise<Record<string, string>> }>,
+) {
+  let sink: Sink;
+  let read: (destination: string) => Promise<Record<string, string>>;
+  const destination = `contract-${randomUUID().slice(0, 8)}`;
+  const scopeA: Scope = { datasource: "s", destination, repo: "acme/c", file: "a.yaml" };
+  const scopeB: Scope = { ...scopeA, file: "b.yaml" };
+
+  beforeAll(async () => {
+    ({ sink, read } = await make());
+  });
+  afterAll(async () => {
+    await sink?.close();
+  });
+
+  it("writes a key set, and the same key set again changes nothing", async () => {
+    const ks = keySet(scopeA, "t1", { "db.host": "h", "db.port": 5432, debug: false });
+    expect(await applyDesired(sink, desired(ks), options)).toMatchObject({ outcome: "applied", set: 3, unchanged: 0 });
+    expect(await read(destination)).toEqual({ "db.host": "h", "db.port": "5432", debug: "false" });
+    const again = keySet(scopeA, "t2", { "db.host": "h", "db.port": 5432, debug: false });
+    expect(await applyDesired(sink, desired(again), options)).toMatchObject({ set: 0, unchanged: 3, pruned: 0 });
+  });
+
+  it("a redelivered key set of an applied task reports the first apply and writes nothing", async () => {
+    const ks = keySet(scopeA, "t3", { "db.host": "h2", "db.port": 5432, debug: false });
+    const first = await applyDesired(sink, desired(ks), options);
+    const second = await applyDesired(sink, desired(ks), options);
+    expect(first).toMatchObject({ set: 1, unchanged: 2 });
+    expect(second).toMatchObject({ set: 1, unchanged: 2, pruned: 0 });
+  });
+
+  it("prunes exactly the stale keys; protected keys and other scopes' keys survive", async () => {
+    await applyDesired(sink, desired(keySet(scopeB, "t4", { "b.only": 1 })), options);
+    const ks = keySet(scopeA, "t5", { "db.host": "h2", "local.override": "x" }, ["local.*"]);
+    await applyDesired(sink, desired(ks), options);
+    const pruned = keySet(scopeA, "t6", { "db.host": "h2" }, ["local.*"]);
+    expect(await applyDesired(sink, desired(pruned), options)).toMatchObject({ set: 0, unchanged: 1, pruned: 0 });
+    expect(await read(destination)).toEqual({ "db.host": "h2", "local.override": "x", "b.only": "1" });
+  });
+
+  it("a tombstone removes the scope's keys only", async () => {
+    const report = await applyDesired(sink, { scope: scopeA, taskId: "t7", commit: "c7", keySet: null }, options);
+    expect(report).toMatchObject({ outcome: "applied", set: 0, pruned: 1 });
+    expect(await read(destination)).toEqual({ "local.override": "x", "b.only": "1" });
+  });
+}
+
+describe("redis sink (hash layout) against a real Redis", () => {
+  const redis = new Redis({ port: REDIS_PORT, lazyConnect: true });
+  afterAll(() => redis.disconnect());
+  sinkContract(async () => {
+    await redis.connect();
+    const sink = new RedisSink("redis", { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" });
+    await sink.connect();
+    return { sink, read: (d) => redis.hgetall(d) };
+  });
+
+  it("keeps its manifest beside the data and refuses to write into a key of another type", async () => {
+    const sink = new RedisSink("redis", { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" });
+    await sink.connect();
+    const destination = `typed-${randomUUID().slice(0, 8)}`;
+    await redis.connect().catch(() => undefined);
+    await redis.set(destination, "a string");
+    const scope: Scope = { datasource: "redis", destination, repo: "acme/c", file: "x.yaml" };
+    const report = await applyDesired(sink, desired(keySet(scope, "t1", { a: 1 })), options);
+    expect(report).toMatchObject({ outcome: "failed", rolled_back: true });
+    expect(report.error).toMatch(/not a hash/);
+    expect(await redis.get(destination)).toBe("a string");
+    expect(await redis.exists(`${MANIFEST_PREFIX}redis|${destination}|acme/c:x.yaml`)).toBe(0);
+    await sink.close();
+  });
+});
+
+describe("file sink (json) on disk", () => {
+  let dir: string;
+  sinkContract(async () => {
+    dir = await mkdtemp(join(tmpdir(), "varstream-file-"));
+    const sink = new FileSink("file", { path: dir, format: "json" });
+    const read = async (destination: string) => {
+      const data = JSON.parse(await readFile(join(dir, `${destination}.json`), "utf8")) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
+    };
+    return { sink, read };
+  });
+
+  it("keeps types in JSON, refuses unsafe destinations and files that are not maps", async () => {
+    const sink = new FileSink("file", { path: dir, format: "json" });
+    const scope: Scope = { datasource: "file", destination: "typed/app", repo: "acme/c", file: "x.yaml" };
+    await applyDesired(sink, desired(keySet(scope, "t1", { n: 1, b: true, s: "x", e: {} })), options);
+    expect(JSON.parse(await readFile(join(dir, "typed/app.json"), "utf8"))).toEqual({ b: true, e: {}, n: 1, s: "x" });
+    const escape = await applyDesired(
+      sink,
+      desired(keySet({ ...scope, destination: "../etc/x" }, "t2", { a: 1 })),
+      options,
+    );
+    expect(escape).toMatchObject({ outcome: "failed" });
+    expect(escape.error).toMatch(/not a safe relative path/);
+    await writeFile(join(dir, "list.json"), "[1,2]");
+    const notMap = await applyDesired(
+      sink,
+      desired(keySet({ ...scope, destination: "list" }, "t3", { a: 1 })),
+      options,
+    );
+    expect(notMap.error).toMatch(/does not hold a map/);
+    expect(await readFile(join(dir, "list.json"), "utf8")).toBe("[1,2]");
+  });
+});
