@@ -124,13 +124,13 @@ describe("file sink (json) on disk", () => {
     const scope: Scope = { datasource: "file", destination: "typed/app", repo: "acme/c", file: "x.yaml" };
     await applyDesired(sink, desired(keySet(scope, "t1", { n: 1, b: true, s: "x", e: {} })), options);
     expect(JSON.parse(await readFile(join(dir, "typed/app.json"), "utf8"))).toEqual({ b: true, e: {}, n: 1, s: "x" });
-    const escape = await applyDesired(
+    const escaped = await applyDesired(
       sink,
       desired(keySet({ ...scope, destination: "../etc/x" }, "t2", { a: 1 })),
       options,
     );
-    expect(escape).toMatchObject({ outcome: "failed" });
-    expect(escape.error).toMatch(/not a safe relative path/);
+    expect(escaped).toMatchObject({ outcome: "failed" });
+    expect(escaped.error).toMatch(/not a safe relative path/);
     await writeFile(join(dir, "list.json"), "[1,2]");
     const notMap = await applyDesired(
       sink,

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Benchmarks: starts a bench Kafka (port 29092) and Redis (26379) if needed and runs bench/<name>.ts.
+#   bash scripts/bench.sh e2e [N] [RATE]      prints one JSON line
+set -euo pipefail
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$VARSTREAM_ROOT"
+name="${1:?usage: bench.sh <name> [args]}"
+shift
+pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+KAFKA_PORT=29092 bash infra/kafka/kafka.sh start bench >&2
+REDIS_PORT=26379 bash infra/redis/redis.sh start bench >&2
+KAFKA_BROKERS=127.0.0.1:29092 REDIS_PORT=26379 LOG_LEVEL=warn node "bench/$name.ts" "$@"
