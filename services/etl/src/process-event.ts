@@ -46,6 +46,13 @@ function knownEnvs(rule: Rule, env: string): Set<string> {
   );
 }
 
+/** The event's clone URL belongs to a configured platform of its kind (SPEC §4.3). */
+export function cloneUrlAllowedForEvent(bundle: Bundle, event: WebhookEvent): boolean {
+  return [...bundle.platforms.values()].some(
+    (p) => p.kind === event.platform && cloneUrlAllowed(p, event.repo.clone_url),
+  );
+}
+
 /**
  * Turns one event into the key sets of every scope it touches. All or nothing: when any file fails
  * (parse, root key, env), the event emits nothing and its task fails with each file's reason.
@@ -61,8 +68,7 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
   });
 
   if (!deps.bundle.datasources.has(event.datasource)) return fail(`no datasource named ${event.datasource}`);
-  const platforms = [...deps.bundle.platforms.values()].filter((p) => p.kind === event.platform);
-  if (!platforms.some((p) => cloneUrlAllowed(p, event.repo.clone_url))) {
+  if (!cloneUrlAllowedForEvent(deps.bundle, event)) {
     return fail(`clone url of ${event.repo.full_name} is not under any ${event.platform} platform endpoint`);
   }
 

@@ -10,6 +10,7 @@ import {
   dlqMessage,
   encode,
   ensureTopics,
+  exitOnFatal,
   type Logger,
   metrics,
   type Settings,
@@ -19,11 +20,12 @@ import {
   topicSpecs,
   varstreamPartitioner,
   WebhookEvent,
+  watchConsumerCrash,
 } from "@varstream/shared";
 import type { Consumer, KafkaMessage, Message, Producer, TopicMessages } from "kafkajs";
 import { TransientGitError } from "./git/errors.ts";
 import { RepoCache } from "./git/repo-cache.ts";
-import { type EtlOutput, processEvent } from "./process-event.ts";
+import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
 
 export interface EtlOptions {
   settings: Settings;
@@ -34,6 +36,8 @@ export interface EtlOptions {
   /** attempts for a transient failure before the event fails its task */
   retryAttempts?: number;
   retryBaseMs?: number;
+  /** a consumer crash kafkajs will not recover from; default: exit the process */
+  onFatal?: (err: Error) => void;
 }
 
 export interface EtlService {
@@ -74,6 +78,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   });
   await producer.connect();
   const consumer: Consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, readUncommitted: false });
+  watchConsumerCrash(consumer, logger, options.onFatal ?? exitOnFatal(logger));
   await consumer.connect();
   await consumer.subscribe({ topic: topics.webhooks, fromBeginning: true });
 
@@ -147,6 +152,13 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     }
     await Promise.all(
       [...byRepo.values()].map(async (events) => {
+        // One fetch for the whole chunk of this repository; each event then reads from the cache.
+        const first = events[0]!.event;
+        if (cloneUrlAllowedForEvent(bundle, first)) {
+          await repos.prefetch(first.repo.clone_url, [...new Set(events.map((e) => e.event.after))]).catch((err) => {
+            logger.debug({ err: (err as Error).message, repo: first.repo.full_name }, "prefetch failed");
+          });
+        }
         for (const { message, event } of events) {
           const stop = metrics.stageDuration.startTimer({ stage: "etl" });
           outputs.set(message, await withRetries(event, heartbeat));

@@ -9,15 +9,19 @@ import {
   type Logger,
   metrics,
   parseScopeKey,
-  type SinkReport,
+  type Scope,
+  scopeKey,
   statusKey,
   type Topics,
+  watchConsumerCrash,
 } from "@varstream/shared";
-import type { Consumer, Kafka, KafkaMessage, Producer } from "kafkajs";
+import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import { applyDesired } from "./apply/apply.ts";
 import type { Desired } from "./apply/plan.ts";
 import { createSink } from "./sinks/index.ts";
 import type { Sink } from "./sinks/sink.ts";
+
+const CHUNK = 500;
 
 export interface SinkGroupOptions {
   kafka: Kafka;
@@ -28,6 +32,7 @@ export interface SinkGroupOptions {
   maxRetries: number;
   retryBaseMs: number;
   logger: Logger;
+  onFatal: (err: Error) => void;
 }
 
 /**
@@ -56,21 +61,26 @@ export class SinkGroup {
     this.sink = await createSink(this.options.entry);
     const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, readUncommitted: false });
     this.consumer = consumer;
+    watchConsumerCrash(consumer, logger, this.options.onFatal);
     await consumer.connect();
     await consumer.subscribe({ topic: topics.keysets, fromBeginning: true });
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
+      // Scopes live on one partition each, so partitions can be applied side by side.
+      partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }) => {
-        for (const message of batch.messages) {
+        for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!isRunning() || isStale()) return;
-          await this.handle(message);
-          resolveOffset(message.offset);
+          const chunk = batch.messages.slice(i, i + CHUNK);
+          await this.handleChunk(chunk);
+          const last = chunk.at(-1)!;
+          resolveOffset(last.offset);
           await commitOffsetsIfNecessary({
             topics: [
               {
                 topic: batch.topic,
-                partitions: [{ partition: batch.partition, offset: String(Number(message.offset) + 1) }],
+                partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }],
               },
             ],
           });
@@ -81,57 +91,81 @@ export class SinkGroup {
     logger.info({ group: this.groupId, sink: this.name }, "sink group consuming");
   }
 
-  private async handle(message: KafkaMessage): Promise<void> {
+  /** Decodes a record of `keysets`; undefined for another sink's scope. */
+  private decodeRecord(message: KafkaMessage): Desired | undefined {
+    if (message.key === null) throw new DecodeError("record has no key");
+    let scope: Scope;
+    try {
+      scope = parseScopeKey(message.key.toString());
+    } catch (err) {
+      throw new DecodeError((err as Error).message);
+    }
+    if (scope.datasource !== this.name) return undefined;
+    if (message.value === null) {
+      return {
+        scope,
+        taskId: headerText(message.headers, "task-id") ?? "",
+        commit: headerText(message.headers, "commit") ?? "",
+        keySet: null,
+      };
+    }
+    const keySet = decode(KeySet, message.value, message.headers);
+    return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet };
+  }
+
+  /**
+   * Applies a chunk: records of one scope in order, different scopes side by side; then one send of
+   * every status report and DLQ record, acknowledged before the caller commits the offsets.
+   */
+  private async handleChunk(messages: KafkaMessage[]): Promise<void> {
     const { producer, topics, logger } = this.options;
     const sink = this.sink!;
-    let desired: Desired;
-    try {
-      if (message.key === null) throw new DecodeError("record has no key");
-      const scope = parseScopeKey(message.key.toString());
-      if (scope.datasource !== this.name) return;
-      if (message.value === null) {
-        desired = {
-          scope,
-          taskId: headerText(message.headers, "task-id") ?? "",
-          commit: headerText(message.headers, "commit") ?? "",
-          keySet: null,
-        };
-      } else {
-        const keySet = decode(KeySet, message.value, message.headers);
-        desired = { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet };
+    const dlqTopic = topics.dlq(`sink.${this.name}`);
+    const out: { status: Message[]; dlq: Message[] } = { status: [], dlq: [] };
+    const byScope = new Map<string, { message: KafkaMessage; desired: Desired }[]>();
+    for (const message of messages) {
+      let desired: Desired | undefined;
+      try {
+        desired = this.decodeRecord(message);
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        logger.error({ err, offset: message.offset }, "undecodable key set sent to DLQ");
+        metrics.dlq.inc({ stage: `sink.${this.name}` });
+        out.dlq.push(dlqMessage(message, `sink.${this.name}`, err));
+        continue;
       }
-    } catch (err) {
-      if (!(err instanceof DecodeError || (err as Error).message.startsWith("not a scope key"))) throw err;
-      logger.error({ err, offset: message.offset }, "undecodable key set sent to DLQ");
-      metrics.dlq.inc({ stage: `sink.${this.name}` });
-      await producer.send({
-        topic: topics.dlq(`sink.${this.name}`),
-        acks: -1,
-        messages: [dlqMessage(message, `sink.${this.name}`, err as Error)],
-      });
-      return;
+      if (desired === undefined) continue;
+      const key = scopeKey(desired.scope);
+      const list = byScope.get(key) ?? [];
+      list.push({ message, desired });
+      byScope.set(key, list);
     }
-    const log = logger.child({ task_id: desired.taskId, sink: this.name });
-    const report: SinkReport = await applyDesired(sink, desired, {
-      maxRetries: this.options.maxRetries,
-      retryBaseMs: this.options.retryBaseMs,
-      logger: log,
-      signal: this.abort.signal,
-    });
-    if (report.outcome === "failed") {
-      metrics.dlq.inc({ stage: `sink.${this.name}` });
-      await producer.send({
-        topic: topics.dlq(`sink.${this.name}`),
-        acks: -1,
-        messages: [dlqMessage(message, `sink.${this.name}`, new Error(report.error))],
-      });
-    } else if (desired.keySet?.received_at) {
-      metrics.endToEnd.observe({ sink: this.name }, (Date.now() - Date.parse(desired.keySet.received_at)) / 1000);
-    }
-    if (desired.taskId !== "") {
-      await producer.send({ topic: topics.status, acks: -1, messages: [encode(statusKey(report), report)] });
-    }
-    log.info({ scope: report.scope, outcome: report.outcome, set: report.set, pruned: report.pruned }, "scope applied");
+    await Promise.all(
+      [...byScope.values()].map(async (records) => {
+        for (const { message, desired } of records) {
+          const report = await applyDesired(sink, desired, {
+            maxRetries: this.options.maxRetries,
+            retryBaseMs: this.options.retryBaseMs,
+            logger: logger.child({ task_id: desired.taskId }),
+            signal: this.abort.signal,
+          });
+          if (report.outcome === "failed") {
+            metrics.dlq.inc({ stage: `sink.${this.name}` });
+            out.dlq.push(dlqMessage(message, `sink.${this.name}`, new Error(report.error)));
+          } else if (desired.keySet?.received_at) {
+            const seconds = (Date.now() - Date.parse(desired.keySet.received_at)) / 1000;
+            metrics.endToEnd.observe({ sink: this.name }, seconds);
+          }
+          if (desired.taskId !== "") out.status.push(encode(statusKey(report), report));
+          logger.debug({ task_id: desired.taskId, scope: report.scope, outcome: report.outcome }, "scope applied");
+        }
+      }),
+    );
+    const topicMessages = [
+      { topic: topics.status, messages: out.status },
+      { topic: dlqTopic, messages: out.dlq },
+    ].filter((t) => t.messages.length > 0);
+    if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
   }
 
   async stop(): Promise<void> {

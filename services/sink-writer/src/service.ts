@@ -3,6 +3,7 @@ import {
   createKafka,
   createLogger,
   ensureTopics,
+  exitOnFatal,
   type Logger,
   type Settings,
   topicNames,
@@ -16,6 +17,8 @@ export interface SinkWriterOptions {
   bundle: Bundle;
   logger?: Logger;
   retryBaseMs?: number;
+  /** a consumer crash kafkajs will not recover from; default: exit the process */
+  onFatal?: (err: Error) => void;
 }
 
 export interface SinkWriterService {
@@ -66,6 +69,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         maxRetries: settings.sinkMaxRetries,
         retryBaseMs: options.retryBaseMs ?? 200,
         logger: logger.child({ sink: name }),
+        onFatal: options.onFatal ?? exitOnFatal(logger),
       }),
   );
   await Promise.all(groups.map((g) => g.start()));

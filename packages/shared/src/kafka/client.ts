@@ -1,4 +1,4 @@
-import { Kafka, type KafkaConfig, logLevel } from "kafkajs";
+import { type Consumer, Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
 
@@ -28,4 +28,26 @@ export function createKafka(settings: Settings, logger: Logger, extra: Partial<K
       },
     ...extra,
   });
+}
+
+/**
+ * kafkajs restarts a consumer after a retriable crash by itself; after a crash it will not restart
+ * from, the process can only stop (a supervisor restarts it). Tests pass their own `onFatal`.
+ */
+export function watchConsumerCrash(consumer: Consumer, logger: Logger, onFatal: (err: Error) => void): void {
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (payload.restart) {
+      logger.warn({ err: payload.error, groupId: payload.groupId }, "consumer crashed; kafkajs restarts it");
+      return;
+    }
+    logger.fatal({ err: payload.error, groupId: payload.groupId }, "consumer crashed and will not restart");
+    onFatal(payload.error);
+  });
+}
+
+export function exitOnFatal(logger: Logger): (err: Error) => void {
+  return (err) => {
+    logger.fatal({ err }, "fatal consumer error; exiting so the supervisor restarts the service");
+    process.exit(1);
+  };
 }

@@ -43,6 +43,11 @@ export class RepoCache {
     this.options = options;
   }
 
+  /** Fetches what is missing of `commits` in one go, ahead of the events that read them. */
+  async prefetch(url: string, commits: string[]): Promise<void> {
+    await this.withCommits(url, commits, async () => undefined);
+  }
+
   /** Runs `fn` holding the repository's lock, with the repository present and its commits fetched. */
   async withCommits<T>(
     url: string,
@@ -100,36 +105,43 @@ export class RepoCache {
       return;
     }
     metrics.gitCache.inc({ result: "fetch" }, missing.length);
+    metrics.gitCache.inc({ result: "hit" }, commits.length - missing.length);
     const timer = metrics.gitFetch.startTimer();
-    let fetchError: Error | undefined;
+    // Branches and tags first: one fetch brings every commit pushed so far, so the events queued
+    // behind this one find their commits already here. Then the named commits (PR heads, commits no
+    // longer on a branch) for servers that allow fetching them.
+    let headsError: Error | undefined;
+    let commitError: Error | undefined;
     try {
-      await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...missing]);
+      await git.raw([
+        "fetch",
+        "--quiet",
+        "--prune",
+        "origin",
+        "+refs/heads/*:refs/heads/*",
+        "+refs/tags/*:refs/tags/*",
+      ]);
     } catch (err) {
-      fetchError = err as Error;
-      // Servers that refuse unadvertised commits: fetch branches and tags, then look again.
+      headsError = err as Error;
+    }
+    let left = await this.missing(entry, missing);
+    if (left.length > 0) {
       try {
-        await git.raw([
-          "fetch",
-          "--quiet",
-          "--prune",
-          "origin",
-          "+refs/heads/*:refs/heads/*",
-          "+refs/tags/*:refs/tags/*",
-        ]);
-        fetchError = undefined;
-      } catch (err2) {
-        fetchError = err2 as Error;
+        await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...left]);
+      } catch (err) {
+        commitError = err as Error;
       }
-    } finally {
-      timer();
+      left = await this.missing(entry, left);
     }
-    const still = await this.missing(entry, missing);
-    if (still.length === 0) return;
+    timer();
+    if (left.length === 0) return;
     const repo = redactUrl(entry.url);
-    if (fetchError && !NOT_FOUND.test(fetchError.message)) {
-      throw new TransientGitError(`git fetch from ${repo} failed: ${redactUrl(firstLine(fetchError.message))}`);
+    // The repository answered and does not have the commit: retrying will not help.
+    if (headsError === undefined && (commitError === undefined || NOT_FOUND.test(commitError.message))) {
+      throw new PermanentGitError(`commit ${left.join(", ")} not found in ${repo}`);
     }
-    throw new PermanentGitError(`commit ${still.join(", ")} not found in ${repo}`);
+    const reason = firstLine((headsError ?? commitError)?.message ?? "unknown error");
+    throw new TransientGitError(`git fetch from ${repo} failed: ${redactUrl(reason)}`);
   }
 
   private async missing(entry: Entry, commits: string[]): Promise<string[]> {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   decode,
+  exitOnFatal,
   type Logger,
   metrics,
   reduceTask,
@@ -9,6 +10,7 @@ import {
   type TaskReports,
   type TaskState,
   TERMINAL_STATES,
+  watchConsumerCrash,
 } from "@varstream/shared";
 import type { Consumer, Kafka } from "kafkajs";
 
@@ -19,6 +21,8 @@ export interface TaskStoreOptions {
   dedupeWindowMs: number;
   /** upper bound on tasks held; the oldest finished ones go first */
   maxTasks?: number;
+  /** a consumer crash kafkajs will not recover from; default: exit the process */
+  onFatal?: (err: Error) => void;
 }
 
 interface Entry {
@@ -81,6 +85,7 @@ export class TaskStore {
       readUncommitted: false,
     });
     this.consumer = consumer;
+    watchConsumerCrash(consumer, this.logger, this.options.onFatal ?? exitOnFatal(this.logger));
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       const target = this.pendingPartitions.get(payload.partition);
       if (target !== undefined && Number(payload.lastOffset) >= target - 1) {
