@@ -3,7 +3,7 @@ import { runE2eBench } from "./e2e.ts";
 
 describe("bench/e2e smoke", () => {
   it("runs a tiny load through the whole pipeline and reports figures", async () => {
-    const result = await runE2eBench(16, 50);
+    const result = await runE2eBench(16, 50, 4);
     expect(result.throughput.changes).toBe(16);
     expect(result.paced.changes).toBe(16);
     expect(result.throughput.changes_per_s).toBeGreaterThan(0);

@@ -2,7 +2,7 @@
  * bench/e2e: N commits of a 20-key YAML file through the whole pipeline (ingest → Kafka → ETL →
  * Kafka → sink-writer) into Redis, all three services in this process against the real broker.
  * Two phases: as fast as ingest accepts (throughput), then paced at RATE changes/s (latency).
- * Prints one JSON line. Usage: node bench/e2e.ts [N] [RATE]   (env KAFKA_BROKERS, REDIS_PORT)
+ * Prints one JSON line. Usage: node bench/e2e.ts [N] [RATE] [REPOS]   (env KAFKA_BROKERS, REDIS_PORT)
  */
 import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
@@ -14,8 +14,7 @@ import { TERMINAL_STATES } from "@varstream/shared";
 import { githubRequest, Pipeline, TEST_REDIS_PORT, waitFor } from "@varstream/testkit";
 import { Redis } from "ioredis";
 
-const REPOS = 8;
-const FILES_PER_REPO = 8;
+const FILES_PER_REPO = 4;
 
 interface Change {
   repo: string;
@@ -103,18 +102,21 @@ async function drive(pipeline: Pipeline, streams: Change[][], ratePerSec: number
   const failed = docs.filter((d) => d.state !== "SUCCEEDED");
   if (failed.length > 0) throw new Error(`${failed.length} tasks did not succeed: ${failed[0]?.message}`);
   const latencies = docs.map((d) => d.duration_ms ?? Number.NaN).sort((a, b) => a - b);
+  const stages = taskIds.map((id) => store.reportsOf(id)!);
+  const etlMs = stages.map((r) => Date.parse(r.etl!.at) - Date.parse(r.ingest!.at)).sort((a, b) => a - b);
   return {
     changes: taskIds.length,
     accepted_per_s: Math.round((taskIds.length / acceptedMs) * 1000),
     changes_per_s: Math.round((taskIds.length / appliedMs) * 1000),
     latency_ms: { p50: percentile(latencies, 50), p95: percentile(latencies, 95), p99: percentile(latencies, 99) },
+    to_etl_ms: { p50: percentile(etlMs, 50), p99: percentile(etlMs, 99) },
   };
 }
 
-export async function runE2eBench(n: number, rate: number) {
+export async function runE2eBench(n: number, rate: number, repos = 32) {
   const root = await mkdtemp(join(tmpdir(), "varstream-bench-"));
-  const perRepo = Math.max(1, Math.ceil(n / REPOS));
-  const streams = Array.from({ length: REPOS }, (_, r) =>
+  const perRepo = Math.max(1, Math.ceil(n / repos));
+  const streams = Array.from({ length: repos }, (_, r) =>
     makeCommits(join(root, "bench", `repo-${r}`), `bench/repo-${r}`, perRepo * 2),
   );
   const dest = `bench-${randomUUID().slice(0, 8)}`;
@@ -134,7 +136,7 @@ export async function runE2eBench(n: number, rate: number) {
         ],
       },
     },
-    settings: { topicPartitions: 6, logLevel: "warn" },
+    settings: { topicPartitions: 6, logLevel: "warn", gitCacheMaxEntries: repos * 2 },
   });
   const redis = new Redis({ port: TEST_REDIS_PORT });
   try {
@@ -158,7 +160,7 @@ export async function runE2eBench(n: number, rate: number) {
     return {
       bench: "e2e",
       keys_per_file: 20,
-      repos: REPOS,
+      repos,
       throughput,
       paced: { rate_per_s: rate, ...paced },
       rss_mb_all_services: rss,
@@ -173,7 +175,8 @@ export async function runE2eBench(n: number, rate: number) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? "").href) {
   const n = Number(process.argv[2] ?? 2000);
   const rate = Number(process.argv[3] ?? 100);
-  const result = await runE2eBench(n, rate);
+  const repos = Number(process.argv[4] ?? 32);
+  const result = await runE2eBench(n, rate, repos);
   console.log(JSON.stringify(result));
   process.exit(0);
 }

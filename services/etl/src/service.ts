@@ -74,6 +74,9 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     idempotent: true,
     maxInFlightRequests: 1,
     transactionTimeout: 10_000,
+    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written;
+    // a short first retry keeps back-to-back transactions from waiting 100 ms each.
+    retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
     createPartitioner: varstreamPartitioner(topics.status),
   });
   await producer.connect();
@@ -180,32 +183,44 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     ].filter((t) => t.messages.length > 0);
   }
 
+  // Partitions are processed side by side (git fetches, parsing); their transactions take turns,
+  // since one transactional producer runs one transaction at a time.
+  let txnTail: Promise<unknown> = Promise.resolve();
+  const inTurn = <T>(fn: () => Promise<T>): Promise<T> => {
+    const run = txnTail.then(fn);
+    txnTail = run.catch(() => undefined);
+    return run;
+  };
+
   await consumer.run({
     autoCommit: false,
     eachBatchAutoResolve: false,
+    partitionsConsumedConcurrently: 3,
     eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
       for (let i = 0; i < batch.messages.length; i += CHUNK) {
         if (!isRunning() || isStale()) return;
         const chunk = batch.messages.slice(i, i + CHUNK);
         const topicMessages = await processChunk(chunk, heartbeat);
         const last = chunk.at(-1)!;
-        const txn = await producer.transaction();
-        try {
-          if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
-          await txn.sendOffsets({
-            consumerGroupId: groupId,
-            topics: [
-              {
-                topic: batch.topic,
-                partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }],
-              },
-            ],
-          });
-          await txn.commit();
-        } catch (err) {
-          await txn.abort().catch(() => undefined);
-          throw err;
-        }
+        await inTurn(async () => {
+          const txn = await producer.transaction();
+          try {
+            if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+            await txn.sendOffsets({
+              consumerGroupId: groupId,
+              topics: [
+                {
+                  topic: batch.topic,
+                  partitions: [{ partition: batch.partition, offset: String(Number(last.offset) + 1) }],
+                },
+              ],
+            });
+            await txn.commit();
+          } catch (err) {
+            await txn.abort().catch(() => undefined);
+            throw err;
+          }
+        });
         resolveOffset(last.offset);
         await heartbeat();
       }

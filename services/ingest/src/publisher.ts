@@ -7,15 +7,30 @@ import {
   type WebhookEvent,
   webhookKey,
 } from "@varstream/shared";
-import type { Kafka, Producer } from "kafkajs";
+import type { Kafka, Message, Producer } from "kafkajs";
+
+interface Pending {
+  event: Message;
+  status: Message;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/** Largest number of webhooks sent in one produce request, and produce requests in flight at once. */
+const MAX_BATCH = 500;
+const MAX_IN_FLIGHT = 4;
 
 /**
  * Publishes an accepted event and the task's first status report with an idempotent producer,
- * `acks=all`. The caller answers 202 only after this resolves.
+ * `acks=all`. The caller answers 202 only after this resolves. Webhooks arriving together are sent
+ * in one produce request (kafkajs sends one request per call): at load this is what lets ingest keep up.
  */
 export class EventPublisher {
   private readonly producer: Producer;
   private readonly topics: Topics;
+  private queue: Pending[] = [];
+  private scheduled = false;
+  private inFlight = 0;
 
   constructor(kafka: Kafka, topics: Topics) {
     this.topics = topics;
@@ -31,14 +46,47 @@ export class EventPublisher {
     return this.producer.connect();
   }
 
-  async publish(event: WebhookEvent, report: IngestReport): Promise<void> {
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: [
-        { topic: this.topics.webhooks, messages: [encode(webhookKey(event), event, { "task-id": event.task_id })] },
-        { topic: this.topics.status, messages: [encode(statusKey(report), report)] },
-      ],
+  publish(event: WebhookEvent, report: IngestReport): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push({
+        event: encode(webhookKey(event), event, { "task-id": event.task_id }),
+        status: encode(statusKey(report), report),
+        resolve,
+        reject,
+      });
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.scheduled || this.inFlight >= MAX_IN_FLIGHT || this.queue.length === 0) return;
+    this.scheduled = true;
+    // Everything queued during this turn of the event loop goes out together.
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
+  }
+
+  private async flush(): Promise<void> {
+    const batch = this.queue.splice(0, MAX_BATCH);
+    if (batch.length === 0) return;
+    this.inFlight += 1;
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [
+          { topic: this.topics.webhooks, messages: batch.map((p) => p.event) },
+          { topic: this.topics.status, messages: batch.map((p) => p.status) },
+        ],
+      });
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      for (const p of batch) p.reject(err as Error);
+    } finally {
+      this.inFlight -= 1;
+      this.schedule();
+    }
   }
 
   disconnect(): Promise<void> {

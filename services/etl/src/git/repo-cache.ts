@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { type Logger, metrics } from "@varstream/shared";
 import { simpleGit } from "simple-git";
@@ -66,7 +66,7 @@ export class RepoCache {
       return await run;
     } finally {
       entry.users -= 1;
-      void this.evict();
+      this.evict().catch((err) => this.options.logger.warn({ err }, "git cache eviction failed"));
     }
   }
 
@@ -157,7 +157,10 @@ export class RepoCache {
       const [key, entry] = victim;
       this.entries.delete(key);
       entry.catFile?.close();
-      await rm(entry.dir, { recursive: true, force: true });
+      // Renamed first, so a new entry for the same repository starts in a clean folder at once.
+      const trash = `${entry.dir}.evicted-${Date.now()}-${Math.random().toString(36).slice(2)}`;
+      await rename(entry.dir, trash).catch(() => undefined);
+      await rm(trash, { recursive: true, force: true });
       this.options.logger.debug({ repo: redactUrl(entry.url) }, "git cache evicted repository");
     }
   }

@@ -151,6 +151,11 @@ export class TaskStore {
     if (this.options.maxTasks !== undefined && this.tasks.size > this.options.maxTasks) this.evictOldest();
   }
 
+  /** The raw reports of a task (for benchmarks and diagnostics). */
+  reportsOf(taskId: string): TaskReports | undefined {
+    return this.tasks.get(taskId)?.reports;
+  }
+
   get(taskId: string): TaskDocument | undefined {
     return this.tasks.get(taskId)?.doc;
   }
