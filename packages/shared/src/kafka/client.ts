@@ -24,7 +24,10 @@ export function createKafka(settings: Settings, logger: Logger, extra: Partial<K
         const { message, timestamp: _t, logger: _l, ...rest } = entry;
         // kafkajs warns about its own partitioner default even when one is given; nothing to act on.
         if (typeof message === "string" && message.includes("default partitioner")) return;
-        log[LEVELS[level] ?? "info"](rest, message);
+        // CONCURRENT_TRANSACTIONS right after a commit is expected and retried at once.
+        const text = `${message} ${"error" in rest ? String(rest.error) : ""}`;
+        const routine = text.includes("another concurrent operation on the same transaction");
+        log[routine ? "debug" : (LEVELS[level] ?? "info")](rest, message);
       },
     ...extra,
   });
