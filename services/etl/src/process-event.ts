@@ -122,7 +122,7 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
   const files: FileReport[] = [];
   const keysets: KeySet[] = [];
   const tombstones: Scope[] = [];
-  const parsed = new Map<string, ReturnType<typeof parseFile>>();
+  const parsed = new Map<string, Awaited<ReturnType<typeof parseFile>>>();
   let failed = false;
   for (const target of targets) {
     if (target.removed) {
@@ -144,7 +144,7 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       }
       let file = parsed.get(target.path);
       if (!file) {
-        file = parseFile(target.path, bytes);
+        file = await parseFile(target.path, bytes);
         parsed.set(target.path, file);
       }
       const { rule } = target.match;

@@ -47,30 +47,30 @@ describe("flatten", () => {
 });
 
 describe("formats", () => {
-  it("parses YAML 1.2 (no yes/no booleans, dates stay strings)", () => {
-    const { format, tree } = parseFile("a.yaml", Buffer.from("on: yes\nwhen: 2024-01-02\nn: 010\n"));
+  it("parses YAML 1.2 (no yes/no booleans, dates stay strings)", async () => {
+    const { format, tree } = await parseFile("a.yaml", Buffer.from("on: yes\nwhen: 2024-01-02\nn: 010\n"));
     expect(format).toBe("yaml");
     expect(tree).toEqual({ on: "yes", when: "2024-01-02", n: 10 });
   });
 
-  it("rejects a YAML alias bomb", () => {
+  it("rejects a YAML alias bomb", async () => {
     const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
     for (let i = 1; i < 9; i++) {
       const prev = String.fromCharCode(96 + i);
       const cur = String.fromCharCode(97 + i);
       lines.push(`${cur}: &${cur} [${Array(9).fill(`*${prev}`).join(",")}]`);
     }
-    expect(() => parseFile("bomb.yaml", Buffer.from(lines.join("\n")))).toThrow(/alias/i);
+    await expect(parseFile("bomb.yaml", Buffer.from(lines.join("\n")))).rejects.toThrow(/alias/i);
   });
 
-  it("gives line and column for broken YAML and JSON", () => {
-    expect(() => parseFile("a.yaml", Buffer.from("a: 1\nb: [2\n"))).toThrow(/at line \d+, column \d+/);
-    expect(() => parseFile("a.json", Buffer.from('{\n  "a": 1,\n  "b": }\n'))).toThrow(/at line 3, column 8/);
+  it("gives line and column for broken YAML and JSON", async () => {
+    await expect(parseFile("a.yaml", Buffer.from("a: 1\nb: [2\n"))).rejects.toThrow(/at line \d+, column \d+/);
+    await expect(parseFile("a.json", Buffer.from('{\n  "a": 1,\n  "b": }\n'))).rejects.toThrow(/at line 3, column 8/);
   });
 
-  it("rejects duplicate YAML keys, several documents and invalid UTF-8", () => {
-    expect(() => parseFile("a.yaml", Buffer.from("a: 1\na: 2\n"))).toThrow(/unique|duplicate/i);
-    expect(() => parseFile("a.yml", Buffer.from("a: 1\n---\nb: 2\n"))).toThrow(/single YAML document/);
-    expect(() => parseFile("a.json", Buffer.from([0x7b, 0xff, 0x7d]))).toThrow(/UTF-8/);
+  it("rejects duplicate YAML keys, several documents and invalid UTF-8", async () => {
+    await expect(parseFile("a.yaml", Buffer.from("a: 1\na: 2\n"))).rejects.toThrow(/unique|duplicate/i);
+    await expect(parseFile("a.yml", Buffer.from("a: 1\n---\nb: 2\n"))).rejects.toThrow(/single YAML document/);
+    await expect(parseFile("a.json", Buffer.from([0x7b, 0xff, 0x7d]))).rejects.toThrow(/UTF-8/);
   });
 });

@@ -1,27 +1,58 @@
-import { extname } from "node:path";
+import { basename, extname } from "node:path";
+import { parseDotenv } from "./dotenv.ts";
 import { ParseError } from "./errors.ts";
+import { parseHcl } from "./hcl.ts";
+import { parseIni } from "./ini.ts";
 import { parseJson, parseJsonc } from "./json.ts";
+import { parseProperties } from "./properties.ts";
+import { parseToml } from "./toml.ts";
 import type { Tree } from "./tree.ts";
+import { parseXml } from "./xml.ts";
 import { parseYaml } from "./yaml.ts";
 
 export { ParseError } from "./errors.ts";
 export type { Tree } from "./tree.ts";
 
-const PARSERS: Record<string, (text: string) => Tree> = {
+const PARSERS: Record<string, (text: string, path: string) => Tree | Promise<Tree>> = {
   yaml: parseYaml,
   json: parseJson,
   jsonc: parseJsonc,
+  toml: parseToml,
+  ini: parseIni,
+  dotenv: parseDotenv,
+  properties: parseProperties,
+  hcl: parseHcl,
+  xml: parseXml,
 };
 
-const EXTENSIONS: Record<string, string> = { ".yaml": "yaml", ".yml": "yaml", ".json": "json", ".jsonc": "jsonc" };
+const EXTENSIONS: Record<string, string> = {
+  ".yaml": "yaml",
+  ".yml": "yaml",
+  ".json": "json",
+  ".jsonc": "jsonc",
+  ".json5": "jsonc",
+  ".toml": "toml",
+  ".ini": "ini",
+  ".cfg": "ini",
+  ".conf": "ini",
+  ".env": "dotenv",
+  ".properties": "properties",
+  ".hcl": "hcl",
+  ".tfvars": "hcl",
+  ".xml": "xml",
+};
 
-/** The format of a file by its extension, or undefined when varstream cannot read it. */
+/** The format of a file: by extension, then by name (`.env`, `app.env`, `.env.production`). */
 export function formatOf(path: string): string | undefined {
-  return EXTENSIONS[extname(path).toLowerCase()];
+  const byExt = EXTENSIONS[extname(path).toLowerCase()];
+  if (byExt) return byExt;
+  const name = basename(path).toLowerCase();
+  if (name === ".env" || name.startsWith(".env.")) return "dotenv";
+  return undefined;
 }
 
 /** Parses a file's bytes once into a tree. Invalid UTF-8 is a parse error, not mojibake. */
-export function parseFile(path: string, bytes: Buffer): { format: string; tree: Tree } {
+export async function parseFile(path: string, bytes: Buffer): Promise<{ format: string; tree: Tree }> {
   const format = formatOf(path);
   if (format === undefined) throw new ParseError("file", `no parser for ${path}`);
   let text: string;
@@ -31,5 +62,5 @@ export function parseFile(path: string, bytes: Buffer): { format: string; tree: 
     throw new ParseError(format, "file is not valid UTF-8");
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return { format, tree: PARSERS[format]!(text) };
+  return { format, tree: await PARSERS[format]!(text, path) };
 }

@@ -1,0 +1,42 @@
+import { ParseError } from "./errors.ts";
+
+/** Lines of a text file with their 1-based numbers, for the line-oriented formats. */
+export function numberedLines(text: string): { line: number; text: string }[] {
+  return text.split(/\r?\n/).map((t, i) => ({ line: i + 1, text: t }));
+}
+
+/**
+ * Builds a tree from `a.b.c = v` keys, refusing a key that is both a value and a parent
+ * (`a = 1` with `a.b = 2`) instead of losing one of them.
+ */
+export function nestDotted(
+  format: string,
+  entries: [string, string, number][],
+  separator = ".",
+): { [key: string]: unknown } {
+  const root: { [key: string]: unknown } = {};
+  for (const [key, value, line] of entries) {
+    const parts = key.split(separator);
+    let node = root;
+    for (let i = 0; i < parts.length - 1; i++) {
+      const part = parts[i]!;
+      const next = node[part];
+      if (next === undefined) node[part] = {};
+      else if (typeof next !== "object") {
+        throw new ParseError(
+          format,
+          `key ${key} is under ${parts.slice(0, i + 1).join(separator)}, which has a value`,
+          line,
+          1,
+        );
+      }
+      node = node[part] as { [key: string]: unknown };
+    }
+    const leaf = parts.at(-1)!;
+    if (typeof node[leaf] === "object") {
+      throw new ParseError(format, `key ${key} has a value and also keys below it`, line, 1);
+    }
+    node[leaf] = value;
+  }
+  return root;
+}
