@@ -72,6 +72,34 @@ export class GitRepo {
     return result;
   }
 
+  /** Commits on a new branch made from main, then returns to main; the branch stays unless dropped. */
+  async commitOnBranch(branch: string, files: Record<string, string | null>): Promise<CommitResult> {
+    const git = simpleGit(this.dir);
+    const mainHead = this.head;
+    await git.checkout(["-B", branch]);
+    const result = await this.commit(files, `change on ${branch}`);
+    await git.checkout(["main"]);
+    this.head = mainHead;
+    return { ...result, before: mainHead };
+  }
+
+  async deleteBranch(branch: string): Promise<void> {
+    await simpleGit(this.dir).raw(["branch", "-D", branch]);
+  }
+
+  /** A ref like `refs/pull/7/head`, as GitHub keeps for pull requests. */
+  async setRef(ref: string, sha: string): Promise<void> {
+    await simpleGit(this.dir).raw(["update-ref", ref, sha]);
+  }
+
+  async tag(name: string, sha = this.head): Promise<void> {
+    await simpleGit(this.dir).raw(["tag", name, sha]);
+  }
+
+  get headSha(): string {
+    return this.head;
+  }
+
   async cleanup(): Promise<void> {
     await rm(this.root, { recursive: true, force: true });
   }

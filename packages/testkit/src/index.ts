@@ -1,4 +1,5 @@
 export * from "./git-repo.ts";
 export * from "./github.ts";
+export * from "./payloads.ts";
 export * from "./pipeline.ts";
 export * from "./wait.ts";

@@ -72,8 +72,39 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
     return fail(`clone url of ${event.repo.full_name} is not under any ${event.platform} platform endpoint`);
   }
 
+  // A pull request's payload has no file list: diff its base and head.
+  let changes = event.changes;
+  if (event.pr) {
+    const pr = event.pr;
+    const base = /^[0-9a-f]{40}$/.test(event.before) ? event.before : `refs/heads/${pr.base_ref ?? "main"}`;
+    try {
+      changes = await deps.repos.withCommits(
+        event.repo.clone_url,
+        [event.after],
+        (repo) => repo.changes(base, event.after),
+        [event.ref],
+      );
+    } catch (err) {
+      if (err instanceof PermanentGitError) return fail(err.message);
+      throw err;
+    }
+  }
+  // A new tag carries no file list: every file at the tagged commit is the tag's (env_as_tags) config.
+  if (event.event === "tag" && changes.length === 0) {
+    try {
+      const files = await deps.repos.withCommits(event.repo.clone_url, [event.after], (repo) =>
+        repo.files(event.after),
+      );
+      changes = files.map((path) => ({ path, status: "added" as const }));
+    } catch (err) {
+      if (err instanceof PermanentGitError) return fail(err.message);
+      throw err;
+    }
+  }
+  const closing = event.pr?.action === "closed";
+
   const targets: Target[] = [];
-  for (const change of event.changes) {
+  for (const change of changes) {
     const paths: [string, boolean][] =
       change.status === "renamed" && change.old_path
         ? [
@@ -81,9 +112,12 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
             [change.path, false],
           ]
         : [[change.path, change.status === "removed"]];
-    for (const [path, removed] of paths) {
+    for (const [path, removedInGit] of paths) {
       for (const match of matchRules(deps.bundle, event, path)) {
         const env = resolveEnv(match.rule, event, match.pathEnv);
+        // A closed pull request takes down its own environment (pr-<n>), never a shared one.
+        if (closing && !(match.rule.env_as_pr && env === `pr-${event.pr?.number}`)) continue;
+        const removed = removedInGit || closing;
         const destination = renderDestination(match.rule.destination_template, {
           tenant: match.rule.tenant,
           env,
@@ -109,11 +143,16 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
   const toRead = [...new Set(targets.filter((t) => !t.removed).map((t) => t.path))];
   let contents: Map<string, Buffer | null>;
   try {
-    contents = await deps.repos.withCommits(event.repo.clone_url, [event.after], async (read) => {
-      const out = new Map<string, Buffer | null>();
-      for (const path of toRead) out.set(path, await read(event.after, path));
-      return out;
-    });
+    contents = await deps.repos.withCommits(
+      event.repo.clone_url,
+      [event.after],
+      async (repo) => {
+        const out = new Map<string, Buffer | null>();
+        for (const path of toRead) out.set(path, await repo.read(event.after, path));
+        return out;
+      },
+      event.pr ? [event.ref] : [],
+    );
   } catch (err) {
     if (err instanceof PermanentGitError) return fail(err.message);
     throw err;

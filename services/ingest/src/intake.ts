@@ -11,6 +11,7 @@ import {
 import { ApiError } from "./errors.ts";
 import { detectPlatform } from "./platforms/detect.ts";
 import { normalizeGithub } from "./platforms/github.ts";
+import { normalizeGitlab } from "./platforms/gitlab.ts";
 import type { Normalization } from "./platforms/normalized.ts";
 import { verifySignature } from "./platforms/signature.ts";
 import type { EventPublisher } from "./publisher.ts";
@@ -100,8 +101,9 @@ export class WebhookIntake {
       case "gitea":
         normalized = normalizeGithub(detected.eventName, payload, detected.platform);
         break;
-      default:
-        throw new ApiError("UNSUPPORTED_EVENT", `${detected.platform} webhooks are not supported yet`);
+      case "gitlab":
+        normalized = normalizeGitlab(payload);
+        break;
     }
     if (normalized.kind === "ignored") {
       metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });

@@ -24,7 +24,15 @@ export const WebhookEvent = z.object({
   ref: z.string(),
   branch: z.string().optional(),
   tag: z.string().optional(),
-  pr: z.object({ number: z.number().int().positive(), action: z.string(), head_sha: z.string() }).optional(),
+  /** a pull/merge request: ETL computes its changed files as the diff of base_ref (or before) and head */
+  pr: z
+    .object({
+      number: z.number().int().positive(),
+      action: z.string(),
+      head_sha: z.string(),
+      base_ref: z.string().optional(),
+    })
+    .optional(),
   before: z.string(),
   after: z.string(),
   changes: z.array(FileChange),

@@ -1,10 +1,20 @@
 import { createHash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { type Logger, metrics } from "@varstream/shared";
+import { type FileChange, type Logger, metrics } from "@varstream/shared";
 import { simpleGit } from "simple-git";
 import { CatFileBatch } from "./cat-file.ts";
 import { PermanentGitError, TransientGitError } from "./errors.ts";
+
+/** What a caller may do with a repository while holding its lock. */
+export interface RepoReader {
+  /** the blob at `<commit>:<path>`, or null when absent */
+  read(commit: string, path: string): Promise<Buffer | null>;
+  /** the changed files of `head` against its merge base with `base` */
+  changes(base: string, head: string): Promise<FileChange[]>;
+  /** every file at `commit` */
+  files(commit: string): Promise<string[]>;
+}
 
 interface Entry {
   dir: string;
@@ -48,18 +58,29 @@ export class RepoCache {
     await this.withCommits(url, commits, async () => undefined);
   }
 
-  /** Runs `fn` holding the repository's lock, with the repository present and its commits fetched. */
+  /**
+   * Runs `fn` holding the repository's lock, with the repository present and its commits fetched.
+   * `refs` (e.g. `refs/pull/7/head`) are fetched too when a commit is not on a branch or tag.
+   */
   async withCommits<T>(
     url: string,
     commits: string[],
-    fn: (read: (commit: string, path: string) => Promise<Buffer | null>) => Promise<T>,
+    fn: (repo: RepoReader) => Promise<T>,
+    refs: string[] = [],
   ): Promise<T> {
     const entry = this.entry(url);
     entry.users += 1;
     const run = entry.lock.then(async () => {
-      await this.ensureCommits(entry, commits);
+      await this.ensureCommits(entry, commits, refs);
       const catFile = this.catFile(entry);
-      return fn((commit, path) => catFile.blob(commit, path));
+      return fn({
+        read: (commit, path) => catFile.blob(commit, path),
+        changes: (base, head) => this.diff(entry, base, head),
+        files: async (commit) =>
+          (await this.git(entry).raw(["ls-tree", "-r", "-z", "--name-only", commit]))
+            .split("\0")
+            .filter((f) => f !== ""),
+      });
     });
     entry.lock = run.catch(() => undefined);
     try {
@@ -87,14 +108,41 @@ export class RepoCache {
     return entry.catFile;
   }
 
-  private async ensureCommits(entry: Entry, commits: string[]): Promise<void> {
-    await mkdir(entry.dir, { recursive: true });
+  private git(entry: Entry) {
     // A minimal environment: git never prompts, and no inherited EDITOR/PAGER/ASKPASS runs.
-    const git = simpleGit({ baseDir: entry.dir, timeout: { block: this.options.fetchTimeoutMs ?? 60_000 } }).env({
+    return simpleGit({ baseDir: entry.dir, timeout: { block: this.options.fetchTimeoutMs ?? 60_000 } }).env({
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
       GIT_TERMINAL_PROMPT: "0",
     });
+  }
+
+  /** Files changed between the merge base of `base` and `head`, and `head` (renames detected). */
+  private async diff(entry: Entry, base: string, head: string): Promise<FileChange[]> {
+    let out: string;
+    try {
+      out = await this.git(entry).raw(["diff", "--name-status", "-M", "-z", `${base}...${head}`]);
+    } catch (err) {
+      throw new PermanentGitError(`cannot diff ${base}...${head}: ${firstLine((err as Error).message)}`);
+    }
+    const fields = out.split("\0").filter((f) => f !== "");
+    const changes: FileChange[] = [];
+    for (let i = 0; i < fields.length; ) {
+      const status = fields[i++]!;
+      if (status.startsWith("R")) {
+        const oldPath = fields[i++]!;
+        changes.push({ path: fields[i++]!, status: "renamed", old_path: oldPath });
+      } else {
+        const path = fields[i++]!;
+        changes.push({ path, status: status === "A" ? "added" : status === "D" ? "removed" : "modified" });
+      }
+    }
+    return changes;
+  }
+
+  private async ensureCommits(entry: Entry, commits: string[], refs: string[]): Promise<void> {
+    await mkdir(entry.dir, { recursive: true });
+    const git = this.git(entry);
     if (entry.catFile === undefined) {
       await git.raw(["init", "--bare", "--quiet"]);
       await git.raw(["config", "remote.origin.url", entry.url]);
@@ -127,7 +175,7 @@ export class RepoCache {
     let left = await this.missing(entry, missing);
     if (left.length > 0) {
       try {
-        await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...left]);
+        await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...refs.map((r) => `+${r}:${r}`), ...left]);
       } catch (err) {
         commitError = err as Error;
       }

@@ -1,58 +1,99 @@
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { netChanges } from "./changes.ts";
-import { type Normalization, ZERO_SHA } from "./normalized.ts";
+import { invalid, type Normalization, PR_ACTIONS, refNames, ZERO_SHA } from "./normalized.ts";
+import { checkPaths } from "./paths.ts";
 
-const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "not a commit sha");
+export const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "not a commit sha");
+
+const Repository = z.object({ full_name: z.string().min(1), clone_url: z.string().min(1) });
+
+const CommitFiles = z.object({
+  added: z.array(z.string()).optional(),
+  modified: z.array(z.string()).optional(),
+  removed: z.array(z.string()).optional(),
+});
 
 const PushPayload = z.object({
   ref: z.string().min(1),
   before: Sha,
   after: Sha,
-  repository: z.object({ full_name: z.string().min(1), clone_url: z.string().min(1) }),
-  commits: z
-    .array(
-      z.object({
-        added: z.array(z.string()).optional(),
-        modified: z.array(z.string()).optional(),
-        removed: z.array(z.string()).optional(),
-      }),
-    )
-    .default([]),
+  repository: Repository,
+  commits: z.array(CommitFiles).default([]),
 });
 
-function invalid(error: z.ZodError): ApiError {
-  const issue = error.issues[0];
-  return new ApiError(
-    "INVALID_PAYLOAD",
-    `payload ${issue?.path.join(".") || "(root)"}: ${issue?.message ?? "invalid"}`,
-    error.issues.slice(0, 5).map((i) => ({ path: i.path.join("."), message: i.message })),
-  );
+const PullRequestPayload = z.object({
+  action: z.string(),
+  number: z.number().int().positive(),
+  pull_request: z.object({
+    head: z.object({ sha: Sha, ref: z.string(), repo: Repository.nullable() }),
+    base: z.object({ sha: Sha, ref: z.string(), repo: Repository }),
+  }),
+  repository: Repository,
+});
+
+/** Gitea names some pull request actions differently. */
+const ACTION_NAMES: Record<string, string> = { synchronized: "synchronize" };
+
+/**
+ * GitHub and Gitea (which sends GitHub's shapes): `push` (branches and tags) and `pull_request`.
+ * A pull request's changed files are not in its payload: ETL diffs base and head.
+ */
+export function normalizeGithub(eventName: string, body: unknown, platform: "github" | "gitea"): Normalization {
+  if (eventName === "push") return push(body, platform);
+  if (eventName === "pull_request") return pullRequest(body, platform);
+  return { kind: "ignored", reason: `${eventName} events carry no config change` };
 }
 
-/** Maps a GitHub (or Gitea, which sends the same push shape) event to the normalized event. */
-export function normalizeGithub(eventName: string, body: unknown, platform: "github" | "gitea"): Normalization {
-  if (eventName !== "push") return { kind: "ignored", reason: `${eventName} events carry no config change` };
+function push(body: unknown, platform: "github" | "gitea"): Normalization {
   const parsed = PushPayload.safeParse(body);
   if (!parsed.success) throw invalid(parsed.error);
-  const push = parsed.data;
-  if (ZERO_SHA.test(push.after)) return { kind: "ignored", reason: `${push.ref} was deleted` };
-  const branch = push.ref.startsWith("refs/heads/") ? push.ref.slice("refs/heads/".length) : undefined;
-  const tag = push.ref.startsWith("refs/tags/") ? push.ref.slice("refs/tags/".length) : undefined;
-  const changes = netChanges(push.commits);
-  if (changes.length === 0) return { kind: "ignored", reason: "push changes no file" };
+  const p = parsed.data;
+  if (ZERO_SHA.test(p.after)) return { kind: "ignored", reason: `${p.ref} was deleted` };
+  const names = refNames(p.ref);
+  const changes = checkPaths(netChanges(p.commits));
+  // A tag push lists no files; ETL then reads every file at the tag.
+  if (changes.length === 0 && names.tag === undefined) return { kind: "ignored", reason: "push changes no file" };
   return {
     kind: "event",
     payload: {
       platform,
-      event: tag === undefined ? "push" : "tag",
-      repo: { full_name: push.repository.full_name, clone_url: push.repository.clone_url },
-      ref: push.ref,
-      ...(branch === undefined ? {} : { branch }),
-      ...(tag === undefined ? {} : { tag }),
-      before: push.before,
-      after: push.after,
+      event: names.tag === undefined ? "push" : "tag",
+      repo: { full_name: p.repository.full_name, clone_url: p.repository.clone_url },
+      ref: p.ref,
+      ...names,
+      before: p.before,
+      after: p.after,
       changes,
+    },
+  };
+}
+
+function pullRequest(body: unknown, platform: "github" | "gitea"): Normalization {
+  const parsed = PullRequestPayload.safeParse(body);
+  if (!parsed.success) throw invalid(parsed.error);
+  const p = parsed.data;
+  const action = ACTION_NAMES[p.action] ?? p.action;
+  if (!PR_ACTIONS.has(action)) return { kind: "ignored", reason: `pull_request action ${p.action} changes no config` };
+  const { head, base } = p.pull_request;
+  if (head.repo === null || head.repo.full_name !== base.repo.full_name) {
+    throw new ApiError(
+      "UNSUPPORTED_EVENT",
+      `pull request #${p.number} comes from the fork ${head.repo?.full_name ?? "(deleted)"}; config from forks is not synced`,
+    );
+  }
+  return {
+    kind: "event",
+    payload: {
+      platform,
+      event: "pull_request",
+      repo: { full_name: p.repository.full_name, clone_url: p.repository.clone_url },
+      ref: `refs/pull/${p.number}/head`,
+      branch: head.ref,
+      pr: { number: p.number, action, head_sha: head.sha, base_ref: base.ref },
+      before: base.sha,
+      after: head.sha,
+      changes: [],
     },
   };
 }

@@ -1,0 +1,112 @@
+import { z } from "zod";
+import { ApiError } from "../errors.ts";
+import { netChanges } from "./changes.ts";
+import { Sha } from "./github.ts";
+import { invalid, type Normalization, refNames, ZERO_SHA } from "./normalized.ts";
+import { checkPaths } from "./paths.ts";
+
+const Project = z.object({
+  id: z.number().optional(),
+  path_with_namespace: z.string().min(1),
+  git_http_url: z.string().min(1),
+});
+
+const PushPayload = z.object({
+  object_kind: z.enum(["push", "tag_push"]),
+  ref: z.string().min(1),
+  before: Sha,
+  after: Sha,
+  project: Project,
+  commits: z
+    .array(
+      z.object({
+        added: z.array(z.string()).optional(),
+        modified: z.array(z.string()).optional(),
+        removed: z.array(z.string()).optional(),
+      }),
+    )
+    .default([]),
+});
+
+const MergeRequestPayload = z.object({
+  object_kind: z.literal("merge_request"),
+  project: Project,
+  object_attributes: z.object({
+    iid: z.number().int().positive(),
+    action: z.string().optional(),
+    source_branch: z.string(),
+    target_branch: z.string(),
+    source_project_id: z.number(),
+    target_project_id: z.number(),
+    last_commit: z.object({ id: Sha }),
+  }),
+});
+
+/** GitLab's merge request actions, by the normalized pull request action they mean. */
+const MR_ACTIONS: Record<string, string> = {
+  open: "opened",
+  update: "synchronize",
+  reopen: "reopened",
+  close: "closed",
+  merge: "closed",
+};
+
+/**
+ * GitLab: `Push Hook` (object_kind push), `Tag Push Hook` (tag_push), `Merge Request Hook`
+ * (merge_request). A merge request's base is its target branch; ETL diffs it against the head.
+ */
+export function normalizeGitlab(body: unknown): Normalization {
+  const kind = (body as { object_kind?: unknown } | null)?.object_kind;
+  if (kind === "push" || kind === "tag_push") {
+    const parsed = PushPayload.safeParse(body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const p = parsed.data;
+    if (ZERO_SHA.test(p.after)) return { kind: "ignored", reason: `${p.ref} was deleted` };
+    const names = refNames(p.ref);
+    const changes = checkPaths(netChanges(p.commits));
+    // A tag push lists no files; ETL then reads every file at the tag.
+    if (changes.length === 0 && names.tag === undefined) return { kind: "ignored", reason: "push changes no file" };
+    return {
+      kind: "event",
+      payload: {
+        platform: "gitlab",
+        event: kind === "tag_push" ? "tag" : "push",
+        repo: { full_name: p.project.path_with_namespace, clone_url: p.project.git_http_url },
+        ref: p.ref,
+        ...names,
+        before: p.before,
+        after: p.after,
+        changes,
+      },
+    };
+  }
+  if (kind === "merge_request") {
+    const parsed = MergeRequestPayload.safeParse(body);
+    if (!parsed.success) throw invalid(parsed.error);
+    const p = parsed.data;
+    const mr = p.object_attributes;
+    const action = MR_ACTIONS[mr.action ?? ""];
+    if (action === undefined) return { kind: "ignored", reason: `merge_request action ${mr.action} changes no config` };
+    if (mr.source_project_id !== mr.target_project_id) {
+      throw new ApiError(
+        "UNSUPPORTED_EVENT",
+        `merge request !${mr.iid} comes from a fork (project ${mr.source_project_id}); config from forks is not synced`,
+      );
+    }
+    return {
+      kind: "event",
+      payload: {
+        platform: "gitlab",
+        event: "pull_request",
+        repo: { full_name: p.project.path_with_namespace, clone_url: p.project.git_http_url },
+        ref: `refs/merge-requests/${mr.iid}/head`,
+        branch: mr.source_branch,
+        pr: { number: mr.iid, action, head_sha: mr.last_commit.id, base_ref: mr.target_branch },
+        before: "",
+        after: mr.last_commit.id,
+        changes: [],
+      },
+    };
+  }
+  return { kind: "ignored", reason: `${String(kind ?? "unknown")} events carry no config change` };
+}
