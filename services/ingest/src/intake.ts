@@ -39,8 +39,15 @@ export interface IntakeDeps {
   logger: Logger;
 }
 
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
 function parseBody(body: Buffer, contentType: string): unknown {
-  let text = body.toString("utf8");
+  let text: string;
+  try {
+    text = utf8.decode(body);
+  } catch {
+    throw new ApiError("BAD_JSON", "request body is not valid UTF-8");
+  }
   if (contentType.startsWith("application/x-www-form-urlencoded")) {
     const payload = new URLSearchParams(text).get("payload");
     if (payload === null) throw new ApiError("BAD_JSON", "form body has no payload field");
