@@ -9,6 +9,7 @@ export * from "./contracts/values.ts";
 export * from "./kafka/client.ts";
 export * from "./kafka/codec.ts";
 export * from "./kafka/dlq.ts";
+export * from "./kafka/materialize.ts";
 export * from "./kafka/partitioner.ts";
 export * from "./kafka/topics.ts";
 export * from "./log.ts";

@@ -1,8 +1,8 @@
-import { randomUUID } from "node:crypto";
 import {
   decode,
-  exitOnFatal,
   type Logger,
+  type Materialized,
+  materialize,
   metrics,
   reduceTask,
   StatusReport,
@@ -10,9 +10,8 @@ import {
   type TaskReports,
   type TaskState,
   TERMINAL_STATES,
-  watchConsumerCrash,
 } from "@varstream/shared";
-import type { Consumer, Kafka } from "kafkajs";
+import type { Kafka } from "kafkajs";
 
 export interface TaskStoreOptions {
   statusTopic: string;
@@ -45,12 +44,8 @@ export interface ListQuery {
 export class TaskStore {
   private readonly tasks = new Map<string, Entry>();
   private readonly deliveries = new Map<string, { taskId: string; at: number }>();
-  private consumer: Consumer | undefined;
+  private source: Materialized | undefined;
   private sweeper: NodeJS.Timeout | undefined;
-  private pendingPartitions = new Map<number, number>();
-  private caughtUpResolve: (() => void) | undefined;
-  readonly caughtUpPromise: Promise<void>;
-  caughtUp = false;
 
   private readonly kafka: Kafka;
   private readonly options: TaskStoreOptions;
@@ -60,65 +55,36 @@ export class TaskStore {
     this.kafka = kafka;
     this.options = options;
     this.logger = logger;
-    this.caughtUpPromise = new Promise((resolve) => {
-      this.caughtUpResolve = resolve;
-    });
   }
 
   async start(): Promise<void> {
-    const admin = this.kafka.admin();
-    await admin.connect();
-    try {
-      const offsets = await admin.fetchTopicOffsets(this.options.statusTopic);
-      for (const p of offsets) {
-        if (Number(p.high) > Number(p.low)) this.pendingPartitions.set(p.partition, Number(p.high));
-      }
-    } finally {
-      await admin.disconnect();
-    }
-    this.markCaughtUpIfDone();
-
-    // A private group: every ingest replica holds the whole store, and nothing is committed.
-    const consumer = this.kafka.consumer({
-      groupId: `${this.options.groupPrefix}ingest.tasks.${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-      readUncommitted: false,
-    });
-    this.consumer = consumer;
-    watchConsumerCrash(consumer, this.logger, this.options.onFatal ?? exitOnFatal(this.logger));
-    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      const target = this.pendingPartitions.get(payload.partition);
-      if (target !== undefined && Number(payload.lastOffset) >= target - 1) {
-        this.pendingPartitions.delete(payload.partition);
-        this.markCaughtUpIfDone();
-      }
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic: this.options.statusTopic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => {
-        for (const message of batch.messages) {
-          if (message.key === null) continue;
-          if (message.value === null) continue; // tombstone of an expired task
-          try {
-            this.apply(decode(StatusReport, message.value, message.headers));
-          } catch (err) {
-            this.logger.warn({ err, offset: message.offset }, "skipping undecodable status record");
-          }
+    this.source = await materialize(this.kafka, {
+      topic: this.options.statusTopic,
+      groupPrefix: this.options.groupPrefix,
+      purpose: "ingest.tasks",
+      logger: this.logger,
+      ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
+      onRecord: (message) => {
+        if (message.key === null || message.value === null) return; // a tombstone of an expired task
+        try {
+          this.apply(decode(StatusReport, message.value, message.headers));
+        } catch (err) {
+          this.logger.warn({ err, offset: message.offset }, "skipping undecodable status record");
         }
       },
     });
+    void this.source.caughtUp.then(() => this.logger.info({ tasks: this.tasks.size }, "task store caught up"));
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
   }
 
-  private markCaughtUpIfDone(): void {
-    if (!this.caughtUp && this.pendingPartitions.size === 0) {
-      this.caughtUp = true;
-      this.caughtUpResolve?.();
-      this.logger.info({ tasks: this.tasks.size }, "task store caught up");
-    }
+  get caughtUp(): boolean {
+    return this.source?.isCaughtUp() ?? false;
+  }
+
+  /** Resolves when the store has read the topic up to where it ended at start. */
+  get caughtUpPromise(): Promise<void> {
+    return this.source?.caughtUp ?? Promise.reject(new Error("task store not started"));
   }
 
   /** Folds one report in. Ingest also calls this for its own reports, so a task is visible at once. */
@@ -209,6 +175,6 @@ export class TaskStore {
 
   async stop(): Promise<void> {
     if (this.sweeper) clearInterval(this.sweeper);
-    await this.consumer?.disconnect();
+    await this.source?.stop();
   }
 }
