@@ -29,6 +29,8 @@ export interface EtlOutput {
 export interface ProcessDeps {
   bundle: Bundle;
   repos: RepoCache;
+  /** the last commit produced for a scope, if any */
+  lastCommit?: (scopeKey: string) => string | undefined;
   now?: () => Date;
 }
 
@@ -60,7 +62,13 @@ export function cloneUrlAllowedForEvent(bundle: Bundle, event: WebhookEvent): bo
  */
 export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Promise<EtlOutput> {
   const now = (deps.now ?? (() => new Date()))().toISOString();
-  const base = { component: "etl" as const, task_id: event.task_id, commit: event.after, at: now, warnings: [] };
+  const base = {
+    component: "etl" as const,
+    task_id: event.task_id,
+    commit: event.after,
+    at: now,
+    warnings: [] as string[],
+  };
   const fail = (message: string, files: FileReport[] = []): EtlOutput => ({
     keysets: [],
     tombstones: [],
@@ -135,6 +143,28 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       tombstones: [],
       report: { ...base, outcome: "no_match", message: "no matching rule", files: [], scopes: [] },
     };
+  }
+
+  // A late event: its commit is an ancestor of what a scope already got. It must not roll the scope back.
+  const superseded = await findSuperseded(event, targets, deps);
+  if (superseded.length > 0) {
+    const skipped = new Set(superseded.map((t) => scopeKey(t.scope)));
+    const remaining = targets.filter((t) => !skipped.has(scopeKey(t.scope)));
+    if (remaining.length === 0) {
+      return {
+        keysets: [],
+        tombstones: [],
+        report: {
+          ...base,
+          outcome: "superseded",
+          message: `superseded: ${event.after.slice(0, 12)} is older than what its scopes already hold`,
+          files: [],
+          scopes: [],
+        },
+      };
+    }
+    base.warnings.push(...[...skipped].map((s) => `superseded scope ${s}`));
+    targets.splice(0, targets.length, ...remaining);
   }
 
   const unreadable = targets.find((t) => !t.removed && formatOf(t.path) === undefined);
@@ -215,6 +245,23 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       scopes,
     },
   };
+}
+
+async function findSuperseded(event: WebhookEvent, targets: Target[], deps: ProcessDeps): Promise<Target[]> {
+  const withLast = targets
+    .map((t) => ({ target: t, last: deps.lastCommit?.(scopeKey(t.scope)) }))
+    .filter((x): x is { target: Target; last: string } => x.last !== undefined && x.last !== event.after);
+  if (withLast.length === 0) return [];
+  try {
+    return await deps.repos.withCommits(event.repo.clone_url, [event.after], async (repo) => {
+      const out: Target[] = [];
+      for (const { target, last } of withLast) if (await repo.isAncestor(event.after, last)) out.push(target);
+      return out;
+    });
+  } catch (err) {
+    if (err instanceof PermanentGitError) return [];
+    throw err;
+  }
 }
 
 function toKeySet(event: WebhookEvent, target: Target, keys: Record<string, FlatValue>, now: string): KeySet {

@@ -11,6 +11,7 @@ import {
   encode,
   ensureTopics,
   exitOnFatal,
+  headerText,
   type Logger,
   metrics,
   type Settings,
@@ -26,6 +27,7 @@ import type { Consumer, KafkaMessage, Message, Producer, TopicMessages } from "k
 import { TransientGitError } from "./git/errors.ts";
 import { RepoCache } from "./git/repo-cache.ts";
 import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
+import { ScopeCommits } from "./scope-commits.ts";
 
 export interface EtlOptions {
   settings: Settings;
@@ -69,6 +71,8 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   }
 
   const repos = new RepoCache({ dir: settings.gitCacheDir, maxEntries: settings.gitCacheMaxEntries, logger });
+  const scopes = new ScopeCommits();
+  await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger);
   const producer: Producer = kafka.producer({
     transactionalId: options.transactionalId ?? process.env.ETL_TRANSACTIONAL_ID ?? `${groupId}.${hostname()}`,
     idempotent: true,
@@ -88,7 +92,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   async function withRetries(event: WebhookEvent, heartbeat: () => Promise<void>): Promise<EtlOutput> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return await processEvent(event, { bundle, repos });
+        return await processEvent(event, { bundle, repos, lastCommit: (key) => scopes.get(key) });
       } catch (err) {
         const transient = err instanceof TransientGitError;
         if (!transient || attempt + 1 >= attempts) {
@@ -121,7 +125,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     const taskHeader = { "task-id": output.report.task_id };
     return {
       keysets: [
-        ...output.keysets.map((k) => encode(scopeKey(k.scope), k, taskHeader)),
+        ...output.keysets.map((k) => encode(scopeKey(k.scope), k, { ...taskHeader, commit: k.commit })),
         ...output.tombstones.map((s) => ({
           key: scopeKey(s),
           value: null,
@@ -221,6 +225,12 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
             throw err;
           }
         });
+        for (const t of topicMessages.filter((t) => t.topic === topics.keysets)) {
+          for (const m of t.messages) {
+            const commit = headerText(m.headers, "commit");
+            if (m.key && commit) scopes.set(m.key.toString(), commit);
+          }
+        }
         resolveOffset(last.offset);
         await heartbeat();
       }
@@ -231,6 +241,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   return {
     async close() {
       await consumer.disconnect();
+      await scopes.stop();
       await producer.disconnect();
       repos.close();
     },

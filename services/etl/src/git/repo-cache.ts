@@ -1,6 +1,8 @@
+import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdir, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
+import { promisify } from "node:util";
 import { type FileChange, type Logger, metrics } from "@varstream/shared";
 import { simpleGit } from "simple-git";
 import { CatFileBatch } from "./cat-file.ts";
@@ -14,6 +16,8 @@ export interface RepoReader {
   changes(base: string, head: string): Promise<FileChange[]>;
   /** every file at `commit` */
   files(commit: string): Promise<string[]>;
+  /** `ancestor` is an ancestor of (or equal to) `commit`; false when either is unknown */
+  isAncestor(ancestor: string, commit: string): Promise<boolean>;
 }
 
 interface Entry {
@@ -32,6 +36,8 @@ export interface RepoCacheOptions {
   /** seconds a fetch may take before it counts as a transient failure */
   fetchTimeoutMs?: number;
 }
+
+const execFileAsync = promisify(execFile);
 
 /** Strips credentials from a URL: they never reach cache keys, paths or logs. */
 export function redactUrl(url: string): string {
@@ -76,6 +82,12 @@ export class RepoCache {
       return fn({
         read: (commit, path) => catFile.blob(commit, path),
         changes: (base, head) => this.diff(entry, base, head),
+        // The answer is the exit code (0 yes, 1 no), which simple-git does not expose.
+        isAncestor: (ancestor, commit) =>
+          execFileAsync("git", ["--git-dir", entry.dir, "merge-base", "--is-ancestor", ancestor, commit]).then(
+            () => true,
+            () => false,
+          ),
         files: async (commit) =>
           (await this.git(entry).raw(["ls-tree", "-r", "-z", "--name-only", commit]))
             .split("\0")
