@@ -18,6 +18,7 @@ describe("topics against the real broker", () => {
     const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
     expect(Object.fromEntries(meta.topics.map((t) => [t.name, t.partitions.length]))).toEqual({
       [`${prefix}webhooks`]: 3,
+      [`${prefix}webhooks.retry`]: 3,
       [`${prefix}keysets`]: 3,
       [`${prefix}status`]: 3,
       [`${prefix}dlq.etl`]: 1,
@@ -31,6 +32,7 @@ describe("topics against the real broker", () => {
     );
     expect(policies).toEqual({
       [`${prefix}webhooks`]: "delete",
+      [`${prefix}webhooks.retry`]: "delete",
       [`${prefix}keysets`]: "compact",
       [`${prefix}status`]: "compact,delete",
       [`${prefix}dlq.etl`]: "delete",

@@ -34,6 +34,7 @@ export interface PipelineOptions {
   bundle: unknown;
   settings?: Partial<Settings>;
   etlRetryAttempts?: number;
+  etlRetryBaseMs?: number;
 }
 
 /** The three services in this process against the real broker, isolated by a topic prefix of their own. */
@@ -92,7 +93,7 @@ export class Pipeline {
       logger: createLogger("etl", this.settings.logLevel),
       transactionalId: `${this.settings.topicPrefix}etl`,
       retryAttempts: this.options.etlRetryAttempts ?? 3,
-      retryBaseMs: 50,
+      retryBaseMs: this.options.etlRetryBaseMs ?? 50,
     });
   }
 

@@ -36,7 +36,7 @@ export type IngestReport = z.infer<typeof IngestReport>;
 export const EtlReport = z.object({
   component: z.literal("etl"),
   task_id: z.string(),
-  outcome: z.enum(["emitted", "failed", "no_match", "superseded"]),
+  outcome: z.enum(["emitted", "failed", "no_match", "superseded", "retrying"]),
   message: z.string(),
   env: z.string().optional(),
   commit: z.string(),

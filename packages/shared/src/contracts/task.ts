@@ -87,7 +87,10 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
       entry.state = failed ? "failed" : reported.length === mine.length ? "applied" : "pending";
       entry.scopes.sort((a, b) => a.scope.localeCompare(b.scope));
     }
-    if (etl.outcome === "failed") {
+    if (etl.outcome === "retrying") {
+      state = "RUNNING";
+      message = etl.message;
+    } else if (etl.outcome === "failed") {
       state = "FAILED";
       message = etl.message;
     } else if (etl.outcome === "no_match" || etl.outcome === "superseded" || etl.scopes.length === 0) {

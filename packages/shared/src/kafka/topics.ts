@@ -7,6 +7,8 @@ const DAY_MS = 86_400_000;
 
 export interface Topics {
   webhooks: string;
+  /** webhook events parked after a transient failure, retried by ETL after a backoff */
+  webhooksRetry: string;
   keysets: string;
   status: string;
   dlq(stage: string): string;
@@ -16,6 +18,7 @@ export interface Topics {
 export function topicNames(prefix: string): Topics {
   return {
     webhooks: `${prefix}webhooks`,
+    webhooksRetry: `${prefix}webhooks.retry`,
     keysets: `${prefix}keysets`,
     status: `${prefix}status`,
     dlq: (stage) => `${prefix}dlq.${stage}`,
@@ -33,6 +36,7 @@ export function topicSpecs(prefix: string, partitions: number, dlqStages: string
   const t = topicNames(prefix);
   return [
     { topic: t.webhooks, partitions, config: { "cleanup.policy": "delete", "retention.ms": String(7 * DAY_MS) } },
+    { topic: t.webhooksRetry, partitions, config: { "cleanup.policy": "delete", "retention.ms": String(DAY_MS) } },
     { topic: t.keysets, partitions, config: { "cleanup.policy": "compact", "min.compaction.lag.ms": "0" } },
     {
       topic: t.status,

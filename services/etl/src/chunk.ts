@@ -1,0 +1,159 @@
+import {
+  type Bundle,
+  backoffMs,
+  DecodeError,
+  decode,
+  dlqMessage,
+  encode,
+  type Logger,
+  metrics,
+  scopeKey,
+  statusKey,
+  type Topics,
+  WebhookEvent,
+  webhookKey,
+} from "@varstream/shared";
+import type { KafkaMessage, Message, TopicMessages } from "kafkajs";
+import { TransientGitError } from "./git/errors.ts";
+import type { RepoCache } from "./git/repo-cache.ts";
+import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
+import type { ScopeCommits } from "./scope-commits.ts";
+
+export interface ChunkDeps {
+  bundle: Bundle;
+  repos: RepoCache;
+  scopes: ScopeCommits;
+  topics: Topics;
+  logger: Logger;
+  /** attempts for a transient failure before the event fails its task */
+  attempts: number;
+  retryBaseMs: number;
+}
+
+/** A record to process and the attempt it is on (1 for `webhooks`, from a header for the retry topic). */
+export interface Attempt {
+  message: KafkaMessage;
+  attempt: number;
+}
+
+export const ATTEMPT_HEADER = "attempt";
+export const NOT_BEFORE_HEADER = "not-before";
+
+/**
+ * Turns a chunk of webhook records into what one transaction writes: key sets and tombstones, one
+ * status report per event, DLQ records for undecodable ones, and retry records for events whose
+ * repository could not be reached. Repositories run side by side, each in order; a transient failure
+ * is parked on the retry topic instead of holding up the partition.
+ */
+export async function processChunk(
+  deps: ChunkDeps,
+  records: Attempt[],
+  heartbeat: () => Promise<void>,
+): Promise<TopicMessages[]> {
+  const { topics, logger } = deps;
+  const dlq: Message[] = [];
+  const byRepo = new Map<string, { record: Attempt; event: WebhookEvent }[]>();
+  for (const record of records) {
+    try {
+      const event = decode(WebhookEvent, record.message.value, record.message.headers);
+      const key = webhookKey(event);
+      const list = byRepo.get(key) ?? [];
+      list.push({ record, event });
+      byRepo.set(key, list);
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err;
+      logger.error({ err, offset: record.message.offset }, "undecodable webhook record sent to DLQ");
+      metrics.dlq.inc({ stage: "etl" });
+      dlq.push(dlqMessage(record.message, "etl", err));
+    }
+  }
+
+  const outputs = new Map<KafkaMessage, { event: WebhookEvent; output: EtlOutput; retry?: Message }>();
+  await Promise.all(
+    [...byRepo.values()].map(async (events) => {
+      // One fetch for the whole chunk of this repository; each event then reads from the cache.
+      const first = events[0]!.event;
+      if (cloneUrlAllowedForEvent(deps.bundle, first)) {
+        await deps.repos.prefetch(first.repo.clone_url, [...new Set(events.map((e) => e.event.after))]).catch((err) => {
+          logger.debug({ err: (err as Error).message, repo: first.repo.full_name }, "prefetch failed");
+        });
+      }
+      for (const { record, event } of events) {
+        const stop = metrics.stageDuration.startTimer({ stage: "etl" });
+        outputs.set(record.message, await attempt(deps, event, record));
+        stop();
+        await heartbeat();
+      }
+    }),
+  );
+
+  const keysets: Message[] = [];
+  const status: Message[] = [];
+  const retries: Message[] = [];
+  for (const { message } of records) {
+    const done = outputs.get(message);
+    if (!done) continue;
+    const { output, retry } = done;
+    const taskHeader = { "task-id": output.report.task_id };
+    for (const k of output.keysets) keysets.push(encode(scopeKey(k.scope), k, { ...taskHeader, commit: k.commit }));
+    for (const s of output.tombstones) {
+      keysets.push({ key: scopeKey(s), value: null, headers: { ...taskHeader, commit: output.report.commit } });
+    }
+    status.push(encode(statusKey(output.report), output.report));
+    if (retry) retries.push(retry);
+  }
+  return [
+    { topic: topics.keysets, messages: keysets },
+    { topic: topics.status, messages: status },
+    { topic: topics.webhooksRetry, messages: retries },
+    { topic: topics.dlq("etl"), messages: dlq },
+  ].filter((t) => t.messages.length > 0);
+}
+
+async function attempt(
+  deps: ChunkDeps,
+  event: WebhookEvent,
+  record: Attempt,
+): Promise<{ event: WebhookEvent; output: EtlOutput; retry?: Message }> {
+  try {
+    const output = await processEvent(event, {
+      bundle: deps.bundle,
+      repos: deps.repos,
+      lastCommit: (key) => deps.scopes.get(key),
+    });
+    return { event, output };
+  } catch (err) {
+    if (!(err instanceof TransientGitError)) throw err;
+    const exhausted = record.attempt >= deps.attempts;
+    const message = exhausted
+      ? `${err.message} (gave up after ${deps.attempts} attempts)`
+      : `retrying: ${err.message} (attempt ${record.attempt} of ${deps.attempts})`;
+    deps.logger.warn({ task_id: event.task_id, attempt: record.attempt, err: err.message }, "transient failure");
+    const output: EtlOutput = {
+      keysets: [],
+      tombstones: [],
+      report: {
+        component: "etl",
+        task_id: event.task_id,
+        outcome: exhausted ? "failed" : "retrying",
+        message,
+        commit: event.after,
+        files: [],
+        scopes: [],
+        warnings: [],
+        at: new Date().toISOString(),
+      },
+    };
+    if (exhausted) return { event, output };
+    const notBefore = Date.now() + backoffMs(record.attempt - 1, deps.retryBaseMs, 30_000);
+    return {
+      event,
+      output,
+      retry: encode(webhookKey(event), event, {
+        "task-id": event.task_id,
+        [ATTEMPT_HEADER]: String(record.attempt + 1),
+        [NOT_BEFORE_HEADER]: String(notBefore),
+      }),
+    };
+  }
+}
