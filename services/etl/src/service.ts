@@ -16,6 +16,7 @@ import {
 } from "@varstream/shared";
 import type { Consumer, EachBatchPayload, Producer } from "kafkajs";
 import { ATTEMPT_HEADER, type Attempt, type ChunkDeps, NOT_BEFORE_HEADER, processChunk } from "./chunk.ts";
+import { platformCredentials } from "./git/platform-credentials.ts";
 import { RepoCache } from "./git/repo-cache.ts";
 import { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
@@ -61,7 +62,13 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     await admin.disconnect();
   }
 
-  const repos = new RepoCache({ dir: settings.gitCacheDir, maxEntries: settings.gitCacheMaxEntries, logger });
+  const repos = new RepoCache({
+    dir: settings.gitCacheDir,
+    maxEntries: settings.gitCacheMaxEntries,
+    logger,
+    allowedHosts: settings.gitAllowedHosts,
+    credentialsFor: platformCredentials(bundle),
+  });
   const scopes = new ScopeCommits();
   await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger);
   const producer: Producer = kafka.producer({

@@ -22,6 +22,8 @@ const PlatformConfig = z
     token: SecretRef.optional(),
     username: SecretRef.optional(),
     password: SecretRef.optional(),
+    /** a private key for ssh:// clone URLs */
+    ssh_key: SecretRef.optional(),
   })
   .strict();
 

@@ -6,7 +6,9 @@ import { promisify } from "node:util";
 import { type FileChange, type Logger, metrics } from "@varstream/shared";
 import { simpleGit } from "simple-git";
 import { CatFileBatch } from "./cat-file.ts";
+import { credentialEnv, type GitCredentials } from "./credentials.ts";
 import { PermanentGitError, TransientGitError } from "./errors.ts";
+import { checkRemoteHost } from "./host-guard.ts";
 
 /** What a caller may do with a repository while holding its lock. */
 export interface RepoReader {
@@ -33,6 +35,10 @@ export interface RepoCacheOptions {
   dir: string;
   maxEntries: number;
   logger: Logger;
+  /** hosts that may resolve to internal addresses (GIT_ALLOWED_HOSTS) */
+  allowedHosts?: readonly string[];
+  /** credentials for a remote, resolved at use */
+  credentialsFor?: (url: string) => GitCredentials | undefined;
   /** seconds a fetch may take before it counts as a transient failure */
   fetchTimeoutMs?: number;
 }
@@ -120,12 +126,13 @@ export class RepoCache {
     return entry.catFile;
   }
 
-  private git(entry: Entry) {
+  private git(entry: Entry, extraEnv: Record<string, string> = {}) {
     // A minimal environment: git never prompts, and no inherited EDITOR/PAGER/ASKPASS runs.
     return simpleGit({ baseDir: entry.dir, timeout: { block: this.options.fetchTimeoutMs ?? 60_000 } }).env({
       PATH: process.env.PATH ?? "/usr/bin:/bin",
       HOME: process.env.HOME ?? "/tmp",
       GIT_TERMINAL_PROMPT: "0",
+      ...extraEnv,
     });
   }
 
@@ -164,6 +171,11 @@ export class RepoCache {
       metrics.gitCache.inc({ result: "hit" }, commits.length);
       return;
     }
+    await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
+    const remote = this.git(
+      entry,
+      await credentialEnv(entry.url, this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
+    );
     metrics.gitCache.inc({ result: "fetch" }, missing.length);
     metrics.gitCache.inc({ result: "hit" }, commits.length - missing.length);
     const timer = metrics.gitFetch.startTimer();
@@ -187,7 +199,7 @@ export class RepoCache {
     let left = await this.missing(entry, missing);
     if (left.length > 0) {
       try {
-        await git.raw(["fetch", "--quiet", "--no-tags", "origin", ...refs.map((r) => `+${r}:${r}`), ...left]);
+        await remote.raw(["fetch", "--quiet", "--no-tags", "origin", ...refs.map((r) => `+${r}:${r}`), ...left]);
       } catch (err) {
         commitError = err as Error;
       }

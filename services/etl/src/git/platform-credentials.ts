@@ -1,0 +1,35 @@
+import { type Bundle, resolveSecret, type SecretRef } from "@varstream/shared";
+import { cloneUrlAllowed } from "../routing/clone-url.ts";
+import type { GitCredentials } from "./credentials.ts";
+import { PermanentGitError } from "./errors.ts";
+
+/** The username git hosts expect with a token over https, when the bundle names none. */
+const TOKEN_USERS: Record<string, string> = { github: "x-access-token", gitlab: "oauth2", gitea: "git" };
+
+/**
+ * Credentials for a clone URL from the platform it belongs to, resolved at use. A secret that cannot
+ * be resolved fails the event; a placeholder is never sent.
+ */
+export function platformCredentials(bundle: Bundle): (url: string) => GitCredentials | undefined {
+  return (url) => {
+    const platform = [...bundle.platforms.values()].find((p) => cloneUrlAllowed(p, url));
+    if (!platform) return undefined;
+    const { token, password, username, ssh_key } = platform.config;
+    const resolve = (ref: SecretRef | undefined, field: string) => {
+      if (ref === undefined) return undefined;
+      try {
+        return resolveSecret(ref);
+      } catch (err) {
+        throw new PermanentGitError(`platform ${platform.name} ${field}: ${(err as Error).message}`);
+      }
+    };
+    const secret = resolve(token, "token") ?? resolve(password, "password");
+    const key = resolve(ssh_key, "ssh_key");
+    if (secret === undefined && key === undefined) return undefined;
+    return {
+      username: resolve(username, "username") ?? TOKEN_USERS[platform.kind] ?? "git",
+      ...(secret === undefined ? {} : { token: secret }),
+      ...(key === undefined ? {} : { sshKey: key }),
+    };
+  };
+}
