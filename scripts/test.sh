@@ -43,8 +43,13 @@ status=0
 KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" \
   pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$VARSTREAM_CACHE/vitest.json" "$@" ||
   status=$?
+# One closing line; tests that never ran because their file failed to set up count as failed.
 node -e '
   const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
+  const notRun = r.testResults.filter((f) => f.status === "failed")
+    .flatMap((f) => f.assertionResults).filter((a) => a.status !== "passed" && a.status !== "failed").length;
+  const failed = r.numFailedTests + notRun + (r.numFailedTestSuites > 0 && r.numTotalTests === 0 ? 1 : 0);
+  const skipped = r.numPendingTests - notRun;
+  console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
 ' "$VARSTREAM_CACHE/vitest.json" || true
 exit "$status"

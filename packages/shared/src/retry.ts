@@ -18,3 +18,18 @@ export function delay(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Calls `fn` until it resolves, at most `attempts` times, waiting with backoff in between; for the
+ * moments right after topic creation when a broker still answers "not the leader".
+ */
+export async function retrying<T>(fn: () => Promise<T>, attempts = 20, baseMs = 100): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (attempt + 1 >= attempts) throw err;
+      await delay(backoffMs(attempt, baseMs, 2_000));
+    }
+  }
+}

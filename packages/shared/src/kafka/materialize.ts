@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { Consumer, Kafka, KafkaMessage } from "kafkajs";
 import type { Logger } from "../log.ts";
+import { retrying } from "../retry.ts";
 import { exitOnFatal, watchConsumerCrash } from "./client.ts";
 
 export interface MaterializeOptions {
@@ -30,7 +31,7 @@ export async function materialize(kafka: Kafka, options: MaterializeOptions): Pr
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (const p of await admin.fetchTopicOffsets(options.topic)) {
+    for (const p of await retrying(() => admin.fetchTopicOffsets(options.topic))) {
       if (Number(p.high) > Number(p.low)) pending.set(p.partition, Number(p.high));
     }
   } finally {

@@ -1,4 +1,5 @@
 import kafkajs, { type Admin, type ITopicConfig } from "kafkajs";
+import { retrying } from "../retry.ts";
 
 // kafkajs is CommonJS and Node's named-export detection misses this enum.
 const { ConfigResourceTypes } = kafkajs;
@@ -81,12 +82,19 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
     }));
   if (missing.length > 0) {
     try {
-      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      // kafkajs' own waitForLeaders fails on an early UNKNOWN_TOPIC_OR_PARTITION; wait below instead.
+      await admin.createTopics({ topics: missing, waitForLeaders: false });
     } catch (err) {
       // Another replica may have created them at the same moment.
       if (!String((err as Error).message).includes("already exists")) throw err;
     }
   }
+  // A new topic's leaders may not be known to every broker component yet: wait until they are.
+  await retrying(async () => {
+    const meta = await admin.fetchTopicMetadata({ topics: specs.map((s) => s.topic) });
+    const leaderless = meta.topics.filter((t) => t.partitions.some((p) => p.leader < 0));
+    if (leaderless.length > 0) throw new Error(`no leader yet for ${leaderless.map((t) => t.name).join(", ")}`);
+  }, 50);
   const present = specs.filter((s) => existing.has(s.topic));
   if (present.length === 0) return;
   const described = await admin.describeConfigs({
