@@ -35,6 +35,8 @@ export interface PipelineOptions {
   settings?: Partial<Settings>;
   etlRetryAttempts?: number;
   etlRetryBaseMs?: number;
+  /** where every service logs (default stdout) */
+  logStream?: NodeJS.WritableStream;
 }
 
 /** The three services in this process against the real broker, isolated by a topic prefix of their own. */
@@ -82,7 +84,7 @@ export class Pipeline {
     this.ingest = await startIngest({
       settings: this.settings,
       bundle: this.bundle,
-      logger: createLogger("ingest", this.settings.logLevel),
+      logger: createLogger("ingest", this.settings.logLevel, this.options.logStream),
     });
   }
 
@@ -90,7 +92,7 @@ export class Pipeline {
     this.etl = await startEtl({
       settings: this.settings,
       bundle: this.bundle,
-      logger: createLogger("etl", this.settings.logLevel),
+      logger: createLogger("etl", this.settings.logLevel, this.options.logStream),
       transactionalId: `${this.settings.topicPrefix}etl`,
       retryAttempts: this.options.etlRetryAttempts ?? 3,
       retryBaseMs: this.options.etlRetryBaseMs ?? 50,
@@ -101,7 +103,7 @@ export class Pipeline {
     this.sinkWriter = await startSinkWriter({
       settings: this.settings,
       bundle: this.bundle,
-      logger: createLogger("sink-writer", this.settings.logLevel),
+      logger: createLogger("sink-writer", this.settings.logLevel, this.options.logStream),
       retryBaseMs: 50,
     });
   }

@@ -18,11 +18,13 @@ import { TransientGitError } from "./git/errors.ts";
 import type { RepoCache } from "./git/repo-cache.ts";
 import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
 import type { ScopeCommits } from "./scope-commits.ts";
+import type { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface ChunkDeps {
   bundle: Bundle;
   repos: RepoCache;
   scopes: ScopeCommits;
+  schemas?: SchemaRegistry;
   topics: Topics;
   logger: Logger;
   /** attempts for a transient failure before the event fails its task */
@@ -120,6 +122,7 @@ async function attempt(
       bundle: deps.bundle,
       repos: deps.repos,
       lastCommit: (key) => deps.scopes.get(key),
+      ...(deps.schemas ? { schemas: deps.schemas } : {}),
     });
     return { event, output };
   } catch (err) {

@@ -4,4 +4,4 @@ import { startEtl } from "./service.ts";
 
 const settings = loadSettings();
 const logger = createLogger("etl", settings.logLevel);
-await runUntilSignal(logger, async () => startEtl({ settings, bundle: loadBundle(settings.configPath), logger }));
+await runUntilSignal(logger, async () => startEtl({ settings, bundle: await loadBundle(settings.configPath), logger }));

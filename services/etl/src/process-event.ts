@@ -5,6 +5,7 @@ import {
   type FlatValue,
   type KeySet,
   type Rule,
+  SCHEMA_REGISTRY_DATASOURCE,
   type Scope,
   scopeKey,
   typeOf,
@@ -18,6 +19,7 @@ import { fileStem, normalizeEnv, renderDestination, resolveEnv } from "./routing
 import { matchRules, type RuleMatch } from "./routing/rules.ts";
 import { applyVariablesMap, FlattenError, flatten } from "./transform/flatten.ts";
 import { SelectError, selectRoot, sliceEnv } from "./transform/select.ts";
+import { SchemaError, type SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface EtlOutput {
   keysets: KeySet[];
@@ -29,6 +31,8 @@ export interface EtlOutput {
 export interface ProcessDeps {
   bundle: Bundle;
   repos: RepoCache;
+  /** the schema registry, when the bundle has one */
+  schemas?: SchemaRegistry;
   /** the last commit produced for a scope, if any */
   lastCommit?: (scopeKey: string) => string | undefined;
   now?: () => Date;
@@ -75,6 +79,21 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
     report: { ...base, outcome: "failed", message, files, scopes: [] },
   });
 
+  if (event.datasource === SCHEMA_REGISTRY_DATASOURCE) {
+    if (!deps.schemas) return fail("the bundle has no schema_registry");
+    const head = await deps.schemas.refresh();
+    return {
+      keysets: [],
+      tombstones: [],
+      report: {
+        ...base,
+        outcome: "emitted",
+        message: `schema registry refreshed at ${head.slice(0, 12)}`,
+        files: [],
+        scopes: [],
+      },
+    };
+  }
   if (!deps.bundle.datasources.has(event.datasource)) return fail(`no datasource named ${event.datasource}`);
   if (!cloneUrlAllowedForEvent(deps.bundle, event)) {
     return fail(`clone url of ${event.repo.full_name} is not under any ${event.platform} platform endpoint`);
@@ -199,11 +218,12 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       continue;
     }
     const format = formatOf(target.path) ?? "unknown";
+    let validation: FileReport["validation"] = { status: "skipped", errors: [] };
     const report = (keys: number, error?: string): FileReport => ({
       path: target.path,
       format,
       keys,
-      validation: { status: "skipped", errors: [] },
+      validation,
       ...(error === undefined ? {} : { error }),
     });
     try {
@@ -218,11 +238,24 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       }
       const { rule } = target.match;
       const selected = sliceEnv(selectRoot(file.tree, rule.root_key), rule, target.env, knownEnvs(rule, target.env));
+      const checked = await validateTree(deps, rule, target.path, selected);
+      validation = checked.validation;
+      if (checked.failure !== undefined) throw new ValidationFailure(checked.failure);
+      if (validation.status === "warned") {
+        base.warnings.push(...validation.errors.map((e) => `${target.path}: ${e.path}: ${e.message}`));
+      }
       const keys = applyVariablesMap(flatten(selected, rule.separator), rule.variables_map);
-      keysets.push(toKeySet(event, target, keys, now));
+      const marks = { sensitive: checked.sensitive.map(toKey(rule)), secrets: checked.secret.map(toKey(rule)) };
+      keysets.push(toKeySet(event, target, keys, now, marks));
       files.push(report(Object.keys(keys).length));
     } catch (err) {
-      if (!(err instanceof ParseError || err instanceof SelectError || err instanceof FlattenError)) throw err;
+      const fileError =
+        err instanceof ParseError ||
+        err instanceof SelectError ||
+        err instanceof FlattenError ||
+        err instanceof ValidationFailure ||
+        err instanceof SchemaError;
+      if (!fileError) throw err;
       failed = true;
       files.push(report(0, err.message));
     }
@@ -247,6 +280,43 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
   };
 }
 
+/** A file that breaks its schema under strict validation. */
+class ValidationFailure extends Error {
+  override name = "ValidationFailure";
+}
+
+/** A schema field path (`db.password`) as a flattened key under the rule's separator. */
+const toKey = (rule: Rule) => (path: string) => path.split(".").join(rule.separator);
+
+interface Checked {
+  validation: FileReport["validation"];
+  /** set when the file must fail */
+  failure?: string;
+  sensitive: string[];
+  secret: string[];
+}
+
+/**
+ * SPEC §4.7: the typed tree (after root_key and env slicing, before flattening) against the file's
+ * schema. Violations fail the file under `strict_validation`, else they become warnings.
+ */
+async function validateTree(deps: ProcessDeps, rule: Rule, path: string, tree: unknown): Promise<Checked> {
+  const none = { sensitive: [], secret: [] };
+  const found = deps.schemas ? await deps.schemas.schemaFor(path) : undefined;
+  if (!found) {
+    if (!rule.require_schema) return { validation: { status: "skipped", errors: [] }, ...none };
+    const why = deps.schemas ? `no schema for ${path} in the schema registry` : "the bundle has no schema_registry";
+    return { validation: { status: "failed", errors: [{ path: "", message: why }] }, failure: why, ...none };
+  }
+  const { schema } = found;
+  const marks = { sensitive: [...schema.sensitive], secret: [...schema.secret] };
+  const errors = schema.validate(tree).map((e) => ({ path: e.path.replace(/^#Config\.?/, ""), message: e.message }));
+  if (errors.length === 0) return { validation: { status: "passed", errors }, ...marks };
+  if (!rule.strict_validation) return { validation: { status: "warned", errors }, ...marks };
+  const failure = `schema ${found.file}: ${errors.map((e) => `${e.path || "(root)"}: ${e.message}`).join("; ")}`;
+  return { validation: { status: "failed", errors }, failure, ...marks };
+}
+
 async function findSuperseded(event: WebhookEvent, targets: Target[], deps: ProcessDeps): Promise<Target[]> {
   const withLast = targets
     .map((t) => ({ target: t, last: deps.lastCommit?.(scopeKey(t.scope)) }))
@@ -264,7 +334,13 @@ async function findSuperseded(event: WebhookEvent, targets: Target[], deps: Proc
   }
 }
 
-function toKeySet(event: WebhookEvent, target: Target, keys: Record<string, FlatValue>, now: string): KeySet {
+function toKeySet(
+  event: WebhookEvent,
+  target: Target,
+  keys: Record<string, FlatValue>,
+  now: string,
+  marks: { sensitive: string[]; secrets: string[] },
+): KeySet {
   const { rule } = target.match;
   const types: KeySet["types"] = {};
   for (const [key, value] of Object.entries(keys)) types[key] = typeOf(value);
@@ -282,5 +358,7 @@ function toKeySet(event: WebhookEvent, target: Target, keys: Record<string, Flat
     sync_mode: rule.sync_mode ?? (rule.prune ? "mirror" : "upsert"),
     produced_at: now,
     received_at: event.received_at,
+    ...(marks.sensitive.length > 0 ? { sensitive: marks.sensitive.filter((k) => k in keys) } : {}),
+    ...(marks.secrets.length > 0 ? { secrets: marks.secrets.filter((k) => k in keys) } : {}),
   };
 }

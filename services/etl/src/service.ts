@@ -1,4 +1,5 @@
 import { hostname } from "node:os";
+import { type CueEvaluator, loadCue } from "@varstream/cue";
 import {
   type Bundle,
   createKafka,
@@ -20,6 +21,7 @@ import { platformCredentials } from "./git/platform-credentials.ts";
 import { RepoCache } from "./git/repo-cache.ts";
 import { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
+import { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface EtlOptions {
   settings: Settings;
@@ -32,6 +34,8 @@ export interface EtlOptions {
   retryBaseMs?: number;
   /** a consumer crash kafkajs will not recover from; default: exit the process */
   onFatal?: (err: Error) => void;
+  /** the CUE evaluator (default: the process's shared one) */
+  cue?: CueEvaluator;
 }
 
 export interface EtlService {
@@ -83,10 +87,26 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   });
   await producer.connect();
   const writer = new TransactionalWriter(producer, topics, scopes);
+  const schemas = bundle.schemaRegistry
+    ? new SchemaRegistry({
+        config: bundle.schemaRegistry,
+        repos: new RepoCache({
+          dir: settings.schemaCacheDir,
+          maxEntries: 2,
+          logger,
+          allowedHosts: settings.gitAllowedHosts,
+          credentialsFor: platformCredentials(bundle),
+        }),
+        cue: options.cue ?? (await loadCue()),
+        ttlMs: settings.schemaTtlMs,
+        logger: logger.child({ component: "schema-registry" }),
+      })
+    : undefined;
   const deps: ChunkDeps = {
     bundle,
     repos,
     scopes,
+    ...(schemas ? { schemas } : {}),
     topics,
     logger,
     attempts: options.retryAttempts ?? 5,

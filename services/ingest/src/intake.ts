@@ -6,6 +6,7 @@ import {
   metrics,
   type PlatformEntry,
   resolveSecret,
+  SCHEMA_REGISTRY_DATASOURCE,
   WebhookEvent,
 } from "@varstream/shared";
 import { ApiError } from "./errors.ts";
@@ -86,14 +87,15 @@ export class WebhookIntake {
 
   async handle(req: IntakeRequest): Promise<IntakeResult> {
     const { bundle } = this.deps;
-    if (!bundle.datasources.has(req.datasource)) {
+    const registry = req.datasource === SCHEMA_REGISTRY_DATASOURCE ? bundle.schemaRegistry : undefined;
+    if (!bundle.datasources.has(req.datasource) && !registry) {
       throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${req.datasource}`);
     }
     const detected = detectPlatform(req.headers);
     if (!detected) {
       throw new ApiError("UNSUPPORTED_EVENT", "no X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header");
     }
-    const platform = pickPlatform(bundle, detected.platform, req.platformName);
+    const platform = pickPlatform(bundle, detected.platform, req.platformName ?? registry?.platform);
     if (platform.config.secret !== undefined) {
       const secret = resolveSecret(platform.config.secret);
       if (!verifySignature(detected.platform, secret, req.body, req.headers)) {

@@ -4,4 +4,6 @@ import { startIngest } from "./service.ts";
 
 const settings = loadSettings();
 const logger = createLogger("ingest", settings.logLevel);
-await runUntilSignal(logger, async () => startIngest({ settings, bundle: loadBundle(settings.configPath), logger }));
+await runUntilSignal(logger, async () =>
+  startIngest({ settings, bundle: await loadBundle(settings.configPath), logger }),
+);

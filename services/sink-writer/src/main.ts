@@ -5,5 +5,5 @@ import { startSinkWriter } from "./service.ts";
 const settings = loadSettings();
 const logger = createLogger("sink-writer", settings.logLevel);
 await runUntilSignal(logger, async () =>
-  startSinkWriter({ settings, bundle: loadBundle(settings.configPath), logger }),
+  startSinkWriter({ settings, bundle: await loadBundle(settings.configPath), logger }),
 );

@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
+import { loadCue } from "@varstream/cue";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { Platform } from "../contracts/event.ts";
@@ -120,6 +121,10 @@ const Rule = z
     env_as_tags: z.boolean().default(false),
     labels: z.record(z.string(), z.string()).default({}),
     variables_map: z.record(z.string(), z.string()).default({}),
+    /** a file with no schema (`<file>.cue` nor `default.cue`) fails when true, passes unvalidated when false */
+    require_schema: z.boolean().default(false),
+    /** true: a schema violation fails the file; false: it is written, violations become warnings */
+    strict_validation: z.boolean().default(true),
   })
   .strict();
 export type Rule = z.infer<typeof Rule>;
@@ -140,7 +145,16 @@ const RawBundle = z
     platforms: z.array(Entry({ github: PlatformConfig, gitea: PlatformConfig, gitlab: PlatformConfig })).default([]),
     datasources: z.array(Entry(SINK_KINDS)).default([]),
     rules: z.array(Rule).default([]),
-    schema_registry: z.unknown().optional(),
+    schema_registry: z
+      .object({
+        platform: z.string().min(1),
+        repo: z.string().min(1),
+        branch: z.string().min(1).default("main"),
+        /** the clone URL, when it is not `<platform endpoint>/<repo>` */
+        url: z.string().min(1).optional(),
+      })
+      .strict()
+      .optional(),
     secret_managers: z.unknown().optional(),
   })
   .strict();
@@ -155,10 +169,19 @@ export type DatasourceEntry =
   | { name: string; kind: "file"; config: FileSinkConfig }
   | { name: string; kind: "redis"; config: RedisSinkConfig };
 
+export interface SchemaRegistryConfig {
+  platform: string;
+  repo: string;
+  branch: string;
+  /** the resolved clone URL */
+  url: string;
+}
+
 export interface Bundle {
   platforms: Map<string, PlatformEntry>;
   datasources: Map<string, DatasourceEntry>;
   rules: Rule[];
+  schemaRegistry?: SchemaRegistryConfig;
 }
 
 export class BundleError extends Error {
@@ -219,11 +242,23 @@ export function decodeBundle(doc: unknown): Bundle {
       throw new BundleError(issuePath(["rules", i]), "a rule needs file_name, file_patterns or file_path_map");
     }
   });
-  return { platforms, datasources, rules: raw.rules };
+  let schemaRegistry: SchemaRegistryConfig | undefined;
+  if (raw.schema_registry) {
+    const reg = raw.schema_registry;
+    const platform = platforms.get(reg.platform);
+    if (!platform) throw new BundleError("bundle.schema_registry.platform", `no platform named ${reg.platform}`);
+    const base = platform.config.endpoint.replace(/\/+$/, "");
+    const url = reg.url ?? (base.startsWith("file:") ? `${base}/${reg.repo}` : `${base}/${reg.repo}.git`);
+    schemaRegistry = { platform: reg.platform, repo: reg.repo, branch: reg.branch, url };
+  }
+  return { platforms, datasources, rules: raw.rules, ...(schemaRegistry ? { schemaRegistry } : {}) };
 }
 
-/** Loads the bundle at `path`: `.json` or `.yaml`/`.yml`. (`.cue` needs the CUE evaluator.) */
-export function loadBundle(path: string): Bundle {
+/**
+ * Loads the bundle at `path` (SPEC §7): `.cue` evaluated by the real CUE evaluator (so a bundle can
+ * use references, defaults and constraints), `.json` or `.yaml`/`.yml`; then decoded strictly.
+ */
+export async function loadBundle(path: string): Promise<Bundle> {
   let text: string;
   try {
     text = readFileSync(path, "utf8");
@@ -233,9 +268,18 @@ export function loadBundle(path: string): Bundle {
   const ext = extname(path).toLowerCase();
   let doc: unknown;
   try {
-    if (ext === ".json") doc = JSON.parse(text);
+    if (ext === ".cue") {
+      const cue = await loadCue();
+      const result = cue.evaluate(text, { filename: path });
+      if (!result.ok) {
+        const [first] = result.errors;
+        const at = first?.line === undefined ? "" : ` (${path}:${first.line}:${first.column})`;
+        throw new BundleError(first?.path || "bundle", `${first?.message ?? "invalid CUE"}${at}`);
+      }
+      doc = result.value;
+    } else if (ext === ".json") doc = JSON.parse(text);
     else if (ext === ".yaml" || ext === ".yml") doc = parseYaml(text, { maxAliasCount: 100 });
-    else throw new BundleError(path, `unsupported bundle format ${ext || "(none)"}; use .json or .yaml`);
+    else throw new BundleError(path, `unsupported bundle format ${ext || "(none)"}; use .cue, .json or .yaml`);
   } catch (err) {
     if (err instanceof BundleError) throw err;
     throw new BundleError(path, `cannot parse: ${(err as Error).message}`);

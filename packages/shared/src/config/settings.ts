@@ -15,6 +15,8 @@ export interface Settings {
   gitCacheDir: string;
   gitCacheMaxEntries: number;
   gitAllowedHosts: string[];
+  schemaCacheDir: string;
+  schemaTtlMs: number;
   maxWebhookBytes: number;
   sinks: string[] | undefined;
   sinkMaxRetries: number;
@@ -72,6 +74,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     gitCacheDir: env.GIT_CACHE_DIR ?? "/tmp/vt_gitcache",
     gitCacheMaxEntries: int(env, "GIT_CACHE_MAX_ENTRIES", 20),
     gitAllowedHosts: list(env.GIT_ALLOWED_HOSTS),
+    schemaCacheDir: env.SCHEMA_CACHE_DIR ?? "/tmp/schema_registry",
+    schemaTtlMs: int(env, "SCHEMA_TTL_SECONDS", 300) * 1000,
     maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 10 * 1024 * 1024),
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),

@@ -1,6 +1,9 @@
 import { z } from "zod";
 import { FlatType, FlatValue } from "./values.ts";
 
+/** The datasource name webhooks of the schema registry repository are posted to. */
+export const SCHEMA_REGISTRY_DATASOURCE = "schema-registry";
+
 /** The unit a key set replaces: one (datasource, destination, repository file). */
 export const Scope = z.object({
   datasource: z.string().min(1),
@@ -29,6 +32,10 @@ export const KeySet = z.object({
   produced_at: z.string(),
   /** when ingest received the webhook: the start of the end-to-end latency */
   received_at: z.string().optional(),
+  /** keys whose values are masked in logs, task documents and dry-run reports (`@sensitive()`) */
+  sensitive: z.array(z.string()).optional(),
+  /** keys whose values are secret references, resolved by the sink writer at write time (`@secret()`) */
+  secrets: z.array(z.string()).optional(),
 });
 export type KeySet = z.infer<typeof KeySet>;
 

@@ -70,6 +70,34 @@ export class RepoCache {
     await this.withCommits(url, commits, async () => undefined);
   }
 
+  /** Fetches a branch (always: it is asked for because it may have moved) and returns its commit. */
+  async fetchBranch(url: string, branch: string): Promise<string> {
+    const entry = this.entry(url);
+    entry.users += 1;
+    const run = entry.lock.then(async () => {
+      await this.ensureCommits(entry, [], []);
+      await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
+      const remote = this.git(
+        entry,
+        await credentialEnv(entry.url, this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
+      );
+      try {
+        await remote.raw(["fetch", "--quiet", "origin", `+refs/heads/${branch}:refs/heads/${branch}`]);
+      } catch (err) {
+        throw new TransientGitError(
+          `git fetch of ${branch} from ${redactUrl(url)} failed: ${firstLine((err as Error).message)}`,
+        );
+      }
+      return (await this.git(entry).raw(["rev-parse", `refs/heads/${branch}`])).trim();
+    });
+    entry.lock = run.catch(() => undefined);
+    try {
+      return await run;
+    } finally {
+      entry.users -= 1;
+    }
+  }
+
   /**
    * Runs `fn` holding the repository's lock, with the repository present and its commits fetched.
    * `refs` (e.g. `refs/pull/7/head`) are fetched too when a commit is not on a branch or tag.

@@ -1,0 +1,2 @@
+export type { CompiledSchema, CueEvaluator, CueProblem, CueResult } from "./evaluator.ts";
+export { defaultWasmPath, loadCue, WasmCue } from "./wasm.ts";
