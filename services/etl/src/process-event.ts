@@ -310,7 +310,10 @@ async function validateTree(deps: ProcessDeps, rule: Rule, path: string, tree: u
   }
   const { schema } = found;
   const marks = { sensitive: [...schema.sensitive], secret: [...schema.secret] };
-  const errors = schema.validate(tree).map((e) => ({ path: e.path.replace(/^#Config\.?/, ""), message: e.message }));
+  const errors = (await schema.validate(tree)).map((e) => ({
+    path: e.path.replace(/^#Config\.?/, ""),
+    message: e.message,
+  }));
   if (errors.length === 0) return { validation: { status: "passed", errors }, ...marks };
   if (!rule.strict_validation) return { validation: { status: "warned", errors }, ...marks };
   const failure = `schema ${found.file}: ${errors.map((e) => `${e.path || "(root)"}: ${e.message}`).join("; ")}`;

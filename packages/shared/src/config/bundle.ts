@@ -270,7 +270,7 @@ export async function loadBundle(path: string): Promise<Bundle> {
   try {
     if (ext === ".cue") {
       const cue = await loadCue();
-      const result = cue.evaluate(text, { filename: path });
+      const result = await cue.evaluate(text, { filename: path });
       if (!result.ok) {
         const [first] = result.errors;
         const at = first?.line === undefined ? "" : ` (${path}:${first.line}:${first.column})`;

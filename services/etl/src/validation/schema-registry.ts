@@ -64,7 +64,7 @@ export class SchemaRegistry {
       return undefined;
     });
     if (!found) return undefined;
-    const compiled = this.options.cue.compile(found.source, found.file);
+    const compiled = await this.options.cue.compile(found.source, found.file);
     if (!compiled.ok) {
       const reasons = compiled.errors.map((e) => `${e.path ? `${e.path}: ` : ""}${e.message}`).join("; ");
       throw new SchemaError(`schema ${found.file} does not compile: ${reasons}`);

@@ -1,14 +1,12 @@
-//go:build wasip1
-
-// The CUE evaluator varstream calls from Node: a WASI reactor exporting an allocator and one call
-// entry point that takes and returns JSON. Schemas compile once and are kept by the id the caller
-// gives them (a content hash).
+// The CUE evaluator varstream calls from Node: JSON requests in, JSON answers out. Schemas compile
+// once and are kept by the id the caller gives them (a content hash). wasm.go serves it as a WASI
+// reactor, native.go as a long-lived process over stdio.
 package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
-	"unsafe"
 
 	"cuelang.org/go/cue"
 	"cuelang.org/go/cue/cuecontext"
@@ -18,40 +16,19 @@ import (
 var (
 	ctx     = cuecontext.New()
 	schemas = map[string]cue.Value{}
-	// Buffers handed to the host stay referenced here until it frees them, so the GC keeps them.
-	pinned = map[uint32][]byte{}
 )
 
-func addr(b []byte) uint32 {
-	if len(b) == 0 {
-		b = make([]byte, 1)
-	}
-	return uint32(uintptr(unsafe.Pointer(&b[0])))
+func sprintf(format string, args []interface{}) string {
+	return fmt.Sprintf(format, args...)
 }
 
-//go:wasmexport vs_alloc
-func vsAlloc(n uint32) uint32 {
-	b := make([]byte, n+1)
-	p := addr(b)
-	pinned[p] = b
-	return p
-}
-
-//go:wasmexport vs_free
-func vsFree(p uint32) {
-	delete(pinned, p)
-}
-
-//go:wasmexport vs_call
-func vsCall(p uint32, n uint32) uint64 {
-	req := pinned[p][:n]
+// answer handles one JSON request and encodes the answer.
+func answer(req []byte) []byte {
 	out, err := json.Marshal(handle(req))
 	if err != nil {
-		out = []byte(`{"errors":[{"path":"","message":"cannot encode the answer"}]}`)
+		return []byte(`{"errors":[{"path":"","message":"cannot encode the answer"}]}`)
 	}
-	rp := addr(out)
-	pinned[rp] = out
-	return uint64(rp)<<32 | uint64(len(out))
+	return out
 }
 
 type request struct {
@@ -266,4 +243,3 @@ func evaluate(req request) response {
 	return response{Value: out}
 }
 
-func main() {}
