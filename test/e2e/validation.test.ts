@@ -60,6 +60,7 @@ describe("CUE validation of every file against the schema registry", () => {
             { ...rule, file_name: "app.yaml", destination_template: `${dest}:{file_stem}` },
             { ...rule, file_name: "lax.yaml", destination_template: `${dest}:{file_stem}`, strict_validation: false },
             { ...rule, file_name: "free.yaml", destination_template: `${dest}:{file_stem}`, require_schema: true },
+            { ...rule, file_name: "secret.yaml", destination_template: `${dest}:{file_stem}` },
           ],
         },
       },
@@ -118,6 +119,33 @@ describe("CUE validation of every file against the schema registry", () => {
     expect(task.state).toBe("FAILED");
     expect(task.etl.files[0]?.validation.errors[0]).toMatchObject({ path: "service.port" });
     expect((await push({ "app.yaml": config(999) })).state).toBe("SUCCEEDED");
+  });
+
+  it("writes the secret a @secret() reference names, while Kafka only carries the reference", async () => {
+    process.env.VS_E2E_DB_TOKEN = "the-real-token";
+    await schemas.commit({ "secret.cue": "#Config: {db: {token: string @secret()}, name: string}" });
+    const head = schemas.headSha;
+    const refresh = await pipeline.post(
+      "schema-registry",
+      githubRequest(
+        githubPushPayload(schemas, {
+          before: "0".repeat(40),
+          after: head,
+          added: ["secret.cue"],
+          modified: [],
+          removed: [],
+        }),
+      ),
+    );
+    await pipeline.waitTask(refresh.body.task_id);
+    const task = await push({ "secret.yaml": "name: web\ndb:\n  token: env:VS_E2E_DB_TOKEN\n" });
+    expect(task.state).toBe("SUCCEEDED");
+    expect(await redis.hget(`${dest}:secret`, "db.token")).toBe("the-real-token");
+    const missing = await push({ "secret.yaml": "name: web2\ndb:\n  token: env:VS_E2E_NOT_SET\n" });
+    expect(missing.state).toBe("FAILED");
+    expect(missing.message).toMatch(/secret db\.token: secret env VS_E2E_NOT_SET is not set/);
+    expect(await redis.hget(`${dest}:secret`, "name")).toBe("web");
+    expect(logs.join("")).not.toContain("the-real-token");
   });
 
   it("never shows a @sensitive value in logs or task documents", async () => {

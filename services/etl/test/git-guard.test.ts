@@ -69,7 +69,7 @@ describe("credentials", () => {
     const keyDir = await mkdtemp(join(tmpdir(), "keys-"));
     const https = await credentialEnv(
       "https://github.example.com/acme/x.git",
-      creds("https://github.example.com/acme/x.git"),
+      await creds("https://github.example.com/acme/x.git"),
       keyDir,
     );
     expect(https.GIT_CONFIG_KEY_0).toBe("http.extraHeader");
@@ -78,7 +78,7 @@ describe("credentials", () => {
     );
     const ssh = await credentialEnv(
       "ssh://git@gitlab.example.com/acme/x.git",
-      creds("ssh://git@gitlab.example.com/acme/x.git"),
+      await creds("ssh://git@gitlab.example.com/acme/x.git"),
       keyDir,
     );
     const keyFile = /-i (\S+)/.exec(ssh.GIT_SSH_COMMAND ?? "")?.[1];
@@ -86,11 +86,11 @@ describe("credentials", () => {
     expect(await readFile(keyFile!, "utf8")).toContain("BEGIN KEY");
     expect((await stat(keyFile!)).mode & 0o777).toBe(0o600);
     expect(ssh.GIT_SSH_COMMAND).not.toContain("BEGIN KEY");
-    expect(creds("https://elsewhere.example.com/x.git")).toBeUndefined();
+    expect(await creds("https://elsewhere.example.com/x.git")).toBeUndefined();
   });
 
-  it("a secret that cannot be resolved fails the event instead of fetching without it", () => {
-    expect(() => platformCredentials(bundle)("https://gitea.example.com/acme/x.git")).toThrow(
+  it("a secret that cannot be resolved fails the event instead of fetching without it", async () => {
+    await expect(platformCredentials(bundle)("https://gitea.example.com/acme/x.git")).rejects.toThrow(
       /VS_TEST_MISSING is not set/,
     );
   });

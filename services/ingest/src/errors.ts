@@ -14,6 +14,7 @@ export const ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, message: "request body exceeds MAX_WEBHOOK_BYTES" },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: "content type must be application/json" },
   BROKER_UNAVAILABLE: { status: 503, message: "Kafka did not acknowledge the event; retry later" },
+  SECRET_UNAVAILABLE: { status: 503, message: "the platform's webhook secret cannot be resolved; retry later" },
   NOT_READY: { status: 503, message: "service is not ready" },
   INTERNAL: { status: 500, message: "internal error" },
 } as const;

@@ -5,8 +5,9 @@ import {
   type Logger,
   metrics,
   type PlatformEntry,
-  resolveSecret,
   SCHEMA_REGISTRY_DATASOURCE,
+  SecretError,
+  type Secrets,
   WebhookEvent,
 } from "@varstream/shared";
 import { ApiError } from "./errors.ts";
@@ -35,6 +36,7 @@ export type IntakeResult =
 
 export interface IntakeDeps {
   bundle: Bundle;
+  secrets: Secrets;
   store: TaskStore;
   publisher: EventPublisher;
   logger: Logger;
@@ -97,7 +99,14 @@ export class WebhookIntake {
     }
     const platform = pickPlatform(bundle, detected.platform, req.platformName ?? registry?.platform);
     if (platform.config.secret !== undefined) {
-      const secret = resolveSecret(platform.config.secret);
+      let secret: string;
+      try {
+        secret = await this.deps.secrets.resolve(platform.config.secret);
+      } catch (err) {
+        if (!(err instanceof SecretError)) throw err;
+        this.deps.logger.error({ platform: platform.name, err: err.message }, "webhook secret unavailable");
+        throw new ApiError("SECRET_UNAVAILABLE", `webhook secret of platform ${platform.name}: ${err.message}`);
+      }
       if (!verifySignature(detected.platform, secret, req.body, req.headers)) {
         metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
         throw new ApiError("SIGNATURE_INVALID");

@@ -4,6 +4,7 @@ import {
   createLogger,
   ensureTopics,
   type Logger,
+  Secrets,
   type Settings,
   topicNames,
   topicSpecs,
@@ -57,7 +58,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   await store.start();
   if (options.awaitStore ?? true) await store.caughtUpPromise;
 
-  const intake = new WebhookIntake({ bundle, store, publisher, logger });
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const intake = new WebhookIntake({ bundle, secrets, store, publisher, logger });
   const app = await buildApp({
     intake,
     store,

@@ -10,6 +10,8 @@ import {
   metrics,
   parseScopeKey,
   type Scope,
+  type Secrets,
+  type SinkReport,
   scopeKey,
   statusKey,
   type Topics,
@@ -18,6 +20,7 @@ import {
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 import { applyDesired } from "./apply/apply.ts";
 import type { Desired } from "./apply/plan.ts";
+import { resolveSecrets } from "./apply/secrets.ts";
 import { createSink } from "./sinks/index.ts";
 import type { Sink } from "./sinks/sink.ts";
 
@@ -33,6 +36,7 @@ export interface SinkGroupOptions {
   retryBaseMs: number;
   logger: Logger;
   onFatal: (err: Error) => void;
+  secrets: Secrets;
 }
 
 /**
@@ -58,7 +62,7 @@ export class SinkGroup {
 
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
-    this.sink = await createSink(this.options.entry);
+    this.sink = await createSink(this.options.entry, this.options.secrets);
     const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, readUncommitted: false });
     this.consumer = consumer;
     watchConsumerCrash(consumer, logger, this.options.onFatal);
@@ -143,12 +147,16 @@ export class SinkGroup {
     await Promise.all(
       [...byScope.values()].map(async (records) => {
         for (const { message, desired } of records) {
-          const report = await applyDesired(sink, desired, {
-            maxRetries: this.options.maxRetries,
-            retryBaseMs: this.options.retryBaseMs,
-            logger: logger.child({ task_id: desired.taskId }),
-            signal: this.abort.signal,
-          });
+          const report = await resolveSecrets(desired, this.options.secrets).then(
+            (resolved) =>
+              applyDesired(sink, resolved, {
+                maxRetries: this.options.maxRetries,
+                retryBaseMs: this.options.retryBaseMs,
+                logger: logger.child({ task_id: desired.taskId }),
+                signal: this.abort.signal,
+              }),
+            (err: Error) => unresolvedReport(this.name, desired, err),
+          );
           if (report.outcome === "failed") {
             metrics.dlq.inc({ stage: `sink.${this.name}` });
             out.dlq.push(dlqMessage(message, `sink.${this.name}`, new Error(report.error)));
@@ -173,4 +181,24 @@ export class SinkGroup {
     await this.consumer?.disconnect();
     await this.sink?.close();
   }
+}
+
+/** The report of a scope whose secrets could not be resolved: failed, nothing written. */
+function unresolvedReport(sink: string, desired: Desired, err: Error): SinkReport {
+  return {
+    component: "sink",
+    sink,
+    task_id: desired.taskId,
+    scope: scopeKey(desired.scope),
+    outcome: "failed",
+    set: 0,
+    unchanged: 0,
+    pruned: 0,
+    rolled_back: false,
+    duration_ms: 0,
+    commit: desired.commit,
+    error: err.message,
+    warnings: [],
+    at: new Date().toISOString(),
+  };
 }

@@ -5,6 +5,7 @@ import {
   ensureTopics,
   exitOnFatal,
   type Logger,
+  Secrets,
   type Settings,
   topicNames,
   topicSpecs,
@@ -56,6 +57,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
     createPartitioner: varstreamPartitioner(topics.status),
   });
   await producer.connect();
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
 
   // Each sink has its own group and its own consumer: a slow or broken sink never delays another.
   const groups = names.map(
@@ -70,6 +72,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         retryBaseMs: options.retryBaseMs ?? 200,
         logger: logger.child({ sink: name }),
         onFatal: options.onFatal ?? exitOnFatal(logger),
+        secrets,
       }),
   );
   await Promise.all(groups.map((g) => g.start()));

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type KeySet, type Scope } from "@varstream/shared";
+import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
@@ -86,14 +86,20 @@ describe("redis sink (hash layout) against a real Redis", () => {
   afterAll(() => redis.disconnect());
   sinkContract(async () => {
     await redis.connect();
-    const sink = new RedisSink("redis", { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" });
-    await sink.connect();
+    const sink = await RedisSink.connect(
+      "redis",
+      { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" },
+      new Secrets(),
+    );
     return { sink, read: (d) => redis.hgetall(d) };
   });
 
   it("keeps its manifest beside the data and refuses to write into a key of another type", async () => {
-    const sink = new RedisSink("redis", { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" });
-    await sink.connect();
+    const sink = await RedisSink.connect(
+      "redis",
+      { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" },
+      new Secrets(),
+    );
     const destination = `typed-${randomUUID().slice(0, 8)}`;
     await redis.connect().catch(() => undefined);
     await redis.set(destination, "a string");

@@ -5,7 +5,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { Platform } from "../contracts/event.ts";
 import { SyncMode } from "../contracts/keyset.ts";
-import { SecretRef } from "./secret.ts";
+import { SecretManagers, SecretRef } from "./secret.ts";
 
 /**
  * The configuration bundle (SPEC §7): `bundle: {platforms, datasources, rules, …}`. Platforms and
@@ -155,7 +155,7 @@ const RawBundle = z
       })
       .strict()
       .optional(),
-    secret_managers: z.unknown().optional(),
+    secret_managers: SecretManagers.optional(),
   })
   .strict();
 
@@ -182,6 +182,7 @@ export interface Bundle {
   datasources: Map<string, DatasourceEntry>;
   rules: Rule[];
   schemaRegistry?: SchemaRegistryConfig;
+  secretManagers?: SecretManagers;
 }
 
 export class BundleError extends Error {
@@ -251,7 +252,13 @@ export function decodeBundle(doc: unknown): Bundle {
     const url = reg.url ?? (base.startsWith("file:") ? `${base}/${reg.repo}` : `${base}/${reg.repo}.git`);
     schemaRegistry = { platform: reg.platform, repo: reg.repo, branch: reg.branch, url };
   }
-  return { platforms, datasources, rules: raw.rules, ...(schemaRegistry ? { schemaRegistry } : {}) };
+  return {
+    platforms,
+    datasources,
+    rules: raw.rules,
+    ...(schemaRegistry ? { schemaRegistry } : {}),
+    ...(raw.secret_managers ? { secretManagers: raw.secret_managers } : {}),
+  };
 }
 
 /**

@@ -38,7 +38,7 @@ export interface RepoCacheOptions {
   /** hosts that may resolve to internal addresses (GIT_ALLOWED_HOSTS) */
   allowedHosts?: readonly string[];
   /** credentials for a remote, resolved at use */
-  credentialsFor?: (url: string) => GitCredentials | undefined;
+  credentialsFor?: (url: string) => Promise<GitCredentials | undefined>;
   /** seconds a fetch may take before it counts as a transient failure */
   fetchTimeoutMs?: number;
 }
@@ -79,7 +79,7 @@ export class RepoCache {
       await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
       const remote = this.git(
         entry,
-        await credentialEnv(entry.url, this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
+        await credentialEnv(entry.url, await this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
       );
       try {
         await remote.raw(["fetch", "--quiet", "origin", `+refs/heads/${branch}:refs/heads/${branch}`]);
@@ -202,7 +202,7 @@ export class RepoCache {
     await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
     const remote = this.git(
       entry,
-      await credentialEnv(entry.url, this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
+      await credentialEnv(entry.url, await this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
     );
     metrics.gitCache.inc({ result: "fetch" }, missing.length);
     metrics.gitCache.inc({ result: "hit" }, commits.length - missing.length);

@@ -1,4 +1,4 @@
-import { canonicalText, type RedisSinkConfig, resolveSecret, type Scope } from "@varstream/shared";
+import { canonicalText, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
 import { Redis } from "ioredis";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
@@ -17,14 +17,13 @@ export class RedisSink implements Sink {
   readonly name: string;
   readonly client: Redis;
 
-  constructor(name: string, config: RedisSinkConfig) {
+  private constructor(name: string, config: RedisSinkConfig, auth: { username?: string; password?: string }) {
     this.name = name;
     this.client = new Redis({
       host: config.host,
       port: config.port,
       db: config.db,
-      ...(config.username === undefined ? {} : { username: resolveSecret(config.username) }),
-      ...(config.password === undefined ? {} : { password: resolveSecret(config.password) }),
+      ...auth,
       ...(config.tls ? { tls: {} } : {}),
       lazyConnect: true,
       maxRetriesPerRequest: 1,
@@ -34,8 +33,14 @@ export class RedisSink implements Sink {
     });
   }
 
-  async connect(): Promise<void> {
-    await this.client.connect();
+  /** Resolves the credentials (at use, SPEC §7) and connects. */
+  static async connect(name: string, config: RedisSinkConfig, secrets: Secrets): Promise<RedisSink> {
+    const auth: { username?: string; password?: string } = {};
+    if (config.username !== undefined) auth.username = await secrets.resolve(config.username);
+    if (config.password !== undefined) auth.password = await secrets.resolve(config.password);
+    const sink = new RedisSink(name, config, auth);
+    await sink.client.connect();
+    return sink;
   }
 
   describe(destination: string): string {
