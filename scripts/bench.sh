@@ -7,6 +7,7 @@ cd "$VARSTREAM_ROOT"
 name="${1:?usage: bench.sh <name> [args]}"
 shift
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+bash packages/cue/build.sh # the CUE evaluator, built from source once (also run by postinstall)
 KAFKA_PORT=29092 bash infra/kafka/kafka.sh start bench >&2
 REDIS_PORT=26379 bash infra/redis/redis.sh start bench >&2
 KAFKA_BROKERS=127.0.0.1:29092 REDIS_PORT=26379 LOG_LEVEL=warn node "bench/$name.ts" "$@"

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$VARSTREAM_ROOT"
 
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+bash packages/cue/build.sh # the CUE evaluator, built from source once (also run by postinstall)
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
 bash infra/kafka/kafka.sh start local
 

@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$VARSTREAM_ROOT"
 
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
+bash packages/cue/build.sh # the CUE evaluator, built from source once (also run by postinstall)
 
 kafka_port="${TEST_KAFKA_PORT:-39092}"
 redis_port="${TEST_REDIS_PORT:-36379}"

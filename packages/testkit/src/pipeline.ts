@@ -63,6 +63,7 @@ export class Pipeline {
         topicPartitions: 3,
         httpHost: "127.0.0.1",
         httpPort: 0,
+        grpcAddr: "127.0.0.1:0",
         gitCacheDir: await mkdtemp(join(tmpdir(), "varstream-gitcache-")),
         sinkMaxRetries: 2,
         ...options.settings,

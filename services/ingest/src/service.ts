@@ -11,12 +11,15 @@ import {
 } from "@varstream/shared";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
+import { grpcCredentials, startGrpc } from "./grpc/server.ts";
 import { WebhookIntake } from "./intake.ts";
 import { EventPublisher } from "./publisher.ts";
 import { TaskStore } from "./tasks/task-store.ts";
 
 export interface IngestService {
   app: FastifyInstance;
+  /** the port gRPC listens on */
+  grpcPort: number;
   /** `http://host:port` the server listens on */
   url: string;
   store: TaskStore;
@@ -34,6 +37,7 @@ export interface IngestOptions {
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
   const { settings, bundle } = options;
   const logger = options.logger ?? createLogger("ingest", settings.logLevel);
+  grpcCredentials(settings); // APP_ENV=production without certificates stops here, before anything starts
   const kafka = createKafka(settings, logger);
   const topics = topicNames(settings.topicPrefix);
   const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions);
@@ -76,12 +80,15 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const port = typeof address === "object" && address ? address.port : settings.httpPort;
   const host = settings.httpHost === "0.0.0.0" ? "127.0.0.1" : settings.httpHost;
   logger.info({ url: `http://${host}:${port}` }, "ingest listening");
+  const grpc = await startGrpc({ intake, store, logger, settings }, settings.grpcAddr);
 
   return {
     app,
     url: `http://${host}:${port}`,
+    grpcPort: grpc.port,
     store,
     async close() {
+      await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));
       await app.close();
       await store.stop();
       await publisher.disconnect();

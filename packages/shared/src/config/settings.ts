@@ -11,6 +11,8 @@ export interface Settings {
   topicPartitions: number;
   httpHost: string;
   httpPort: number;
+  /** the gRPC listen address (ORCHESTRATOR_ADDR), `host:port` */
+  grpcAddr: string;
   logLevel: string;
   gitCacheDir: string;
   gitCacheMaxEntries: number;
@@ -70,6 +72,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     topicPartitions: int(env, "TOPIC_PARTITIONS", 6),
     httpHost: http.host,
     httpPort: http.port,
+    grpcAddr: ((a) => `${a.host}:${a.port}`)(splitHostPort(env.ORCHESTRATOR_ADDR ?? ":50051", 50051)),
     logLevel: env.LOG_LEVEL ?? "info",
     gitCacheDir: env.GIT_CACHE_DIR ?? "/tmp/vt_gitcache",
     gitCacheMaxEntries: int(env, "GIT_CACHE_MAX_ENTRIES", 20),
