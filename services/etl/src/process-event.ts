@@ -151,8 +151,10 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
           repo: event.repo.full_name,
           file_stem: fileStem(path),
         });
-        const scope = { datasource: match.rule.datasource, destination, repo: event.repo.full_name, file: path };
-        targets.push({ path, removed, match, env, scope });
+        for (const datasource of match.rule.datasource) {
+          const scope = { datasource, destination, repo: event.repo.full_name, file: path };
+          targets.push({ path, removed, match, env, scope });
+        }
       }
     }
   }
@@ -247,7 +249,7 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       const keys = applyVariablesMap(flatten(selected, rule.separator), rule.variables_map);
       const marks = { sensitive: checked.sensitive.map(toKey(rule)), secrets: checked.secret.map(toKey(rule)) };
       keysets.push(toKeySet(event, target, keys, now, marks));
-      files.push(report(Object.keys(keys).length));
+      if (!files.some((f) => f.path === target.path)) files.push(report(Object.keys(keys).length));
     } catch (err) {
       const fileError =
         err instanceof ParseError ||
@@ -257,7 +259,7 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
         err instanceof SchemaError;
       if (!fileError) throw err;
       failed = true;
-      files.push(report(0, err.message));
+      if (!files.some((f) => f.path === target.path && f.error)) files.push(report(0, err.message));
     }
   }
   if (failed) {

@@ -99,7 +99,13 @@ const Rule = z
   .object({
     name: z.string().optional(),
     platform: z.string().min(1),
-    datasource: z.string().min(1),
+    /**
+     * The webhook datasource this rule serves, or several: a rule naming several datasources applies
+     * to a webhook of any of them and writes each of them (one task, several sinks).
+     */
+    datasource: z
+      .union([z.string().min(1), z.array(z.string().min(1)).min(1)])
+      .transform((v) => (Array.isArray(v) ? v : [v])),
     repositories: z.array(z.string().min(1)).default(["**"]),
     exclude_repositories: z.array(z.string().min(1)).default([]),
     file_name: z.string().min(1).optional(),
@@ -236,8 +242,9 @@ export function decodeBundle(doc: unknown): Bundle {
     if (!platforms.has(rule.platform)) {
       throw new BundleError(issuePath(["rules", i, "platform"]), `no platform named ${rule.platform}`);
     }
-    if (!datasources.has(rule.datasource)) {
-      throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${rule.datasource}`);
+    const missing = rule.datasource.find((name) => !datasources.has(name));
+    if (missing !== undefined) {
+      throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${missing}`);
     }
     if (!rule.file_name && rule.file_patterns.length === 0 && Object.keys(rule.file_path_map).length === 0) {
       throw new BundleError(issuePath(["rules", i]), "a rule needs file_name, file_patterns or file_path_map");

@@ -45,7 +45,7 @@ export interface RuleMatch {
 export function matchRules(bundle: Bundle, event: WebhookEvent, path: string): RuleMatch[] {
   const matches: RuleMatch[] = [];
   bundle.rules.forEach((rule, ruleIndex) => {
-    if (rule.datasource !== event.datasource) return;
+    if (!rule.datasource.includes(event.datasource)) return;
     if (bundle.platforms.get(rule.platform)?.kind !== event.platform) return;
     if (!repoMatches(rule, event.repo.full_name)) return;
     const hit = pathMatch(rule, path);

@@ -20,7 +20,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
     component: "sink" as const,
     sink: sink.name,
     task_id: desired.taskId,
-    scope: "",
+    scope: scopeKeyOf(desired),
     commit: desired.commit,
     warnings: [] as string[],
   };
@@ -61,7 +61,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
   metrics.rollbacks.inc({ sink: sink.name });
   return {
     ...base,
-    scope: base.scope || scopeKeyOf(desired),
+    scope: base.scope,
     outcome: "failed",
     set: 0,
     unchanged: 0,

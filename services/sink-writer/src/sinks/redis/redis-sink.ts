@@ -16,9 +16,11 @@ export class RedisSink implements Sink {
   readonly kind = "redis";
   readonly name: string;
   readonly client: Redis;
+  private readonly where: string;
 
   private constructor(name: string, config: RedisSinkConfig, auth: { username?: string; password?: string }) {
     this.name = name;
+    this.where = `${config.host}:${config.port}`;
     this.client = new Redis({
       host: config.host,
       port: config.port,
@@ -39,7 +41,10 @@ export class RedisSink implements Sink {
     if (config.username !== undefined) auth.username = await secrets.resolve(config.username);
     if (config.password !== undefined) auth.password = await secrets.resolve(config.password);
     const sink = new RedisSink(name, config, auth);
-    await sink.client.connect();
+    // A Redis that is down at start must not keep the sink writer (and the other sinks) from starting:
+    // applies fail and retry until it answers, ioredis reconnecting meanwhile.
+    sink.client.on("error", () => undefined);
+    await sink.client.connect().catch(() => undefined);
     return sink;
   }
 
@@ -47,7 +52,12 @@ export class RedisSink implements Sink {
     return `redis hash ${destination}`;
   }
 
+  private ready(): void {
+    if (this.client.status !== "ready") throw new Error(`redis ${this.where} is not reachable (${this.client.status})`);
+  }
+
   async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
+    this.ready();
     const fields = await this.client.hgetall(MANIFEST_PREFIX + scopeKey);
     const meta = fields[META_FIELD];
     if (meta === undefined) return null;
@@ -59,6 +69,7 @@ export class RedisSink implements Sink {
   }
 
   async apply(plan: ApplyPlan): Promise<void> {
+    this.ready();
     const manifestKey = MANIFEST_PREFIX + plan.scopeKey;
     // MULTI does not undo a command that fails inside EXEC (WRONGTYPE): refuse before writing anything.
     const type = await this.client.type(plan.destination);
