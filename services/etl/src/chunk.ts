@@ -5,22 +5,28 @@ import {
   decode,
   dlqMessage,
   encode,
+  isResync,
   type Logger,
   metrics,
+  PipelineEvent,
+  type ResyncEvent,
   scopeKey,
   statusKey,
   type Topics,
-  WebhookEvent,
+  type WebhookEvent,
   webhookKey,
 } from "@varstream/shared";
 import type { KafkaMessage, Message, TopicMessages } from "kafkajs";
 import { TransientGitError } from "./git/errors.ts";
 import type { RepoCache } from "./git/repo-cache.ts";
 import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
+import { type DesiredStateSource, resync } from "./resync.ts";
 import type { ScopeCommits } from "./scope-commits.ts";
 import type { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface ChunkDeps {
+  /** where resync reads the desired state */
+  desired: DesiredStateSource;
   bundle: Bundle;
   repos: RepoCache;
   scopes: ScopeCommits;
@@ -55,9 +61,15 @@ export async function processChunk(
   const { topics, logger } = deps;
   const dlq: Message[] = [];
   const byRepo = new Map<string, { record: Attempt; event: WebhookEvent }[]>();
+  const resyncs: { record: Attempt; event: ResyncEvent }[] = [];
   for (const record of records) {
     try {
-      const event = decode(WebhookEvent, record.message.value, record.message.headers);
+      const decoded = decode(PipelineEvent, record.message.value, record.message.headers);
+      if (isResync(decoded)) {
+        resyncs.push({ record, event: decoded });
+        continue;
+      }
+      const event = decoded;
       const key = webhookKey(event);
       const list = byRepo.get(key) ?? [];
       list.push({ record, event });
@@ -70,7 +82,8 @@ export async function processChunk(
     }
   }
 
-  const outputs = new Map<KafkaMessage, { event: WebhookEvent; output: EtlOutput; retry?: Message }>();
+  const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message }>();
+  for (const { record, event } of resyncs) outputs.set(record.message, { output: await resync(event, deps.desired) });
   await Promise.all(
     [...byRepo.values()].map(async (events) => {
       // One fetch for the whole chunk of this repository; each event then reads from the cache.

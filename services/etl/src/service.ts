@@ -103,6 +103,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       })
     : undefined;
   const deps: ChunkDeps = {
+    desired: { kafka, topic: topics.keysets, groupPrefix: settings.topicPrefix, logger },
     bundle,
     repos,
     scopes,

@@ -5,6 +5,7 @@ import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstanc
 import { ApiError, type ErrorCode, errorBody } from "./errors.ts";
 import type { WebhookIntake } from "./intake.ts";
 import { healthRoutes } from "./routes/health.ts";
+import { syncRoutes } from "./routes/sync.ts";
 import { taskRoutes } from "./routes/tasks.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import type { TaskStore } from "./tasks/task-store.ts";
@@ -77,6 +78,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(swaggerUi, { routePrefix: "/docs" });
 
   await app.register(webhookRoutes, { intake: deps.intake });
+  await app.register(syncRoutes, { intake: deps.intake });
   await app.register(taskRoutes, { store: deps.store });
   await app.register(healthRoutes, { store: deps.store, checkKafka: deps.checkKafka });
   app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {

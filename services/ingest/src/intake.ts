@@ -5,6 +5,7 @@ import {
   type Logger,
   metrics,
   type PlatformEntry,
+  ResyncEvent,
   SCHEMA_REGISTRY_DATASOURCE,
   SecretError,
   type Secrets,
@@ -145,6 +146,57 @@ export class WebhookIntake {
     } finally {
       this.inFlight.delete(dedupeKey);
     }
+  }
+
+  /**
+   * Resync (SPEC §8.2): a task that re-emits the desired key sets of a datasource, optionally of one
+   * env, in `repair` mode. The same path serves HTTP, gRPC TriggerSync/SyncDatasource and the CLI.
+   */
+  async resync(request: {
+    datasource: string;
+    env?: string;
+    platform?: string;
+    tenant?: string;
+    reason?: string;
+    source: "http" | "grpc" | "cli";
+  }): Promise<{ task_id: string; received_at: string }> {
+    if (!this.deps.bundle.datasources.has(request.datasource)) {
+      throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${request.datasource}`);
+    }
+    const receivedAt = new Date().toISOString();
+    const taskId = randomUUID();
+    const filters = Object.fromEntries(
+      Object.entries({ env: request.env, platform: request.platform, tenant: request.tenant }).filter(
+        ([, v]) => v !== undefined && v !== "",
+      ),
+    );
+    const event = ResyncEvent.parse({
+      kind: "resync",
+      task_id: taskId,
+      source: request.source,
+      datasource: request.datasource,
+      filters,
+      ...(request.reason ? { reason: request.reason } : {}),
+      received_at: receivedAt,
+    });
+    const report: IngestReport = {
+      component: "ingest",
+      task_id: taskId,
+      delivery_id: "",
+      datasource: request.datasource,
+      source: request.source,
+      dry_run: false,
+      at: receivedAt,
+    };
+    try {
+      await this.deps.publisher.publish(event, report);
+    } catch (err) {
+      this.deps.logger.error({ err }, "broker did not acknowledge the resync");
+      throw new ApiError("BROKER_UNAVAILABLE");
+    }
+    this.deps.store.apply(report);
+    this.deps.logger.info({ task_id: taskId, datasource: request.datasource, filters }, "resync accepted");
+    return { task_id: taskId, received_at: receivedAt };
   }
 
   private duplicate(taskId: string, platform: string): IntakeResult {

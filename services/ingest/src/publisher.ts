@@ -1,11 +1,11 @@
 import {
   encode,
+  eventKey,
   type IngestReport,
+  type PipelineEvent,
   statusKey,
   type Topics,
   varstreamPartitioner,
-  type WebhookEvent,
-  webhookKey,
 } from "@varstream/shared";
 import type { Kafka, Message, Producer } from "kafkajs";
 
@@ -46,10 +46,10 @@ export class EventPublisher {
     return this.producer.connect();
   }
 
-  publish(event: WebhookEvent, report: IngestReport): Promise<void> {
+  publish(event: PipelineEvent, report: IngestReport): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({
-        event: encode(webhookKey(event), event, { "task-id": event.task_id }),
+        event: encode(eventKey(event), event, { "task-id": event.task_id }),
         status: encode(statusKey(report), report),
         resolve,
         reject,

@@ -46,3 +46,32 @@ export type WebhookEvent = z.infer<typeof WebhookEvent>;
 export function webhookKey(event: Pick<WebhookEvent, "platform" | "repo">): string {
   return `${event.platform}/${event.repo.full_name}`;
 }
+
+/** A request to re-emit the desired key sets of a datasource in `repair` mode (SPEC §8.2). */
+export const ResyncEvent = z.object({
+  kind: z.literal("resync"),
+  task_id: z.string().min(1),
+  source: EventSource,
+  datasource: z.string().min(1),
+  filters: z.object({
+    env: z.string().optional(),
+    platform: z.string().optional(),
+    tenant: z.string().optional(),
+  }),
+  reason: z.string().optional(),
+  received_at: z.string(),
+});
+export type ResyncEvent = z.infer<typeof ResyncEvent>;
+
+/** What the `webhooks` topic carries: normalized webhooks and resync requests. */
+export const PipelineEvent = z.union([ResyncEvent, WebhookEvent]);
+export type PipelineEvent = z.infer<typeof PipelineEvent>;
+
+export function isResync(event: PipelineEvent): event is ResyncEvent {
+  return "kind" in event && event.kind === "resync";
+}
+
+/** The `webhooks` record key: one repository's events (or one datasource's resyncs) stay ordered. */
+export function eventKey(event: PipelineEvent): string {
+  return isResync(event) ? `resync/${event.datasource}` : webhookKey(event);
+}

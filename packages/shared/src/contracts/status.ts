@@ -22,10 +22,10 @@ export const IngestReport = z.object({
   task_id: z.string(),
   delivery_id: z.string(),
   datasource: z.string(),
-  platform: Platform,
-  repo: z.string(),
-  ref: z.string(),
-  commit: z.string(),
+  platform: Platform.optional(),
+  repo: z.string().optional(),
+  ref: z.string().optional(),
+  commit: z.string().optional(),
   source: EventSource,
   dry_run: z.boolean(),
   at: z.string(),
@@ -62,6 +62,8 @@ export const SinkReport = z.object({
   duration_ms: z.number().nonnegative(),
   commit: z.string(),
   error: z.string().optional(),
+  /** in `repair` mode: the keys whose stored value had drifted from the desired one */
+  repaired: z.array(z.string()).optional(),
   warnings: z.array(z.string()),
   at: z.string(),
 });

@@ -13,6 +13,7 @@ export const ScopeResult = z.object({
   pruned: z.number(),
   rolled_back: z.boolean(),
   error: z.string().optional(),
+  repaired: z.array(z.string()).optional(),
 });
 
 export const SinkState = z.enum(["pending", "applied", "failed"]);
@@ -76,6 +77,7 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
         pruned: report.pruned,
         rolled_back: report.rolled_back,
         ...(report.error === undefined ? {} : { error: report.error }),
+        ...(report.repaired === undefined ? {} : { repaired: report.repaired }),
       });
       warnings.push(...report.warnings);
     }
@@ -124,10 +126,10 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
     ...(ingest
       ? {
           datasource: ingest.datasource,
-          platform: ingest.platform,
-          repo: ingest.repo,
-          ref: ingest.ref,
           source: ingest.source,
+          ...(ingest.platform === undefined ? {} : { platform: ingest.platform }),
+          ...(ingest.repo === undefined ? {} : { repo: ingest.repo }),
+          ...(ingest.ref === undefined ? {} : { ref: ingest.ref }),
         }
       : {}),
     ...(etl?.commit || ingest?.commit ? { commit: etl?.commit ?? ingest?.commit } : {}),

@@ -6,16 +6,19 @@ import * as protoLoader from "@grpc/proto-loader";
 /** proto/ at the repository root: the wire contracts, defined once. */
 export const PROTO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../../../proto");
 
-/** The `vartrack.v1` package loaded from proto/ (field names as written, enums as names). */
+/** `vartrack.v1` and `varstream.v1` loaded from proto/ (field names as written, enums as names). */
 export function loadVartrack(): grpc.GrpcObject {
-  const definition = protoLoader.loadSync(join(PROTO_ROOT, "vartrack/v1/orchestrator.proto"), {
-    keepCase: true,
-    longs: String,
-    enums: String,
-    defaults: true,
-    oneofs: true,
-    includeDirs: [PROTO_ROOT],
-  });
+  const definition = protoLoader.loadSync(
+    [join(PROTO_ROOT, "vartrack/v1/orchestrator.proto"), join(PROTO_ROOT, "varstream/v1/control.proto")],
+    {
+      keepCase: true,
+      longs: String,
+      enums: String,
+      defaults: true,
+      oneofs: true,
+      includeDirs: [PROTO_ROOT],
+    },
+  );
   return grpc.loadPackageDefinition(definition);
 }
 

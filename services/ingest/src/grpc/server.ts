@@ -72,7 +72,8 @@ function unary<Req, Res>(logger: Logger, fn: (req: Req) => Promise<Res>): Handle
 
 /**
  * `vartrack.v1.Orchestrator` (SPEC §2.2): existing varTrack gateways call ProcessWebhook and
- * ProcessSchemaWebhook, which take the same path as the HTTP webhook, and GetWebhookTask.
+ * ProcessSchemaWebhook, which take the same path as the HTTP webhook, and GetWebhookTask;
+ * `vartrack.v1.Watcher` (drift watchers' SyncDatasource) and `varstream.v1.Control/TriggerSync` resync.
  */
 export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ server: grpc.Server; port: number }> {
   const { intake, store, logger } = deps;
@@ -101,6 +102,26 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
     }),
     Ping: unary(logger, async () => ({})),
   });
+  const sync = unary(
+    logger,
+    async (req: { datasource: string; platform: string; tenant: string; env: string; reason: string }) => {
+      if (!req.datasource) throw new ApiError("BAD_REQUEST", "datasource is required");
+      const accepted = await intake.resync({
+        datasource: req.datasource,
+        source: "grpc",
+        ...(req.platform ? { platform: req.platform } : {}),
+        ...(req.tenant ? { tenant: req.tenant } : {}),
+        ...(req.env ? { env: req.env } : {}),
+        ...(req.reason ? { reason: req.reason } : {}),
+      });
+      return { task_id: accepted.task_id, status: { code: 0, message: "accepted", details: [] } };
+    },
+  );
+  server.addService(service(pkg, "vartrack.v1.Watcher"), {
+    SyncDatasource: sync,
+    Ping: unary(logger, async () => ({})),
+  });
+  server.addService(service(pkg, "varstream.v1.Control"), { TriggerSync: sync });
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync(address, grpcCredentials(deps.settings), (err, bound) => (err ? reject(err) : resolve(bound))),
   );

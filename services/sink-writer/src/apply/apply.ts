@@ -1,4 +1,4 @@
-import { backoffMs, delay, type Logger, metrics, type SinkReport, scopeKey } from "@varstream/shared";
+import { backoffMs, canonicalText, delay, type Logger, metrics, type SinkReport, scopeKey } from "@varstream/shared";
 import type { Sink } from "../sinks/sink.ts";
 import { type Desired, planApply } from "./plan.ts";
 
@@ -40,6 +40,14 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
           at: new Date().toISOString(),
         };
       }
+      // Repair mode writes every key; what it reports is the keys whose stored value had drifted.
+      let repaired: string[] | undefined;
+      if (desired.keySet?.sync_mode === "repair") {
+        const current = await sink.readValues(plan.destination, Object.keys(plan.set));
+        repaired = Object.entries(plan.set)
+          .filter(([key, value]) => current[key] !== canonicalText(value))
+          .map(([key]) => key);
+      }
       await sink.apply(plan);
       metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
       metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);
@@ -48,6 +56,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
         ...base,
         outcome: "applied",
         ...plan.manifest.report,
+        ...(repaired === undefined ? {} : { repaired }),
         rolled_back: false,
         duration_ms: performance.now() - started,
         at: new Date().toISOString(),

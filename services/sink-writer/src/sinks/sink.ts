@@ -32,6 +32,8 @@ export interface Sink {
   readonly kind: string;
   readManifest(scope: Scope, scopeKey: string): Promise<Manifest | null>;
   apply(plan: ApplyPlan): Promise<void>;
+  /** the stored values of `keys` at a destination, as canonical text (undefined: absent) */
+  readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>>;
   /** where the data of a destination lives, for docs and logs */
   describe(destination: string): string;
   close(): Promise<void>;

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
-import type { FileSinkConfig, FlatValue, Scope } from "@varstream/shared";
+import { canonicalText, type FileSinkConfig, type FlatValue, type Scope } from "@varstream/shared";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
@@ -91,6 +91,12 @@ export class FileSink implements Sink {
 
   async readManifest(scope: Scope, scopeKey: string): Promise<Manifest | null> {
     return (await this.manifests(scope.destination)).scopes[scopeKey] ?? null;
+  }
+
+  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+    const text = await readOptional(this.paths(destination).data);
+    const data: Data = text === undefined ? {} : this.format.parse(text);
+    return Object.fromEntries(keys.map((k) => [k, k in data ? canonicalText(data[k]!) : undefined]));
   }
 
   apply(plan: ApplyPlan): Promise<void> {

@@ -68,6 +68,13 @@ export class RedisSink implements Sink {
     return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
   }
 
+  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+    this.ready();
+    if (keys.length === 0) return {};
+    const values = await this.client.hmget(destination, ...keys);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? undefined]));
+  }
+
   async apply(plan: ApplyPlan): Promise<void> {
     this.ready();
     const manifestKey = MANIFEST_PREFIX + plan.scopeKey;

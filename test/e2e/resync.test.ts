@@ -1,0 +1,92 @@
+import { randomUUID } from "node:crypto";
+import * as grpc from "@grpc/grpc-js";
+import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+describe("resync repairs drift from the compacted desired state", () => {
+  let repo: GitRepo;
+  let pipeline: Pipeline;
+  let redis: Redis;
+  const dest = `drift-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    repo = await GitRepo.create("acme/drift");
+    redis = new Redis({ port: TEST_REDIS_PORT });
+    pipeline = await Pipeline.start({
+      bundle: {
+        bundle: {
+          platforms: [{ github: { endpoint: repo.endpoint } }],
+          datasources: [{ redis: { port: TEST_REDIS_PORT } }],
+          rules: [
+            {
+              platform: "github",
+              datasource: "redis",
+              file_patterns: ["*.yaml"],
+              destination_template: `${dest}:{file_stem}`,
+            },
+          ],
+        },
+      },
+    });
+    const commit = await repo.commit({ "app.yaml": "a: 1\nb: two\nc: true\n", "other.yaml": "x: 1\n" });
+    const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
+    expect((await pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    redis?.disconnect();
+    await repo?.cleanup();
+  });
+
+  it("POST /v1/sync/{datasource}: the drift is gone and the task says which keys were repaired", async () => {
+    await redis.hset(`${dest}:app`, "a", "tampered");
+    await redis.hdel(`${dest}:app`, "b");
+    const res = await fetch(`${pipeline.url}/v1/sync/redis`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ env: "default", reason: "drift detected" }),
+    });
+    expect(res.status).toBe(202);
+    const { task_id } = (await res.json()) as { task_id: string };
+    const task = await pipeline.waitTask(task_id);
+    expect(task).toMatchObject({ state: "SUCCEEDED", source: "http", datasource: "redis" });
+    const scopes = Object.fromEntries((task.sinks.redis?.scopes ?? []).map((s) => [s.scope.split(":").at(-1), s]));
+    expect(scopes["app.yaml"]).toMatchObject({ set: 3, repaired: ["a", "b"] });
+    expect(scopes["other.yaml"]).toMatchObject({ set: 1, repaired: [] });
+    expect(await redis.hgetall(`${dest}:app`)).toEqual({ a: "1", b: "two", c: "true" });
+  });
+
+  it("vartrack.v1.Watcher/SyncDatasource {datasource=1, env=4} → {task_id=1, status=2}", async () => {
+    await redis.hset(`${dest}:other`, "x", "9");
+    const client = new grpc.Client(`127.0.0.1:${pipeline.ingest!.grpcPort}`, grpc.credentials.createInsecure());
+    const request = Buffer.concat([
+      Buffer.from([0x0a, 5]),
+      Buffer.from("redis"),
+      Buffer.from([0x22, 7]),
+      Buffer.from("default"),
+    ]);
+    const answer = await new Promise<Buffer>((resolve, reject) =>
+      client.makeUnaryRequest(
+        "/vartrack.v1.Watcher/SyncDatasource",
+        (b: Buffer) => b,
+        (b: Buffer) => b,
+        request,
+        (err, res) => (err ? reject(err) : resolve(res!)),
+      ),
+    );
+    client.close();
+    expect(answer[0]).toBe(0x0a); // field 1, length-delimited
+    const taskId = answer.subarray(2, 2 + answer[1]!).toString("utf8");
+    expect(answer[2 + answer[1]!]).toBe(0x12); // field 2: status
+    const task = await pipeline.waitTask(taskId);
+    expect(task).toMatchObject({ state: "SUCCEEDED", source: "grpc" });
+    expect(await redis.hget(`${dest}:other`, "x")).toBe("1");
+  });
+
+  it("refuses an unknown datasource", async () => {
+    const res = await fetch(`${pipeline.url}/v1/sync/nope`, { method: "POST" });
+    expect(res.status).toBe(404);
+  });
+});
