@@ -1,0 +1,75 @@
+import type { TaskDocument } from "@varstream/shared";
+import { TERMINAL_STATES } from "@varstream/shared";
+
+/** A client of ingest's HTTP API (VARSTREAM_URL, default http://127.0.0.1:8000). */
+export class ApiClient {
+  readonly base: string;
+  constructor(base = process.env.VARSTREAM_URL ?? "http://127.0.0.1:8000") {
+    this.base = base.replace(/\/+$/, "");
+  }
+
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(`${this.base}${path}`, {
+      method,
+      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+    });
+    const json = (await res.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
+    if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+    return json;
+  }
+
+  task(id: string): Promise<TaskDocument> {
+    return this.request("GET", `/v1/tasks/${encodeURIComponent(id)}`);
+  }
+
+  tasks(query: Record<string, string | undefined>): Promise<{ tasks: TaskDocument[]; next_cursor?: string }> {
+    const params = new URLSearchParams(Object.entries(query).filter((e): e is [string, string] => e[1] !== undefined));
+    return this.request("GET", `/v1/tasks?${params}`);
+  }
+
+  sync(datasource: string, body: Record<string, string | undefined>): Promise<{ task_id: string }> {
+    return this.request("POST", `/v1/sync/${encodeURIComponent(datasource)}`, body);
+  }
+
+  /** Polls a task, calling `onChange` at every state change, until it ends. */
+  async watch(id: string, onChange: (doc: TaskDocument) => void, intervalMs = 250): Promise<TaskDocument> {
+    let last = "";
+    for (;;) {
+      const doc = await this.task(id);
+      const seen = `${doc.state} ${doc.message}`;
+      if (seen !== last) {
+        onChange(doc);
+        last = seen;
+      }
+      if (TERMINAL_STATES.has(doc.state)) return doc;
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  }
+}
+
+/** One line a person reads: state, id, what, message. */
+export function taskLine(doc: TaskDocument): string {
+  const what = [doc.datasource, doc.repo, doc.commit?.slice(0, 12), doc.env].filter(Boolean).join(" ");
+  return `${doc.state.padEnd(9)} ${doc.task_id}  ${what}  ${doc.message}`;
+}
+
+/** A task document as a person reads it. */
+export function taskReport(doc: TaskDocument): string {
+  const lines = [taskLine(doc)];
+  for (const file of doc.etl.files) {
+    lines.push(`  file ${file.path} (${file.format}, ${file.keys} keys, validation ${file.validation.status})`);
+    for (const e of file.validation.errors) lines.push(`    ${e.path || "(root)"}: ${e.message}`);
+    if (file.error) lines.push(`    error: ${file.error}`);
+  }
+  for (const [name, sink] of Object.entries(doc.sinks)) {
+    lines.push(`  sink ${name}: ${sink.state}`);
+    for (const s of sink.scopes) {
+      const repaired = s.repaired ? `, repaired ${s.repaired.join(" ") || "nothing"}` : "";
+      lines.push(
+        `    ${s.scope}: set ${s.set}, unchanged ${s.unchanged}, pruned ${s.pruned}${repaired}${s.error ? `, error: ${s.error}` : ""}`,
+      );
+    }
+  }
+  for (const w of doc.warnings) lines.push(`  warning: ${w}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,165 @@
+import { parseArgs } from "node:util";
+import { loadBundle, loadSettings } from "@varstream/shared";
+import { rebuildSink, replayGroup } from "./commands/replay.ts";
+import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";
+import { describeTopics } from "./commands/topics.ts";
+import { validateFile } from "./commands/validate.ts";
+
+const HELP: Record<string, string> = {
+  "": `varstream — GitOps configuration sync on Kafka
+
+Usage: varstream <command> [options]   (--json for output a script reads)
+
+Commands:
+  validate <file> [--schema s.cue]      parse a config file; with a schema, validate it with CUE (exit 1 on failure)
+  sync <datasource> [--env E]           resync a datasource from its desired state (repair mode)
+  task get <id>                         a task's document
+  task list [--datasource D] [--state S] [--limit N]
+  task watch <id>                       print state changes until the task ends
+  replay --sink <name> [--to-datetime T] [--new-sink]
+                                        rebuild a sink from the compacted keysets topic
+  topics                                the pipeline's topics and each consumer group's lag
+
+Environment: VARSTREAM_URL (ingest, default http://127.0.0.1:8000), KAFKA_BROKERS, TOPIC_PREFIX, CONFIG_PATH.
+Run "varstream <command> --help" for a command's options.`,
+  validate: `varstream validate <file> [--schema schema.cue] [--json]
+Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL, XML) and, with
+--schema, unifies it with the schema's #Config (or the whole schema). Exit 1 when anything fails.`,
+  sync: `varstream sync <datasource> [--env ENV] [--reason TEXT] [--watch] [--json]
+Re-emits the desired key sets of the datasource (optionally one env) in repair mode; every sink writes
+every key again and reports which ones had drifted. --watch follows the task until it ends.`,
+  task: `varstream task get <id> | list [--datasource D] [--state S] [--limit N] [--cursor C] | watch <id>  [--json]`,
+  replay: `varstream replay --sink <name> [--to-datetime ISO] [--new-sink] [--json]
+Without --new-sink: resets the sink's consumer group to the start of the compacted keysets topic (or to
+the first record at or after --to-datetime), so the sink writer converges the sink again. The group
+must have no active member: stop that sink's writer first, start it after.
+With --new-sink: writes every scope of the sink's desired state straight into the store the bundle
+(CONFIG_PATH) describes — a new, empty store — without touching the group.`,
+  topics: `varstream topics [--json]
+Lists the pipeline's topics (partitions, records) and the lag of ETL's and every sink's consumer group.`,
+};
+
+export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    strict: true,
+    options: {
+      help: { type: "boolean", short: "h" },
+      json: { type: "boolean" },
+      schema: { type: "string" },
+      env: { type: "string" },
+      reason: { type: "string" },
+      watch: { type: "boolean" },
+      datasource: { type: "string" },
+      state: { type: "string" },
+      limit: { type: "string" },
+      cursor: { type: "string" },
+      sink: { type: "string" },
+      "to-datetime": { type: "string" },
+      "new-sink": { type: "boolean" },
+    },
+  });
+  const [command = "", ...rest] = positionals;
+  if (values.help || command === "" || !(command in HELP)) {
+    out(HELP[command in HELP ? command : ""]!);
+    return command === "" || values.help ? 0 : 2;
+  }
+  const print = (human: string, data: unknown) => out(values.json ? JSON.stringify(data) : human);
+  try {
+    switch (command) {
+      case "validate": {
+        const file = rest[0];
+        if (!file) throw new UsageError("validate needs a file");
+        const result = await validateFile(file, values.schema);
+        const human = result.ok
+          ? `ok: ${file} (${result.format})`
+          : [`invalid: ${file}`, ...result.errors.map((e) => `  ${e.path || "(root)"}: ${e.message}`)].join("\n");
+        print(human, result);
+        return result.ok ? 0 : 1;
+      }
+      case "sync": {
+        const datasource = rest[0];
+        if (!datasource) throw new UsageError("sync needs a datasource");
+        const api = new ApiClient();
+        const { task_id } = await api.sync(datasource, { env: values.env, reason: values.reason });
+        if (!values.watch) {
+          print(`accepted: task ${task_id}`, { task_id });
+          return 0;
+        }
+        const doc = await api.watch(task_id, (d) => values.json || out(taskLine(d)));
+        if (values.json) out(JSON.stringify(doc));
+        return doc.state === "SUCCEEDED" ? 0 : 1;
+      }
+      case "task": {
+        const api = new ApiClient();
+        const [sub, id] = rest;
+        if (sub === "get" && id) {
+          const doc = await api.task(id);
+          print(taskReport(doc), doc);
+          return 0;
+        }
+        if (sub === "list") {
+          const page = await api.tasks({
+            datasource: values.datasource,
+            state: values.state,
+            limit: values.limit,
+            cursor: values.cursor,
+          });
+          print(page.tasks.map(taskLine).join("\n") || "no tasks", page);
+          return 0;
+        }
+        if (sub === "watch" && id) {
+          const doc = await api.watch(id, (d) => out(values.json ? JSON.stringify(d) : taskLine(d)));
+          return doc.state === "SUCCEEDED" ? 0 : 1;
+        }
+        throw new UsageError(HELP.task!);
+      }
+      case "replay": {
+        if (!values.sink) throw new UsageError("replay needs --sink <name>");
+        const settings = loadSettings();
+        const bundle = await loadBundle(settings.configPath);
+        const options = {
+          settings,
+          bundle,
+          sink: values.sink,
+          ...(values["to-datetime"] ? { toDatetime: values["to-datetime"] } : {}),
+        };
+        if (values["new-sink"]) {
+          const result = await rebuildSink(options);
+          print(
+            `rebuilt ${values.sink}: ${result.scopes} scopes, ${result.keys} keys written${result.failed.length ? `; failed: ${result.failed.join("; ")}` : ""}`,
+            result,
+          );
+          return result.failed.length === 0 ? 0 : 1;
+        }
+        const result = await replayGroup(options);
+        print(`reset ${result.groupId} on ${result.partitions} partitions; start the sink writer to rebuild`, result);
+        return 0;
+      }
+      case "topics": {
+        const settings = loadSettings();
+        const bundle = await loadBundle(settings.configPath).catch(() => undefined);
+        const report = await describeTopics(settings, bundle ? [...bundle.datasources.keys()] : []);
+        const human = [
+          ...report.topics.map(
+            (t) => `${t.topic.padEnd(40)} ${String(t.partitions).padStart(3)} partitions ${t.messages} records`,
+          ),
+          ...report.lag.map((l) => `lag ${l.group.padEnd(36)} ${l.lag}`),
+        ].join("\n");
+        print(human, report);
+        return 0;
+      }
+    }
+    return 2;
+  } catch (err) {
+    if (err instanceof UsageError) {
+      out(err.message);
+      return 2;
+    }
+    out(values.json ? JSON.stringify({ error: (err as Error).message }) : `error: ${(err as Error).message}`);
+    return 1;
+  }
+}
+
+class UsageError extends Error {}
