@@ -91,7 +91,7 @@ describe("replay and the varstream command", () => {
     };
     expect(await run("--help")).toBe(0);
     expect(lines.join("\n")).toMatch(/validate <file>[\s\S]*replay --sink/);
-    for (const command of ["validate", "sync", "task", "replay", "topics"]) {
+    for (const command of ["validate", "dry-run", "sync", "task", "replay", "topics"]) {
       expect(await run(command, "--help")).toBe(0);
       expect(lines.join("\n")).toContain(`varstream ${command}`);
     }

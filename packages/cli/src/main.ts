@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadBundle, loadSettings } from "@varstream/shared";
+import { diffText, dryRun } from "./commands/dry-run.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
 import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";
 import { describeTopics } from "./commands/topics.ts";
@@ -12,6 +13,7 @@ Usage: varstream <command> [options]   (--json for output a script reads)
 
 Commands:
   validate <file> [--schema s.cue]      parse a config file; with a schema, validate it with CUE (exit 1 on failure)
+  dry-run <datasource> --payload <file> show the diff a webhook would apply, writing nothing
   sync <datasource> [--env E]           resync a datasource from its desired state (repair mode)
   task get <id>                         a task's document
   task list [--datasource D] [--state S] [--limit N]
@@ -25,6 +27,10 @@ Run "varstream <command> --help" for a command's options.`,
   validate: `varstream validate <file> [--schema schema.cue] [--json]
 Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL, XML) and, with
 --schema, unifies it with the schema's #Config (or the whole schema). Exit 1 when anything fails.`,
+  "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform github|gitea|gitlab] [--event push] [--json]
+Posts the payload to the dry-run endpoint and prints, per sink and scope, the keys that would be set
+(+ new, ~ old → new), pruned (-) and left unchanged. Sensitive values are masked. Writes nothing.
+VARSTREAM_WEBHOOK_SECRET signs the payload when the platform has a secret.`,
   sync: `varstream sync <datasource> [--env ENV] [--reason TEXT] [--watch] [--json]
 Re-emits the desired key sets of the datasource (optionally one env) in repair mode; every sink writes
 every key again and reports which ones had drifted. --watch follows the task until it ends.`,
@@ -58,6 +64,9 @@ export async function main(argv: string[], out: (line: string) => void = console
       sink: { type: "string" },
       "to-datetime": { type: "string" },
       "new-sink": { type: "boolean" },
+      payload: { type: "string" },
+      platform: { type: "string" },
+      event: { type: "string" },
     },
   });
   const [command = "", ...rest] = positionals;
@@ -77,6 +86,23 @@ export async function main(argv: string[], out: (line: string) => void = console
           : [`invalid: ${file}`, ...result.errors.map((e) => `  ${e.path || "(root)"}: ${e.message}`)].join("\n");
         print(human, result);
         return result.ok ? 0 : 1;
+      }
+      case "dry-run": {
+        const datasource = rest[0];
+        if (!datasource || !values.payload) throw new UsageError(HELP["dry-run"]!);
+        const platform = (values.platform ?? "github") as "github" | "gitea" | "gitlab";
+        if (!["github", "gitea", "gitlab"].includes(platform))
+          throw new UsageError("--platform is github, gitea or gitlab");
+        const report = await dryRun({
+          base: new ApiClient().base,
+          datasource,
+          payloadFile: values.payload,
+          platform,
+          event: values.event ?? (platform === "gitlab" ? "Push Hook" : "push"),
+          ...(process.env.VARSTREAM_WEBHOOK_SECRET ? { secret: process.env.VARSTREAM_WEBHOOK_SECRET } : {}),
+        });
+        print(diffText(report), report);
+        return 0;
       }
       case "sync": {
         const datasource = rest[0];

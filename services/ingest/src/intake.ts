@@ -11,8 +11,9 @@ import {
   type Secrets,
   WebhookEvent,
 } from "@varstream/shared";
+import type { DryRunner, DryRunReport } from "./dry-run.ts";
 import { ApiError } from "./errors.ts";
-import { detectPlatform } from "./platforms/detect.ts";
+import { type Detected, detectPlatform } from "./platforms/detect.ts";
 import { normalizeGithub } from "./platforms/github.ts";
 import { normalizeGitlab } from "./platforms/gitlab.ts";
 import type { Normalization } from "./platforms/normalized.ts";
@@ -36,6 +37,7 @@ export type IntakeResult =
   | { status: 200; body: { message: "ignored"; reason: string } };
 
 export interface IntakeDeps {
+  dryRunner?: DryRunner;
   bundle: Bundle;
   secrets: Secrets;
   store: TaskStore;
@@ -64,6 +66,23 @@ function parseBody(body: Buffer, contentType: string): unknown {
   }
 }
 
+function toEvent(
+  req: IntakeRequest,
+  normalized: Extract<Normalization, { kind: "event" }>,
+  deliveryId: string,
+  dryRun: boolean,
+): WebhookEvent {
+  return WebhookEvent.parse({
+    ...normalized.payload,
+    task_id: randomUUID(),
+    delivery_id: deliveryId,
+    source: req.source,
+    datasource: req.datasource,
+    received_at: new Date().toISOString(),
+    dry_run: dryRun,
+  });
+}
+
 function pickPlatform(bundle: Bundle, kind: string, name?: string): PlatformEntry {
   if (name !== undefined) {
     const entry = bundle.platforms.get(name);
@@ -88,7 +107,11 @@ export class WebhookIntake {
     this.deps = deps;
   }
 
-  async handle(req: IntakeRequest): Promise<IntakeResult> {
+  /**
+   * Datasource, platform, signature, JSON and normalization: everything a webhook must pass before it
+   * is published (or dry-run). Throws {@link ApiError} for every rejection.
+   */
+  private async verify(req: IntakeRequest): Promise<{ detected: Detected; normalized: Normalization }> {
     const { bundle } = this.deps;
     const registry = req.datasource === SCHEMA_REGISTRY_DATASOURCE ? bundle.schemaRegistry : undefined;
     if (!bundle.datasources.has(req.datasource) && !registry) {
@@ -124,11 +147,13 @@ export class WebhookIntake {
         normalized = normalizeGitlab(payload);
         break;
     }
-    if (normalized.kind === "ignored") {
-      metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
-      return { status: 200, body: { message: "ignored", reason: normalized.reason } };
-    }
+    if (normalized.kind === "ignored") metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
+    return { detected, normalized };
+  }
 
+  async handle(req: IntakeRequest): Promise<IntakeResult> {
+    const { detected, normalized } = await this.verify(req);
+    if (normalized.kind === "ignored") return { status: 200, body: { message: "ignored", reason: normalized.reason } };
     const deliveryId = detected.deliveryId ?? "";
     if (deliveryId === "") return this.accept(req, normalized, deliveryId);
     const dedupeKey = `${req.datasource}/${deliveryId}`;
@@ -205,21 +230,24 @@ export class WebhookIntake {
     return { status: 202, body: { task_id: taskId, message: "duplicate delivery", received_at: received } };
   }
 
+  /**
+   * Dry-run (SPEC §8.3): the same checks, then ETL in this process and a diff against each sink's
+   * current state. Publishes nothing and writes nothing.
+   */
+  async dryRun(req: IntakeRequest): Promise<DryRunReport | { message: "ignored"; reason: string }> {
+    if (!this.deps.dryRunner) throw new ApiError("NOT_READY", "dry-run is not available in this process");
+    const { normalized } = await this.verify(req);
+    if (normalized.kind === "ignored") return { message: "ignored", reason: normalized.reason };
+    return this.deps.dryRunner.run(toEvent(req, normalized, "", true));
+  }
+
   private async accept(
     req: IntakeRequest,
     normalized: Extract<Normalization, { kind: "event" }>,
     deliveryId: string,
   ): Promise<IntakeResult> {
-    const receivedAt = new Date().toISOString();
-    const event = WebhookEvent.parse({
-      ...normalized.payload,
-      task_id: randomUUID(),
-      delivery_id: deliveryId,
-      source: req.source,
-      datasource: req.datasource,
-      received_at: receivedAt,
-      dry_run: false,
-    });
+    const event = toEvent(req, normalized, deliveryId, false);
+    const receivedAt = event.received_at;
     const report: IngestReport = {
       component: "ingest",
       task_id: event.task_id,

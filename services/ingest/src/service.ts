@@ -11,6 +11,7 @@ import {
 } from "@varstream/shared";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
+import { DryRunner } from "./dry-run.ts";
 import { grpcCredentials, startGrpc } from "./grpc/server.ts";
 import { WebhookIntake } from "./intake.ts";
 import { EventPublisher } from "./publisher.ts";
@@ -63,7 +64,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   if (options.awaitStore ?? true) await store.caughtUpPromise;
 
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
-  const intake = new WebhookIntake({ bundle, secrets, store, publisher, logger });
+  const dryRunner = new DryRunner({ bundle, settings, logger: logger.child({ component: "dry-run" }), secrets });
+  const intake = new WebhookIntake({ bundle, secrets, store, publisher, logger, dryRunner });
   const app = await buildApp({
     intake,
     store,
@@ -91,6 +93,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
       await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));
       await app.close();
       await store.stop();
+      await dryRunner.close();
       await publisher.disconnect();
       await admin.disconnect();
     },

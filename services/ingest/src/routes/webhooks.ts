@@ -16,6 +16,31 @@ const ignored = {
 
 export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (app, { intake }) => {
   app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
+    "/v1/webhooks/:datasource/dry-run",
+    {
+      schema: {
+        summary: "Dry-run a webhook: the exact diff it would apply, written nowhere",
+        description:
+          "Runs the webhook's checks and ETL in this process, reads each target sink's current state and answers " +
+          "per sink and scope the keys that would be set (old → new), the unchanged count and the keys that would be " +
+          "pruned. @sensitive and @secret values are masked. Nothing is published to Kafka or written to a sink.",
+        params: { type: "object", properties: { datasource: { type: "string" } }, required: ["datasource"] },
+        querystring: { type: "object", properties: { platform: { type: "string" } } },
+        response: { 400: errorSchema, 401: errorSchema, 404: errorSchema, 413: errorSchema, 415: errorSchema },
+      },
+    },
+    async (request) =>
+      intake.dryRun({
+        datasource: request.params.datasource,
+        headers: request.headers as Record<string, string | undefined>,
+        body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+        contentType: request.headers["content-type"] ?? "",
+        source: "http",
+        ...(request.query.platform === undefined ? {} : { platformName: request.query.platform }),
+      }),
+  );
+
+  app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
     "/v1/webhooks/:datasource",
     {
       schema: {

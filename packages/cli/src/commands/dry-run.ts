@@ -1,0 +1,77 @@
+import { createHmac } from "node:crypto";
+import { readFile } from "node:fs/promises";
+
+export interface DryRunOptions {
+  base: string;
+  datasource: string;
+  payloadFile: string;
+  platform: "github" | "gitea" | "gitlab";
+  event: string;
+  /** signs the payload (or sends the GitLab token) when the platform has a secret */
+  secret?: string;
+}
+
+interface Report {
+  message: string;
+  files: {
+    path: string;
+    env?: string;
+    keys: number;
+    validation: { status: string; errors: { path: string; message: string }[] };
+  }[];
+  sinks: Record<
+    string,
+    {
+      scopes: {
+        scope: string;
+        set: { key: string; old?: string; new: string }[];
+        unchanged: number;
+        pruned: string[];
+      }[];
+    }
+  >;
+}
+
+const EVENT_HEADERS = { github: "x-github-event", gitea: "x-gitea-event", gitlab: "x-gitlab-event" } as const;
+
+/** `varstream dry-run`: posts a webhook payload to the dry-run endpoint. */
+export async function dryRun(options: DryRunOptions): Promise<Report & { error?: { code: string; message: string } }> {
+  const body = await readFile(options.payloadFile);
+  const headers: Record<string, string> = {
+    "content-type": "application/json",
+    [EVENT_HEADERS[options.platform]]: options.event,
+  };
+  if (options.secret !== undefined) {
+    const hex = createHmac("sha256", options.secret).update(body).digest("hex");
+    if (options.platform === "github") headers["x-hub-signature-256"] = `sha256=${hex}`;
+    if (options.platform === "gitea") headers["x-gitea-signature"] = hex;
+    if (options.platform === "gitlab") headers["x-gitlab-token"] = options.secret;
+  }
+  const res = await fetch(`${options.base}/v1/webhooks/${encodeURIComponent(options.datasource)}/dry-run`, {
+    method: "POST",
+    headers,
+    body,
+  });
+  const json = (await res.json()) as Report & { error?: { code: string; message: string } };
+  if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
+  return json;
+}
+
+/** The report as a diff a person reads. */
+export function diffText(report: Report): string {
+  const lines = [report.message];
+  for (const f of report.files) {
+    lines.push(`file ${f.path}${f.env ? ` (env ${f.env})` : ""}: ${f.keys} keys, validation ${f.validation.status}`);
+    for (const e of f.validation.errors) lines.push(`  ! ${e.path || "(root)"}: ${e.message}`);
+  }
+  for (const [sink, { scopes }] of Object.entries(report.sinks ?? {})) {
+    for (const s of scopes) {
+      lines.push(`sink ${sink} ${s.scope}`);
+      for (const k of s.set)
+        lines.push(k.old === undefined ? `  + ${k.key}: ${k.new}` : `  ~ ${k.key}: ${k.old} → ${k.new}`);
+      for (const k of s.pruned) lines.push(`  - ${k}`);
+      lines.push(`  = ${s.unchanged} unchanged`);
+    }
+  }
+  return lines.join("\n");
+}
