@@ -85,6 +85,69 @@ describe("resync repairs drift from the compacted desired state", () => {
     expect(await redis.hget(`${dest}:other`, "x")).toBe("1");
   });
 
+  it("varstream.v1.Control/TriggerSync takes the same request; Watcher/Ping answers", async () => {
+    const client = new grpc.Client(`127.0.0.1:${pipeline.ingest!.grpcPort}`, grpc.credentials.createInsecure());
+    const call = (path: string, request: Buffer) =>
+      new Promise<Buffer>((resolve, reject) =>
+        client.makeUnaryRequest(
+          path,
+          (b: Buffer) => b,
+          (b: Buffer) => b,
+          request,
+          (err, res) => (err ? reject(err) : resolve(res!)),
+        ),
+      );
+    // datasource=1 "redis", reason=5 "watcher"
+    const request = Buffer.concat([
+      Buffer.from([0x0a, 5]),
+      Buffer.from("redis"),
+      Buffer.from([0x2a, 7]),
+      Buffer.from("watcher"),
+    ]);
+    const answer = await call("/varstream.v1.Control/TriggerSync", request);
+    const taskId = answer.subarray(2, 2 + answer[1]!).toString("utf8");
+    expect((await pipeline.waitTask(taskId)).state).toBe("SUCCEEDED");
+    expect((await call("/vartrack.v1.Watcher/Ping", Buffer.alloc(0))).length).toBe(0);
+    await expect(
+      call("/vartrack.v1.Watcher/SyncDatasource", Buffer.from([0x0a, 4, 0x6e, 0x6f, 0x70, 0x65])),
+    ).rejects.toMatchObject({
+      code: grpc.status.NOT_FOUND,
+    });
+    client.close();
+  });
+
+  it("refetch: true re-reads the files at the branch tips, catching a change whose webhook was lost", async () => {
+    await repo.commit({ "app.yaml": "a: 1\nb: two\nc: false\nd: new\n" }); // no webhook for this commit
+    const res = await fetch(`${pipeline.url}/v1/sync/redis`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ refetch: true }),
+    });
+    const { task_id } = (await res.json()) as { task_id: string };
+    const task = await pipeline.waitTask(task_id);
+    expect(task.state).toBe("SUCCEEDED");
+    expect(task.etl.files.map((f) => f.path).sort()).toEqual(["app.yaml", "other.yaml"]);
+    expect(await redis.hgetall(`${dest}:app`)).toEqual({ a: "1", b: "two", c: "false", d: "new" });
+    const scope = task.sinks.redis?.scopes.find((s) => s.scope.endsWith(":app.yaml"));
+    expect(scope?.repaired?.sort()).toEqual(["c", "d"]);
+  });
+
+  it("lists tasks newest first with a cursor", async () => {
+    const page1 = (await fetch(`${pipeline.url}/v1/tasks?datasource=redis&limit=2`).then((r) => r.json())) as {
+      tasks: { task_id: string; created_at: string }[];
+      next_cursor?: string;
+    };
+    expect(page1.tasks).toHaveLength(2);
+    expect(page1.tasks[0]!.created_at >= page1.tasks[1]!.created_at).toBe(true);
+    const page2 = (await fetch(`${pipeline.url}/v1/tasks?datasource=redis&limit=2&cursor=${page1.next_cursor}`).then(
+      (r) => r.json(),
+    )) as { tasks: { task_id: string }[] };
+    expect(page2.tasks.length).toBeGreaterThan(0);
+    expect(page2.tasks.map((t) => t.task_id)).not.toContain(page1.tasks[0]!.task_id);
+    const bad = await fetch(`${pipeline.url}/v1/tasks?state=NOPE`);
+    expect(bad.status).toBe(400);
+  });
+
   it("refuses an unknown datasource", async () => {
     const res = await fetch(`${pipeline.url}/v1/sync/nope`, { method: "POST" });
     expect(res.status).toBe(404);

@@ -353,6 +353,8 @@ function toKeySet(
     task_id: event.task_id,
     scope: target.scope,
     repo: event.repo.full_name,
+    clone_url: event.repo.clone_url,
+    platform: event.platform,
     ref: event.ref,
     commit: event.after,
     env: target.env,

@@ -1,4 +1,12 @@
-import { KeySet, type Logger, materialize, type ResyncEvent, scopeKey } from "@varstream/shared";
+import {
+  type FileReport,
+  KeySet,
+  type Logger,
+  materialize,
+  type ResyncEvent,
+  scopeKey,
+  WebhookEvent,
+} from "@varstream/shared";
 import type { Kafka } from "kafkajs";
 import type { EtlOutput } from "./process-event.ts";
 
@@ -7,12 +15,66 @@ export interface DesiredStateSource {
   topic: string;
   groupPrefix: string;
   logger: Logger;
+  /** for `refetch`: ETL of one event, and the branch tip of a repository */
+  process?: (event: WebhookEvent) => Promise<EtlOutput>;
+  branchTip?: (cloneUrl: string, branch: string) => Promise<string>;
+}
+
+/**
+ * `refetch`: every stored scope's file read again from Git at its branch's tip, one event per
+ * repository and branch. Scopes whose ref is no branch, or whose key set predates `clone_url`, keep
+ * their stored key set.
+ */
+async function refetch(
+  event: ResyncEvent,
+  stored: KeySet[],
+  source: DesiredStateSource,
+): Promise<{ keysets: KeySet[]; files: FileReport[]; warnings: string[] }> {
+  const groups = new Map<string, KeySet[]>();
+  for (const k of stored) {
+    if (!k.clone_url || !k.platform || !k.ref.startsWith("refs/heads/")) continue;
+    const id = `${k.platform} ${k.clone_url} ${k.ref}`;
+    groups.set(id, [...(groups.get(id) ?? []), k]);
+  }
+  const out = { keysets: [] as KeySet[], files: [] as FileReport[], warnings: [] as string[] };
+  if (!source.process || !source.branchTip) return out;
+  for (const group of groups.values()) {
+    const first = group[0]!;
+    const branch = first.ref.slice("refs/heads/".length);
+    const tip = await source.branchTip(first.clone_url!, branch);
+    const output = await source.process(
+      WebhookEvent.parse({
+        task_id: event.task_id,
+        delivery_id: "",
+        source: "resync",
+        platform: first.platform,
+        datasource: event.datasource,
+        event: "push",
+        repo: { full_name: first.repo, clone_url: first.clone_url },
+        ref: first.ref,
+        branch,
+        before: "",
+        after: tip,
+        changes: [...new Set(group.map((k) => k.scope.file))].map((path) => ({ path, status: "modified" })),
+        received_at: event.received_at,
+        dry_run: false,
+      }),
+    );
+    out.files.push(...output.report.files);
+    if (output.report.outcome === "failed") {
+      out.warnings.push(`refetch of ${first.repo}@${branch} failed, stored key sets kept: ${output.report.message}`);
+      continue;
+    }
+    out.keysets.push(...output.keysets.filter((k) => k.scope.datasource === event.datasource));
+  }
+  return out;
 }
 
 /**
  * Resync (SPEC §8.2): the desired key sets of the datasource, read from the compacted `keysets` topic
  * (its latest record per scope, tombstoned scopes left out), re-emitted in `repair` mode under the
- * resync's task. Filters: `env`. (Key sets do not record platform or tenant; those filters are ignored.)
+ * resync's task; with `refetch`, read again from Git at the branch tips first. Filters: `env`. (Key
+ * sets do not record the tenant; that filter is ignored.)
  */
 export async function resync(event: ResyncEvent, source: DesiredStateSource): Promise<EtlOutput> {
   const latest = new Map<string, KeySet | null>();
@@ -38,17 +100,19 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     await reader.stop();
   }
   const now = new Date().toISOString();
-  const keysets = [...latest.values()]
+  const stored = [...latest.values()]
     .filter((k): k is KeySet => k !== null)
     .filter((k) => k.scope.datasource === event.datasource)
-    .filter((k) => event.filters.env === undefined || k.env === event.filters.env)
-    .map((k) => ({
-      ...k,
-      task_id: event.task_id,
-      sync_mode: "repair" as const,
-      produced_at: now,
-      received_at: event.received_at,
-    }));
+    .filter((k) => event.filters.env === undefined || k.env === event.filters.env);
+  const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
+  const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
+  const keysets = [...fresh.keysets, ...stored.filter((k) => !refetched.has(scopeKey(k.scope)))].map((k) => ({
+    ...k,
+    task_id: event.task_id,
+    sync_mode: "repair" as const,
+    produced_at: now,
+    received_at: event.received_at,
+  }));
   const scopes = keysets.map((k) => scopeKey(k.scope));
   return {
     keysets,
@@ -60,9 +124,9 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
       message:
         keysets.length === 0 ? "resync: no scope to repair" : `resync: ${keysets.length} scope(s) in repair mode`,
       commit: "",
-      files: [],
+      files: fresh.files,
       scopes,
-      warnings: [],
+      warnings: fresh.warnings,
       at: now,
     },
   };

@@ -19,6 +19,7 @@ import type { Consumer, EachBatchPayload, Producer } from "kafkajs";
 import { ATTEMPT_HEADER, type Attempt, type ChunkDeps, NOT_BEFORE_HEADER, processChunk } from "./chunk.ts";
 import { platformCredentials } from "./git/platform-credentials.ts";
 import { RepoCache } from "./git/repo-cache.ts";
+import { processEvent } from "./process-event.ts";
 import { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
 import { SchemaRegistry } from "./validation/schema-registry.ts";
@@ -103,7 +104,14 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       })
     : undefined;
   const deps: ChunkDeps = {
-    desired: { kafka, topic: topics.keysets, groupPrefix: settings.topicPrefix, logger },
+    desired: {
+      kafka,
+      topic: topics.keysets,
+      groupPrefix: settings.topicPrefix,
+      logger,
+      process: (event) => processEvent(event, { bundle, repos, ...(schemas ? { schemas } : {}) }),
+      branchTip: (url, branch) => repos.fetchBranch(url, branch),
+    },
     bundle,
     repos,
     scopes,

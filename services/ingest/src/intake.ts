@@ -183,6 +183,7 @@ export class WebhookIntake {
     platform?: string;
     tenant?: string;
     reason?: string;
+    refetch?: boolean;
     source: "http" | "grpc" | "cli";
   }): Promise<{ task_id: string; received_at: string }> {
     if (!this.deps.bundle.datasources.has(request.datasource)) {
@@ -201,6 +202,7 @@ export class WebhookIntake {
       source: request.source,
       datasource: request.datasource,
       filters,
+      refetch: request.refetch ?? false,
       ...(request.reason ? { reason: request.reason } : {}),
       received_at: receivedAt,
     });

@@ -59,6 +59,8 @@ export const ResyncEvent = z.object({
     tenant: z.string().optional(),
   }),
   reason: z.string().optional(),
+  /** re-read every scope's file from Git at its branch tip first, instead of re-emitting the stored key set */
+  refetch: z.boolean().default(false),
   received_at: z.string(),
 });
 export type ResyncEvent = z.infer<typeof ResyncEvent>;

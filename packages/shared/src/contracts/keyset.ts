@@ -21,6 +21,9 @@ export const KeySet = z.object({
   task_id: z.string().min(1),
   scope: Scope,
   repo: z.string(),
+  /** where the file was read from, so a resync can read it again */
+  clone_url: z.string().optional(),
+  platform: z.string().optional(),
   ref: z.string(),
   commit: z.string(),
   env: z.string(),

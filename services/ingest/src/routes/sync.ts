@@ -7,6 +7,7 @@ interface SyncBody {
   platform?: string;
   tenant?: string;
   reason?: string;
+  refetch?: boolean;
 }
 
 export const syncRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (app, { intake }) => {
@@ -46,6 +47,7 @@ export const syncRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (
         ...(typeof body.platform === "string" ? { platform: body.platform } : {}),
         ...(typeof body.tenant === "string" ? { tenant: body.tenant } : {}),
         ...(typeof body.reason === "string" ? { reason: body.reason } : {}),
+        ...(body.refetch === true ? { refetch: true } : {}),
       });
       return reply.status(202).send({ ...accepted, message: "accepted" });
     },

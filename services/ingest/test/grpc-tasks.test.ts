@@ -1,0 +1,39 @@
+import type { TaskDocument } from "@varstream/shared";
+import { describe, expect, it } from "vitest";
+import { toWebhookTask } from "../src/grpc/tasks.ts";
+
+const doc = (over: Partial<TaskDocument>): TaskDocument => ({
+  task_id: "t",
+  state: "SUCCEEDED",
+  message: "ok",
+  dry_run: false,
+  created_at: "2026-01-01T00:00:00.000Z",
+  updated_at: "2026-01-01T00:00:01.500Z",
+  finished_at: "2026-01-01T00:00:01.500Z",
+  duration_ms: 1500,
+  etl: { files: [] },
+  sinks: {},
+  warnings: [],
+  ...over,
+});
+
+describe("GetWebhookTask mapping", () => {
+  it("maps states onto varTrack's TaskState, PARTIAL as FAILED with a message", () => {
+    expect(toWebhookTask(doc({}))).toMatchObject({
+      state: "TASK_STATE_SUCCEEDED",
+      created_at: { seconds: "1767225600", nanos: 0 },
+      duration: { seconds: "1", nanos: 500_000_000 },
+      error: "",
+    });
+    expect(toWebhookTask(doc({ state: "PARTIAL", message: "sink b failed: down" }))).toMatchObject({
+      state: "TASK_STATE_FAILED",
+      message: "partial: sink b failed: down",
+      error: "partial: sink b failed: down",
+    });
+    expect(toWebhookTask(doc({ state: "RUNNING", finished_at: undefined, duration_ms: undefined }))).toMatchObject({
+      state: "TASK_STATE_RUNNING",
+      finished_at: null,
+      duration: null,
+    });
+  });
+});
