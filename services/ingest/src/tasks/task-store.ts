@@ -66,6 +66,9 @@ export class TaskStore {
       ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
       onRecord: (message) => {
         if (message.key === null || message.value === null) return; // a tombstone of an expired task
+        // This replica applied its own ingest reports when it published them: skip decoding them again.
+        const key = message.key.toString();
+        if (key.endsWith("/ingest") && this.tasks.get(key.slice(0, -"/ingest".length))?.reports.ingest) return;
         try {
           this.apply(decode(StatusReport, message.value, message.headers));
         } catch (err) {
