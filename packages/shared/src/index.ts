@@ -8,6 +8,7 @@ export * from "./contracts/task.ts";
 export * from "./contracts/values.ts";
 export * from "./kafka/client.ts";
 export * from "./kafka/codec.ts";
+export * from "./kafka/desired-state.ts";
 export * from "./kafka/dlq.ts";
 export * from "./kafka/materialize.ts";
 export * from "./kafka/partitioner.ts";

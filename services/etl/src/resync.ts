@@ -1,9 +1,9 @@
 import {
   type FileReport,
-  KeySet,
+  type KeySet,
   type Logger,
-  materialize,
   type ResyncEvent,
+  readDesiredState,
   scopeKey,
   WebhookEvent,
 } from "@varstream/shared";
@@ -77,33 +77,15 @@ async function refetch(
  * sets do not record the tenant; that filter is ignored.)
  */
 export async function resync(event: ResyncEvent, source: DesiredStateSource): Promise<EtlOutput> {
-  const latest = new Map<string, KeySet | null>();
-  const reader = await materialize(source.kafka, {
+  const desired = await readDesiredState(source.kafka, {
     topic: source.topic,
     groupPrefix: source.groupPrefix,
     purpose: "etl.resync",
     logger: source.logger,
-    onRecord: (message) => {
-      if (message.key === null) return;
-      const key = message.key.toString();
-      if (message.value === null) {
-        latest.set(key, null);
-        return;
-      }
-      const parsed = KeySet.safeParse(JSON.parse(message.value.toString("utf8")));
-      if (parsed.success) latest.set(key, parsed.data);
-    },
+    datasource: event.datasource,
   });
-  try {
-    await reader.caughtUp;
-  } finally {
-    await reader.stop();
-  }
   const now = new Date().toISOString();
-  const stored = [...latest.values()]
-    .filter((k): k is KeySet => k !== null)
-    .filter((k) => k.scope.datasource === event.datasource)
-    .filter((k) => event.filters.env === undefined || k.env === event.filters.env);
+  const stored = desired.filter((k) => event.filters.env === undefined || k.env === event.filters.env);
   const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
   const keysets = [...fresh.keysets, ...stored.filter((k) => !refetched.has(scopeKey(k.scope)))].map((k) => ({

@@ -4,6 +4,7 @@ import {
   type IngestReport,
   type Logger,
   metrics,
+  type PipelineEvent,
   type PlatformEntry,
   ResyncEvent,
   SCHEMA_REGISTRY_DATASOURCE,
@@ -215,15 +216,21 @@ export class WebhookIntake {
       dry_run: false,
       at: receivedAt,
     };
+    await this.publish(event, report);
+    this.deps.logger.info({ task_id: taskId, datasource: request.datasource, filters }, "resync accepted");
+    return { task_id: taskId, received_at: receivedAt };
+  }
+
+  /** Publishes an event with its task's first report; the task is visible here at once. */
+  private async publish(event: PipelineEvent, report: IngestReport): Promise<void> {
     try {
       await this.deps.publisher.publish(event, report);
     } catch (err) {
-      this.deps.logger.error({ err }, "broker did not acknowledge the resync");
+      this.deps.logger.error({ err, task_id: event.task_id }, "broker did not acknowledge the event");
+      metrics.webhooks.inc({ outcome: "unavailable", platform: report.platform ?? "none" });
       throw new ApiError("BROKER_UNAVAILABLE");
     }
     this.deps.store.apply(report);
-    this.deps.logger.info({ task_id: taskId, datasource: request.datasource, filters }, "resync accepted");
-    return { task_id: taskId, received_at: receivedAt };
   }
 
   private duplicate(taskId: string, platform: string): IntakeResult {
@@ -263,14 +270,7 @@ export class WebhookIntake {
       dry_run: false,
       at: receivedAt,
     };
-    try {
-      await this.deps.publisher.publish(event, report);
-    } catch (err) {
-      this.deps.logger.error({ err, delivery_id: deliveryId }, "broker did not acknowledge the event");
-      metrics.webhooks.inc({ outcome: "unavailable", platform: event.platform });
-      throw new ApiError("BROKER_UNAVAILABLE");
-    }
-    this.deps.store.apply(report);
+    await this.publish(event, report);
     metrics.webhooks.inc({ outcome: "accepted", platform: event.platform });
     this.deps.logger.info(
       { task_id: event.task_id, delivery_id: deliveryId, repo: event.repo.full_name, after: event.after },

@@ -2,12 +2,11 @@ import {
   type Bundle,
   createKafka,
   createLogger,
-  KeySet,
   type Logger,
-  materialize,
-  parseScopeKey,
+  readDesiredState,
   Secrets,
   type Settings,
+  scopeKey,
   topicNames,
 } from "@varstream/shared";
 import { applyDesired, createSink, type Desired, resolveSecrets } from "@varstream/sink-writer";
@@ -72,36 +71,21 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
   if (!entry) throw new Error(`no datasource named ${options.sink}`);
   const logger = options.logger ?? createLogger("cli", "warn");
   const kafka = createKafka(settings, logger);
-  const latest = new Map<string, KeySet | null>();
-  const reader = await materialize(kafka, {
+  const desiredState = await readDesiredState(kafka, {
     topic: topicNames(settings.topicPrefix).keysets,
     groupPrefix: settings.topicPrefix,
     purpose: `replay.${options.sink}`,
     logger,
-    onRecord: (message) => {
-      if (message.key === null) return;
-      const key = message.key.toString();
-      if (parseScopeKey(key).datasource !== options.sink) return;
-      if (message.value === null) latest.set(key, null);
-      else {
-        const parsed = KeySet.safeParse(JSON.parse(message.value.toString("utf8")));
-        if (parsed.success) latest.set(key, parsed.data);
-      }
-    },
+    datasource: options.sink,
   });
-  try {
-    await reader.caughtUp;
-  } finally {
-    await reader.stop();
-  }
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
   const sink = await createSink(entry, secrets);
   let scopes = 0;
   let keys = 0;
   const failed: string[] = [];
   try {
-    for (const [key, keySet] of latest) {
-      if (keySet === null) continue;
+    for (const keySet of desiredState) {
+      const key = scopeKey(keySet.scope);
       const desired: Desired = {
         scope: keySet.scope,
         taskId: `replay-${keySet.task_id}`,

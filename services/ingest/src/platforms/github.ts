@@ -1,8 +1,6 @@
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
-import { netChanges } from "./changes.ts";
-import { invalid, type Normalization, PR_ACTIONS, refNames, ZERO_SHA } from "./normalized.ts";
-import { checkPaths } from "./paths.ts";
+import { invalid, type Normalization, PR_ACTIONS, pushEvent } from "./normalized.ts";
 
 export const Sha = z.string().regex(/^[0-9a-f]{40}([0-9a-f]{24})?$/, "not a commit sha");
 
@@ -49,24 +47,14 @@ function push(body: unknown, platform: "github" | "gitea"): Normalization {
   const parsed = PushPayload.safeParse(body);
   if (!parsed.success) throw invalid(parsed.error);
   const p = parsed.data;
-  if (ZERO_SHA.test(p.after)) return { kind: "ignored", reason: `${p.ref} was deleted` };
-  const names = refNames(p.ref);
-  const changes = checkPaths(netChanges(p.commits));
-  // A tag push lists no files; ETL then reads every file at the tag.
-  if (changes.length === 0 && names.tag === undefined) return { kind: "ignored", reason: "push changes no file" };
-  return {
-    kind: "event",
-    payload: {
-      platform,
-      event: names.tag === undefined ? "push" : "tag",
-      repo: { full_name: p.repository.full_name, clone_url: p.repository.clone_url },
-      ref: p.ref,
-      ...names,
-      before: p.before,
-      after: p.after,
-      changes,
-    },
-  };
+  return pushEvent({
+    platform,
+    repo: { full_name: p.repository.full_name, clone_url: p.repository.clone_url },
+    ref: p.ref,
+    before: p.before,
+    after: p.after,
+    commits: p.commits,
+  });
 }
 
 function pullRequest(body: unknown, platform: "github" | "gitea"): Normalization {

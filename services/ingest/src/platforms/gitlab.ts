@@ -1,9 +1,7 @@
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
-import { netChanges } from "./changes.ts";
 import { Sha } from "./github.ts";
-import { invalid, type Normalization, refNames, ZERO_SHA } from "./normalized.ts";
-import { checkPaths } from "./paths.ts";
+import { invalid, type Normalization, pushEvent } from "./normalized.ts";
 
 const Project = z.object({
   id: z.number().optional(),
@@ -61,24 +59,14 @@ export function normalizeGitlab(body: unknown): Normalization {
     const parsed = PushPayload.safeParse(body);
     if (!parsed.success) throw invalid(parsed.error);
     const p = parsed.data;
-    if (ZERO_SHA.test(p.after)) return { kind: "ignored", reason: `${p.ref} was deleted` };
-    const names = refNames(p.ref);
-    const changes = checkPaths(netChanges(p.commits));
-    // A tag push lists no files; ETL then reads every file at the tag.
-    if (changes.length === 0 && names.tag === undefined) return { kind: "ignored", reason: "push changes no file" };
-    return {
-      kind: "event",
-      payload: {
-        platform: "gitlab",
-        event: kind === "tag_push" ? "tag" : "push",
-        repo: { full_name: p.project.path_with_namespace, clone_url: p.project.git_http_url },
-        ref: p.ref,
-        ...names,
-        before: p.before,
-        after: p.after,
-        changes,
-      },
-    };
+    return pushEvent({
+      platform: "gitlab",
+      repo: { full_name: p.project.path_with_namespace, clone_url: p.project.git_http_url },
+      ref: p.ref,
+      before: p.before,
+      after: p.after,
+      commits: p.commits,
+    });
   }
   if (kind === "merge_request") {
     const parsed = MergeRequestPayload.safeParse(body);

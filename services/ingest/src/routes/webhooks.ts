@@ -1,6 +1,6 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { errorSchema } from "../errors.ts";
-import type { WebhookIntake } from "../intake.ts";
+import type { IntakeRequest, WebhookIntake } from "../intake.ts";
 
 const accepted = {
   type: "object",
@@ -13,6 +13,19 @@ const ignored = {
   properties: { message: { type: "string" }, reason: { type: "string" } },
   required: ["message", "reason"],
 } as const;
+
+type WebhookRequest = FastifyRequest<{ Params: { datasource: string }; Querystring: { platform?: string } }>;
+
+function intakeRequest(request: WebhookRequest): IntakeRequest {
+  return {
+    datasource: request.params.datasource,
+    headers: request.headers as Record<string, string | undefined>,
+    body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
+    contentType: request.headers["content-type"] ?? "",
+    source: "http",
+    ...(request.query.platform === undefined ? {} : { platformName: request.query.platform }),
+  };
+}
 
 export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (app, { intake }) => {
   app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
@@ -29,15 +42,7 @@ export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = asyn
         response: { 400: errorSchema, 401: errorSchema, 404: errorSchema, 413: errorSchema, 415: errorSchema },
       },
     },
-    async (request) =>
-      intake.dryRun({
-        datasource: request.params.datasource,
-        headers: request.headers as Record<string, string | undefined>,
-        body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-        contentType: request.headers["content-type"] ?? "",
-        source: "http",
-        ...(request.query.platform === undefined ? {} : { platformName: request.query.platform }),
-      }),
+    async (request) => intake.dryRun(intakeRequest(request)),
   );
 
   app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
@@ -63,14 +68,7 @@ export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = asyn
       },
     },
     async (request, reply) => {
-      const result = await intake.handle({
-        datasource: request.params.datasource,
-        headers: request.headers as Record<string, string | undefined>,
-        body: (request.body as Buffer | undefined) ?? Buffer.alloc(0),
-        contentType: request.headers["content-type"] ?? "",
-        source: "http",
-        ...(request.query.platform === undefined ? {} : { platformName: request.query.platform }),
-      });
+      const result = await intake.handle(intakeRequest(request));
       return reply.status(result.status).send(result.body);
     },
   );
