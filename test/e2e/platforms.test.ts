@@ -2,6 +2,7 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { flatten } from "@varstream/shared";
 import {
   type CommitResult,
   GitRepo,
@@ -88,7 +89,7 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
   let out: string;
   let pipeline: Pipeline;
   const sinkFile = (env: string) => join(out, platform.tenant, env, "app.json");
-  const readSink = async (env: string) => JSON.parse(await readFile(sinkFile(env), "utf8")) as Record<string, unknown>;
+  const readSink = async (env: string) => flatten(JSON.parse(await readFile(sinkFile(env), "utf8")));
   const send = async (req: SignedRequest) => {
     const res = await pipeline.post("file", req);
     expect(res.status, JSON.stringify(res.body)).toBe(202);

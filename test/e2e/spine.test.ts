@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { flatten } from "@varstream/shared";
 import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -79,8 +80,7 @@ describe("the spine: webhook → Kafka → ETL → Kafka → sinks → task stat
     }
     return { commit, fileTask: results[0]!, redisTask: results[1]! };
   };
-  const fileSink = async () =>
-    JSON.parse(await readFile(join(outDir, "production", "app.json"), "utf8")) as Record<string, unknown>;
+  const fileSink = async () => flatten(JSON.parse(await readFile(join(outDir, "production", "app.json"), "utf8")));
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/app-config");

@@ -16,3 +16,6 @@ export * from "./kafka/topics.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./retry.ts";
+export * from "./tree/flatten.ts";
+export * from "./tree/tree.ts";
+export * from "./tree/unflatten.ts";

@@ -3,5 +3,4 @@ export { platformCredentials } from "./git/platform-credentials.ts";
 export { RepoCache } from "./git/repo-cache.ts";
 export { type EtlOutput, processEvent } from "./process-event.ts";
 export { type EtlService, startEtl } from "./service.ts";
-export { flatten } from "./transform/flatten.ts";
 export { SchemaRegistry } from "./validation/schema-registry.ts";

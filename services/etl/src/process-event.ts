@@ -1,8 +1,11 @@
 import {
+  applyVariablesMap,
   type Bundle,
   type EtlReport,
   type FileReport,
+  FlattenError,
   type FlatValue,
+  flatten,
   type KeySet,
   type Rule,
   SCHEMA_REGISTRY_DATASOURCE,
@@ -17,7 +20,6 @@ import type { RepoCache } from "./git/repo-cache.ts";
 import { cloneUrlAllowed } from "./routing/clone-url.ts";
 import { fileStem, normalizeEnv, renderDestination, resolveEnv } from "./routing/environment.ts";
 import { matchRules, type RuleMatch } from "./routing/rules.ts";
-import { applyVariablesMap, FlattenError, flatten } from "./transform/flatten.ts";
 import { SelectError, selectRoot, sliceEnv } from "./transform/select.ts";
 import { SchemaError, type SchemaRegistry } from "./validation/schema-registry.ts";
 

@@ -1,6 +1,6 @@
+import { applyVariablesMap, FlattenError, flatten } from "@varstream/shared";
 import { describe, expect, it } from "vitest";
 import { parseFile } from "../src/formats/index.ts";
-import { applyVariablesMap, FlattenError, flatten } from "../src/transform/flatten.ts";
 
 describe("flatten", () => {
   it("flattens maps by key and arrays by index, keeping types and empty containers", () => {

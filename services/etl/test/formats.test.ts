@@ -1,6 +1,6 @@
+import { flatten } from "@varstream/shared";
 import { describe, expect, it } from "vitest";
 import { formatOf, parseFile } from "../src/formats/index.ts";
-import { flatten } from "../src/transform/flatten.ts";
 
 const flat = async (path: string, text: string) => flatten((await parseFile(path, Buffer.from(text))).tree);
 

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { createLogger, flatten, type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
@@ -119,7 +119,7 @@ describe("file sink (json) on disk", () => {
     dir = await mkdtemp(join(tmpdir(), "varstream-file-"));
     const sink = new FileSink("file", { path: dir, format: "json" });
     const read = async (destination: string) => {
-      const data = JSON.parse(await readFile(join(dir, `${destination}.json`), "utf8")) as Record<string, unknown>;
+      const data = flatten(JSON.parse(await readFile(join(dir, `${destination}.json`), "utf8")));
       return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
     };
     return { sink, read };
@@ -129,7 +129,12 @@ describe("file sink (json) on disk", () => {
     const sink = new FileSink("file", { path: dir, format: "json" });
     const scope: Scope = { datasource: "file", destination: "typed/app", repo: "acme/c", file: "x.yaml" };
     await applyDesired(sink, desired(keySet(scope, "t1", { n: 1, b: true, s: "x", e: {} })), options);
-    expect(JSON.parse(await readFile(join(dir, "typed/app.json"), "utf8"))).toEqual({ b: true, e: {}, n: 1, s: "x" });
+    expect(flatten(JSON.parse(await readFile(join(dir, "typed/app.json"), "utf8")))).toEqual({
+      b: true,
+      e: {},
+      n: 1,
+      s: "x",
+    });
     const escaped = await applyDesired(
       sink,
       desired(keySet({ ...scope, destination: "../etc/x" }, "t2", { a: 1 })),
@@ -145,5 +150,53 @@ describe("file sink (json) on disk", () => {
     );
     expect(notMap.error).toMatch(/does not hold a map/);
     expect(await readFile(join(dir, "list.json"), "utf8")).toBe("[1,2]");
+  });
+});
+
+describe("file sink formats", () => {
+  const scope = (destination: string): Scope => ({ datasource: "file", destination, repo: "acme/c", file: "x.yaml" });
+
+  it("json and yaml hold the tree the keys came from; env and properties the flat keys", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "varstream-formats-"));
+    const keys = {
+      "db.host": "h",
+      "db.port": 5432,
+      "servers.0": "a",
+      "servers.1": "b",
+      "msg.text": 'it\'s "quoted"\nnext',
+    };
+    for (const format of ["json", "yaml", "env", "properties"] as const) {
+      const sink = new FileSink(format, { path: dir, format });
+      const report = await applyDesired(sink, desired(keySet(scope(`app-${format}`), "t1", keys)), options);
+      expect(report.outcome, `${format}: ${report.error}`).toBe("applied");
+    }
+    expect(JSON.parse(await readFile(join(dir, "app-json.json"), "utf8"))).toEqual({
+      db: { host: "h", port: 5432 },
+      msg: { text: 'it\'s "quoted"\nnext' },
+      servers: ["a", "b"],
+    });
+    expect(await readFile(join(dir, "app-yaml.yaml"), "utf8")).toContain("db:\n  host: h\n  port: 5432\n");
+    const env = await readFile(join(dir, "app-env.env"), "utf8");
+    expect(env).toContain("db.host=h\n");
+    expect(env).toContain("db.port=5432\n");
+    const { parse } = await import("dotenv");
+    expect(parse(env)["msg.text"]).toBe('it\'s "quoted"\nnext');
+    const properties = await readFile(join(dir, "app-properties.properties"), "utf8");
+    expect(properties).toContain("db.host = h");
+    // Re-applying reads each file back: nothing changes.
+    for (const format of ["json", "yaml", "env", "properties"] as const) {
+      const sink = new FileSink(format, { path: dir, format });
+      const again = await applyDesired(sink, desired(keySet(scope(`app-${format}`), "t2", keys)), options);
+      expect(again, format).toMatchObject({ set: 0, unchanged: 5 });
+    }
+  });
+
+  it("refuses keys that cannot nest instead of crashing, and writes nothing", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "varstream-formats-"));
+    const sink = new FileSink("file", { path: dir, format: "json" });
+    const report = await applyDesired(sink, desired(keySet(scope("clash"), "t1", { a: 1, "a.b": 2 })), options);
+    expect(report).toMatchObject({ outcome: "failed", rolled_back: true });
+    expect(report.error).toMatch(/a\.b is under a, which is a value|a has a value and also keys below it/);
+    await expect(readFile(join(dir, "clash.json"), "utf8")).rejects.toThrow(/ENOENT/);
   });
 });

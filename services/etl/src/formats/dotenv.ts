@@ -1,7 +1,7 @@
+import type { Tree } from "@varstream/shared";
 import { parse } from "dotenv";
 import { ParseError } from "./errors.ts";
 import { numberedLines } from "./lines.ts";
-import type { Tree } from "./tree.ts";
 
 const ASSIGNMENT = /^\s*(?:export\s+)?[A-Za-z_][A-Za-z0-9_.-]*\s*=/;
 

@@ -1,6 +1,6 @@
 import { parse } from "@cdktf/hcl2json";
+import type { Tree } from "@varstream/shared";
 import { ParseError } from "./errors.ts";
-import type { Tree } from "./tree.ts";
 
 /**
  * HCL (`.hcl`, `.tfvars`) with HashiCorp's own parser (compiled to WebAssembly): attributes keep their

@@ -1,4 +1,5 @@
 import { basename, extname } from "node:path";
+import type { Tree } from "@varstream/shared";
 import { parseDotenv } from "./dotenv.ts";
 import { ParseError } from "./errors.ts";
 import { parseHcl } from "./hcl.ts";
@@ -6,12 +7,11 @@ import { parseIni } from "./ini.ts";
 import { parseJson, parseJsonc } from "./json.ts";
 import { parseProperties } from "./properties.ts";
 import { parseToml } from "./toml.ts";
-import type { Tree } from "./tree.ts";
 import { parseXml } from "./xml.ts";
 import { parseYaml } from "./yaml.ts";
 
+export type { Tree } from "@varstream/shared";
 export { ParseError } from "./errors.ts";
-export type { Tree } from "./tree.ts";
 
 const PARSERS: Record<string, (text: string, path: string) => Tree | Promise<Tree>> = {
   yaml: parseYaml,

@@ -1,7 +1,7 @@
+import type { Tree } from "@varstream/shared";
 import { parse } from "ini";
 import { ParseError } from "./errors.ts";
 import { numberedLines } from "./lines.ts";
-import type { Tree } from "./tree.ts";
 
 const SECTION = /^\s*\[[^\]]+\]\s*([;#].*)?$/;
 const ENTRY = /^\s*[^=\s[;#][^=]*(=.*)?$/;

@@ -1,6 +1,6 @@
+import type { Tree } from "@varstream/shared";
 import { type ParseError as JsoncError, parse, printParseErrorCode } from "jsonc-parser";
 import { ParseError, positionOf } from "./errors.ts";
-import type { Tree } from "./tree.ts";
 
 function parseWith(format: string, text: string, allowComments: boolean): Tree {
   const errors: JsoncError[] = [];

@@ -1,7 +1,7 @@
+import type { Tree } from "@varstream/shared";
 import { type Pair, parseLines } from "dot-properties";
 import { ParseError, positionOf } from "./errors.ts";
 import { nestDotted } from "./lines.ts";
-import type { Tree } from "./tree.ts";
 
 /**
  * Java properties (escapes, `\` continuations, `=`/`:`/space separators) via dot-properties; dotted

@@ -1,6 +1,6 @@
+import type { Tree } from "@varstream/shared";
 import { parse, TomlDate, TomlError } from "smol-toml";
 import { ParseError } from "./errors.ts";
-import type { Tree } from "./tree.ts";
 
 /** TOML dates become ISO-8601 strings; everything else keeps its type. */
 function normalize(value: unknown): Tree {

@@ -1,6 +1,6 @@
+import type { Tree } from "@varstream/shared";
 import { XMLParser, XMLValidator } from "fast-xml-parser";
 import { ParseError } from "./errors.ts";
-import type { Tree } from "./tree.ts";
 
 const parser = new XMLParser({
   ignoreAttributes: false,

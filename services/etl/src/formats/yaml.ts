@@ -1,6 +1,6 @@
+import type { Tree } from "@varstream/shared";
 import { type Document, parseAllDocuments } from "yaml";
 import { ParseError } from "./errors.ts";
-import type { Tree } from "./tree.ts";
 
 /** Aliases beyond this many are refused: a "billion laughs" file expands exponentially through them. */
 const MAX_ALIAS_COUNT = 100;

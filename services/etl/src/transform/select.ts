@@ -1,5 +1,4 @@
-import type { Rule } from "@varstream/shared";
-import type { Tree } from "../formats/tree.ts";
+import type { Rule, Tree } from "@varstream/shared";
 
 export class SelectError extends Error {
   override name = "SelectError";

@@ -2,23 +2,10 @@ import { randomUUID } from "node:crypto";
 import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { dirname, join, resolve, sep } from "node:path";
 import { canonicalText, type FileSinkConfig, type FlatValue, type Scope } from "@varstream/shared";
-import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import { type FileFormat, FORMATS } from "./formats.ts";
 
 type Data = Record<string, FlatValue>;
-
-const FORMATS = {
-  json: {
-    ext: "json",
-    parse: (text: string): Data => JSON.parse(text) as Data,
-    render: (data: Data) => `${JSON.stringify(data, null, 2)}\n`,
-  },
-  yaml: {
-    ext: "yaml",
-    parse: (text: string): Data => (parseYaml(text) as Data | null) ?? {},
-    render: (data: Data) => stringifyYaml(data, { sortMapEntries: true }),
-  },
-} as const;
 
 interface ManifestFile {
   destination: string;
@@ -49,7 +36,8 @@ async function readOptional(path: string): Promise<string | undefined> {
 
 /**
  * The embedded default sink (SPEC §5.4): one file per destination, `<path>/<destination>.<format>`,
- * holding the flat `key → value` map of every scope that feeds it plus any key written by others.
+ * holding the keys of every scope that feeds it plus any key written by others (json and yaml as the
+ * tree the keys came from, env and properties flat; see formats.ts and docs/sinks/file.md).
  * Manifests live in `<path>/.varstream/<destination>.manifest.json`. Each write is temp file + rename,
  * data first and manifest second, so a crash in between is repaired by the redelivered apply.
  */
@@ -57,13 +45,10 @@ export class FileSink implements Sink {
   readonly kind = "file";
   readonly name: string;
   private readonly root: string;
-  private readonly format: (typeof FORMATS)[keyof typeof FORMATS];
+  private readonly format: FileFormat;
   private readonly locks = new Map<string, Promise<unknown>>();
 
   constructor(name: string, config: FileSinkConfig) {
-    if (config.format !== "json" && config.format !== "yaml") {
-      throw new Error(`file sink ${name}: format ${config.format} is not supported yet (use json or yaml)`);
-    }
     this.name = name;
     this.root = resolve(config.path);
     this.format = FORMATS[config.format];
@@ -95,7 +80,7 @@ export class FileSink implements Sink {
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
     const text = await readOptional(this.paths(destination).data);
-    const data: Data = text === undefined ? {} : this.format.parse(text);
+    const data: Data = text === undefined ? {} : this.format.read(text);
     return Object.fromEntries(keys.map((k) => [k, k in data ? canonicalText(data[k]!) : undefined]));
   }
 
@@ -113,9 +98,13 @@ export class FileSink implements Sink {
   private async applyLocked(plan: ApplyPlan): Promise<void> {
     const paths = this.paths(plan.destination);
     const text = await readOptional(paths.data);
-    const data: Data = text === undefined ? {} : this.format.parse(text);
-    if (data === null || typeof data !== "object" || Array.isArray(data)) {
-      throw new Error(`${paths.data} does not hold a map; refusing to overwrite it`);
+    let data: Data;
+    try {
+      data = text === undefined ? {} : this.format.read(text);
+    } catch (err) {
+      throw new Error(
+        `${paths.data} cannot be read as ${this.format.ext} (${(err as Error).message}); refusing to overwrite it`,
+      );
     }
     for (const key of plan.stale) delete data[key];
     Object.assign(data, plan.set);

@@ -1,5 +1,5 @@
-import type { FlatValue } from "@varstream/shared";
-import type { Tree } from "../formats/tree.ts";
+import type { FlatValue } from "../contracts/values.ts";
+import type { Tree } from "./tree.ts";
 
 export class FlattenError extends Error {
   override name = "FlattenError";
