@@ -2,7 +2,7 @@
 # The whole test suite. Installs what the tests need (Node 24, pnpm, dependencies, Kafka's jars,
 # redis-server), starts a test Kafka and a test Redis on loopback ports, then runs lint, typecheck and
 # vitest against them. Extra arguments go to vitest (e.g. a file filter).
-#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), KEEP_SERVERS=1 to leave them running
+#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432), KEEP_SERVERS=1 to leave them running
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VARSTREAM_ROOT"
@@ -12,6 +12,7 @@ bash packages/cue/build.sh # the CUE evaluator, built from source once (also run
 
 kafka_port="${TEST_KAFKA_PORT:-39092}"
 redis_port="${TEST_REDIS_PORT:-36379}"
+pg_port="${TEST_PG_PORT:-35432}"
 started=()
 cleanup() {
   [ "${KEEP_SERVERS:-0}" = 1 ] && return 0
@@ -19,6 +20,7 @@ cleanup() {
     case "$s" in
       kafka) KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh stop test || true ;;
       redis) REDIS_PORT="$redis_port" bash infra/redis/redis.sh stop test || true ;;
+      postgres) PG_PORT="$pg_port" bash infra/postgres/postgres.sh stop test || true ;;
     esac
   done
 }
@@ -33,15 +35,19 @@ if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   REDIS_PORT="$redis_port" bash infra/redis/redis.sh start test
   started+=(redis)
 fi
+if ! PG_PORT="$pg_port" bash infra/postgres/postgres.sh status test >/dev/null 2>&1; then
+  PG_PORT="$pg_port" bash infra/postgres/postgres.sh start test
+  started+=(postgres)
+fi
 
 echo "== lint and format (biome)"
 pnpm exec biome ci .
 echo "== typecheck (tsc)"
 pnpm exec tsc -p tsconfig.json --noEmit
-echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port and Redis 127.0.0.1:$redis_port"
+echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port, Redis :$redis_port, PostgreSQL :$pg_port"
 mkdir -p "$VARSTREAM_CACHE"
 status=0
-KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" \
+KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" PG_PORT="$pg_port" \
   pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$VARSTREAM_CACHE/vitest.json" "$@" ||
   status=$?
 # One closing line; tests that never ran because their file failed to set up count as failed.

@@ -4,9 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, flatten, type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { Redis } from "ioredis";
+import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
 import { FileSink } from "../src/sinks/file/file-sink.ts";
+import { PostgresSink } from "../src/sinks/postgres/postgres-sink.ts";
 import { MANIFEST_PREFIX, RedisSink } from "../src/sinks/redis/redis-sink.ts";
 import type { Sink } from "../src/sinks/sink.ts";
 
@@ -109,6 +111,68 @@ describe("redis sink (hash layout) against a real Redis", () => {
     expect(report.error).toMatch(/not a hash/);
     expect(await redis.get(destination)).toBe("a string");
     expect(await redis.exists(`${MANIFEST_PREFIX}redis|${destination}|acme/c:x.yaml`)).toBe(0);
+    await sink.close();
+  });
+});
+
+describe("postgres sink against a real PostgreSQL", () => {
+  const PG_PORT = Number(process.env.PG_PORT ?? 35432);
+  const table = `t_${randomUUID().replaceAll("-", "").slice(0, 12)}`;
+  const pool = new pg.Pool({ host: "127.0.0.1", port: PG_PORT, user: "postgres", database: "postgres" });
+  afterAll(() => pool.end());
+  sinkContract(async () => {
+    const sink = await PostgresSink.connect(
+      "postgres",
+      { host: "127.0.0.1", port: PG_PORT, database: "postgres", user: "postgres", ssl: false, table },
+      new Secrets(),
+    );
+    const read = async (destination: string) => {
+      const res = await pool.query<{ key: string; value: unknown }>(
+        `SELECT key, value FROM ${table} WHERE destination = $1`,
+        [destination],
+      );
+      return Object.fromEntries(res.rows.map((r) => [r.key, String(r.value)]));
+    };
+    return { sink, read };
+  });
+
+  it("keeps rows as docs/sinks/postgres.md says: jsonb values with their types, scope and commit", async () => {
+    const sink = await PostgresSink.connect(
+      "postgres",
+      { host: "127.0.0.1", port: PG_PORT, database: "postgres", user: "postgres", ssl: false, table },
+      new Secrets(),
+    );
+    const scope: Scope = { datasource: "postgres", destination: "prod/app", repo: "acme/c", file: "app.yaml" };
+    await applyDesired(
+      sink,
+      desired(keySet(scope, "t9", { port: 8080, debug: false, name: "web", none: null })),
+      options,
+    );
+    const rows = await pool.query(
+      `SELECT key, value, scope, commit FROM ${table} WHERE destination = 'prod/app' ORDER BY key`,
+    );
+    expect(rows.rows).toEqual([
+      { key: "debug", value: false, scope: "postgres|prod/app|acme/c:app.yaml", commit: "commit-t9" },
+      { key: "name", value: "web", scope: "postgres|prod/app|acme/c:app.yaml", commit: "commit-t9" },
+      { key: "none", value: null, scope: "postgres|prod/app|acme/c:app.yaml", commit: "commit-t9" },
+      { key: "port", value: 8080, scope: "postgres|prod/app|acme/c:app.yaml", commit: "commit-t9" },
+    ]);
+    const manifest = await pool.query(`SELECT manifest->>'task_id' AS task FROM ${table}_manifests WHERE scope = $1`, [
+      "postgres|prod/app|acme/c:app.yaml",
+    ]);
+    expect(manifest.rows).toEqual([{ task: "t9" }]);
+    await sink.close();
+  });
+
+  it("a server that is down fails the apply cleanly, and nothing is half-written", async () => {
+    const sink = await PostgresSink.connect(
+      "postgres",
+      { host: "127.0.0.1", port: 1, database: "postgres", user: "postgres", ssl: false, table },
+      new Secrets(),
+    );
+    const scope: Scope = { datasource: "postgres", destination: "down", repo: "acme/c", file: "x.yaml" };
+    const report = await applyDesired(sink, desired(keySet(scope, "t1", { a: 1 })), options);
+    expect(report).toMatchObject({ outcome: "failed", rolled_back: true });
     await sink.close();
   });
 });

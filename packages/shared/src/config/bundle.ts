@@ -55,10 +55,34 @@ const RedisSinkConfig = z
   })
   .strict();
 
-export const SINK_KINDS = { file: FileSinkConfig, redis: RedisSinkConfig } as const;
+const PostgresSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    host: z.string().default("127.0.0.1"),
+    port: z.number().int().positive().default(5432),
+    database: z.string().min(1).default("postgres"),
+    user: SecretRef.default("postgres"),
+    password: SecretRef.optional(),
+    ssl: z.boolean().default(false),
+    /** the data table, created if missing; manifests go to `<table>_manifests` */
+    table: z
+      .string()
+      .regex(
+        /^[a-z_][a-z0-9_]*(\.[a-z_][a-z0-9_]*)?$/,
+        "a table name: lower case letters, digits, _ (schema.table allowed)",
+      )
+      .default("varstream_config"),
+  })
+  .strict();
+
+export const SINK_KINDS = { file: FileSinkConfig, redis: RedisSinkConfig, postgres: PostgresSinkConfig } as const;
 export type SinkKind = keyof typeof SINK_KINDS;
 export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
 export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;
+export type PostgresSinkConfig = z.infer<typeof PostgresSinkConfig>;
 
 /** varTrack's sync mode names map onto varstream's three (SPEC §5.3). */
 const SYNC_MODE_ALIASES: Record<string, SyncMode> = {
@@ -173,7 +197,8 @@ export interface PlatformEntry {
 
 export type DatasourceEntry =
   | { name: string; kind: "file"; config: FileSinkConfig }
-  | { name: string; kind: "redis"; config: RedisSinkConfig };
+  | { name: string; kind: "redis"; config: RedisSinkConfig }
+  | { name: string; kind: "postgres"; config: PostgresSinkConfig };
 
 export interface SchemaRegistryConfig {
   platform: string;

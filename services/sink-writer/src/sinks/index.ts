@@ -1,5 +1,6 @@
 import type { DatasourceEntry, Secrets } from "@varstream/shared";
 import { FileSink } from "./file/file-sink.ts";
+import { PostgresSink } from "./postgres/postgres-sink.ts";
 import { RedisSink } from "./redis/redis-sink.ts";
 import type { Sink } from "./sink.ts";
 
@@ -10,5 +11,7 @@ export async function createSink(entry: DatasourceEntry, secrets: Secrets): Prom
       return new FileSink(entry.name, entry.config);
     case "redis":
       return RedisSink.connect(entry.name, entry.config, secrets);
+    case "postgres":
+      return PostgresSink.connect(entry.name, entry.config, secrets);
   }
 }

@@ -1,0 +1,143 @@
+import { canonicalText, type FlatValue, type PostgresSinkConfig, type Scope, type Secrets } from "@varstream/shared";
+import pg from "pg";
+import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+
+const quote = (name: string) =>
+  name
+    .split(".")
+    .map((part) => `"${part}"`)
+    .join(".");
+
+/**
+ * PostgreSQL (SPEC §5.4): the table `(destination, key, value jsonb, scope, commit, updated_at)`,
+ * created if missing, values as jsonb so they keep their types; manifests in `<table>_manifests`.
+ * One transaction per apply: data and manifest commit together or roll back together.
+ */
+export class PostgresSink implements Sink {
+  readonly kind = "postgres";
+  readonly name: string;
+  private readonly pool: pg.Pool;
+  private readonly table: string;
+  private readonly manifests: string;
+
+  private constructor(name: string, config: PostgresSinkConfig, user: string, password: string | undefined) {
+    this.name = name;
+    this.table = quote(config.table);
+    this.manifests = quote(`${config.table}_manifests`);
+    this.pool = new pg.Pool({
+      host: config.host,
+      port: config.port,
+      database: config.database,
+      user,
+      ...(password === undefined ? {} : { password }),
+      ...(config.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      max: 4,
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 10_000,
+    });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    this.pool.on("error", () => undefined);
+  }
+
+  static async connect(name: string, config: PostgresSinkConfig, secrets: Secrets): Promise<PostgresSink> {
+    const user = await secrets.resolve(config.user);
+    const password = config.password === undefined ? undefined : await secrets.resolve(config.password);
+    const sink = new PostgresSink(name, config, user, password);
+    // Created on first use, so a server that is down at start does not keep the sink writer down.
+    return sink;
+  }
+
+  private ready: Promise<void> | undefined;
+
+  private ensureTables(): Promise<void> {
+    this.ready ??= this.pool
+      .query(
+        `CREATE TABLE IF NOT EXISTS ${this.table} (
+           destination text NOT NULL,
+           key text NOT NULL,
+           value jsonb,
+           scope text NOT NULL,
+           commit text NOT NULL,
+           updated_at timestamptz NOT NULL DEFAULT now(),
+           PRIMARY KEY (destination, key));
+         CREATE TABLE IF NOT EXISTS ${this.manifests} (
+           scope text PRIMARY KEY,
+           manifest jsonb NOT NULL,
+           updated_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      .then(() => undefined)
+      .catch((err: unknown) => {
+        this.ready = undefined;
+        throw err;
+      });
+    return this.ready;
+  }
+
+  describe(destination: string): string {
+    return `postgres ${this.table} rows where destination = '${destination}'`;
+  }
+
+  async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
+    await this.ensureTables();
+    const res = await this.pool.query<{ manifest: Manifest }>(
+      `SELECT manifest FROM ${this.manifests} WHERE scope = $1`,
+      [scopeKey],
+    );
+    return res.rows[0]?.manifest ?? null;
+  }
+
+  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+    await this.ensureTables();
+    const res = await this.pool.query<{ key: string; value: FlatValue }>(
+      `SELECT key, value FROM ${this.table} WHERE destination = $1 AND key = ANY($2)`,
+      [destination, keys],
+    );
+    const found = new Map(res.rows.map((r) => [r.key, canonicalText(r.value)]));
+    return Object.fromEntries(keys.map((k) => [k, found.get(k)]));
+  }
+
+  async apply(plan: ApplyPlan): Promise<void> {
+    await this.ensureTables();
+    const client = await this.pool.connect();
+    try {
+      await client.query("BEGIN");
+      const set = Object.entries(plan.set);
+      if (set.length > 0) {
+        await client.query(
+          `INSERT INTO ${this.table} (destination, key, value, scope, commit, updated_at)
+           SELECT $1, k, v, $4, $5, now() FROM unnest($2::text[], $3::jsonb[]) AS t(k, v)
+           ON CONFLICT (destination, key) DO UPDATE
+             SET value = EXCLUDED.value, scope = EXCLUDED.scope, commit = EXCLUDED.commit, updated_at = now()`,
+          [
+            plan.destination,
+            set.map(([k]) => k),
+            set.map(([, v]) => JSON.stringify(v)),
+            plan.scopeKey,
+            plan.manifest.commit,
+          ],
+        );
+      }
+      if (plan.stale.length > 0) {
+        await client.query(`DELETE FROM ${this.table} WHERE destination = $1 AND key = ANY($2)`, [
+          plan.destination,
+          plan.stale,
+        ]);
+      }
+      await client.query(
+        `INSERT INTO ${this.manifests} (scope, manifest, updated_at) VALUES ($1, $2, now())
+         ON CONFLICT (scope) DO UPDATE SET manifest = EXCLUDED.manifest, updated_at = now()`,
+        [plan.scopeKey, JSON.stringify(plan.manifest)],
+      );
+      await client.query("COMMIT");
+    } catch (err) {
+      await client.query("ROLLBACK").catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
