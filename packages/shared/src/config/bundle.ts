@@ -78,11 +78,31 @@ const PostgresSinkConfig = z
   })
   .strict();
 
-export const SINK_KINDS = { file: FileSinkConfig, redis: RedisSinkConfig, postgres: PostgresSinkConfig } as const;
+const EtcdSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    hosts: z.array(z.string().min(1)).min(1).default(["http://127.0.0.1:2379"]),
+    username: SecretRef.optional(),
+    password: SecretRef.optional(),
+    /** prefix of every key varstream writes, before the destination */
+    prefix: z.string().default(""),
+  })
+  .strict();
+
+export const SINK_KINDS = {
+  file: FileSinkConfig,
+  redis: RedisSinkConfig,
+  postgres: PostgresSinkConfig,
+  etcd: EtcdSinkConfig,
+} as const;
 export type SinkKind = keyof typeof SINK_KINDS;
 export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
 export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;
 export type PostgresSinkConfig = z.infer<typeof PostgresSinkConfig>;
+export type EtcdSinkConfig = z.infer<typeof EtcdSinkConfig>;
 
 /** varTrack's sync mode names map onto varstream's three (SPEC §5.3). */
 const SYNC_MODE_ALIASES: Record<string, SyncMode> = {
@@ -198,7 +218,8 @@ export interface PlatformEntry {
 export type DatasourceEntry =
   | { name: string; kind: "file"; config: FileSinkConfig }
   | { name: string; kind: "redis"; config: RedisSinkConfig }
-  | { name: string; kind: "postgres"; config: PostgresSinkConfig };
+  | { name: string; kind: "postgres"; config: PostgresSinkConfig }
+  | { name: string; kind: "etcd"; config: EtcdSinkConfig };
 
 export interface SchemaRegistryConfig {
   platform: string;

@@ -1,4 +1,5 @@
 import type { DatasourceEntry, Secrets } from "@varstream/shared";
+import { EtcdSink } from "./etcd/etcd-sink.ts";
 import { FileSink } from "./file/file-sink.ts";
 import { PostgresSink } from "./postgres/postgres-sink.ts";
 import { RedisSink } from "./redis/redis-sink.ts";
@@ -13,5 +14,7 @@ export async function createSink(entry: DatasourceEntry, secrets: Secrets): Prom
       return RedisSink.connect(entry.name, entry.config, secrets);
     case "postgres":
       return PostgresSink.connect(entry.name, entry.config, secrets);
+    case "etcd":
+      return EtcdSink.connect(entry.name, entry.config, secrets);
   }
 }
