@@ -117,6 +117,72 @@ describe("redis sink (hash layout) against a real Redis", () => {
   });
 });
 
+describe("redis sink, string layout (with TTL)", () => {
+  const redis = new Redis({ port: REDIS_PORT, lazyConnect: true });
+  afterAll(() => redis.disconnect());
+  const config = {
+    host: "127.0.0.1",
+    port: REDIS_PORT,
+    db: 0,
+    tls: false,
+    layout: "string" as const,
+    ttl_seconds: 3600,
+  };
+  sinkContract(async () => {
+    await redis.connect();
+    const sink = await RedisSink.connect("redis", config, new Secrets());
+    const read = async (destination: string) => {
+      const keys = await redis.keys(`${destination}:*`);
+      const values = keys.length ? await redis.mget(...keys) : [];
+      return Object.fromEntries(keys.map((k, i) => [k.slice(destination.length + 1), values[i]!]));
+    };
+    return { sink, read };
+  });
+
+  it("sets the TTL on every key it writes", async () => {
+    const sink = await RedisSink.connect("redis", config, new Secrets());
+    const destination = `ttl-${randomUUID().slice(0, 8)}`;
+    const scope: Scope = { datasource: "redis", destination, repo: "acme/c", file: "x.yaml" };
+    await applyDesired(sink, desired(keySet(scope, "t1", { a: 1 })), options);
+    expect(await redis.get(`${destination}:a`)).toBe("1");
+    const ttl = await redis.ttl(`${destination}:a`);
+    expect(ttl).toBeGreaterThan(3500);
+    await sink.close();
+  });
+});
+
+describe("redis sink, json layout", () => {
+  const redis = new Redis({ port: REDIS_PORT, lazyConnect: true });
+  afterAll(() => redis.disconnect());
+  const config = { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "json" as const };
+  sinkContract(async () => {
+    await redis.connect();
+    const sink = await RedisSink.connect("redis", config, new Secrets());
+    const read = async (destination: string) => {
+      const doc = JSON.parse((await redis.get(destination)) ?? "{}") as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, String(v)]));
+    };
+    return { sink, read };
+  });
+
+  it("keeps types in the JSON value and refuses a key that does not hold a JSON object", async () => {
+    const sink = await RedisSink.connect("redis", config, new Secrets());
+    const destination = `json-${randomUUID().slice(0, 8)}`;
+    const scope: Scope = { datasource: "redis", destination, repo: "acme/c", file: "x.yaml" };
+    await applyDesired(sink, desired(keySet(scope, "t1", { port: 80, on: true })), options);
+    expect(JSON.parse((await redis.get(destination))!)).toEqual({ on: true, port: 80 });
+    await redis.set(`${destination}-text`, "not json");
+    const refused = await applyDesired(
+      sink,
+      desired(keySet({ ...scope, destination: `${destination}-text` }, "t2", { a: 1 })),
+      options,
+    );
+    expect(refused.error).toMatch(/does not hold JSON/);
+    expect(await redis.get(`${destination}-text`)).toBe("not json");
+    await sink.close();
+  });
+});
+
 describe("postgres sink against a real PostgreSQL", () => {
   const PG_PORT = Number(process.env.PG_PORT ?? 35432);
   const table = `t_${randomUUID().replaceAll("-", "").slice(0, 12)}`;

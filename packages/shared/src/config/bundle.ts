@@ -51,7 +51,10 @@ const RedisSinkConfig = z
     username: SecretRef.optional(),
     password: SecretRef.optional(),
     tls: z.boolean().default(false),
-    layout: z.enum(["hash"]).default("hash"),
+    /** hash: HSET <destination> key value; string: SET <destination>:<key> value; json: one JSON value */
+    layout: z.enum(["hash", "string", "json"]).default("hash"),
+    /** string layout: keys expire after this many seconds (re-set at every apply that writes them) */
+    ttl_seconds: z.number().int().positive().optional(),
   })
   .strict();
 

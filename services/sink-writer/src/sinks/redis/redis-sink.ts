@@ -1,5 +1,5 @@
-import { canonicalText, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
-import { Redis } from "ioredis";
+import { canonicalText, type FlatValue, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
+import { type ChainableCommander, Redis } from "ioredis";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
@@ -8,7 +8,9 @@ const META_FIELD = "__meta__";
 const KEY_FIELD = "k:";
 
 /**
- * Redis, `hash` layout (SPEC §5.4): `HSET <destination> <key> <value>`, values as canonical text.
+ * Redis (SPEC §5.4), three layouts: `hash` (`HSET <destination> <key> <value>`), `string`
+ * (`SET <destination>:<key> <value>`, optional TTL) — values as canonical text — and `json` (one JSON
+ * object at `<destination>`, values typed, written with WATCH so a concurrent writer is never lost).
  * The manifest is the hash `__varstream__:<scope key>` (field `k:<key>` → value hash, `__meta__` →
  * commit, task and report). One apply is one MULTI/EXEC: data and manifest change together or not at all.
  */
@@ -17,9 +19,11 @@ export class RedisSink implements Sink {
   readonly name: string;
   readonly client: Redis;
   private readonly where: string;
+  private readonly config: RedisSinkConfig;
 
   private constructor(name: string, config: RedisSinkConfig, auth: { username?: string; password?: string }) {
     this.name = name;
+    this.config = config;
     this.where = `${config.host}:${config.port}`;
     this.client = new Redis({
       host: config.host,
@@ -49,7 +53,8 @@ export class RedisSink implements Sink {
   }
 
   describe(destination: string): string {
-    return `redis hash ${destination}`;
+    const layouts = { hash: `hash ${destination}`, string: `keys ${destination}:*`, json: `JSON value ${destination}` };
+    return `redis ${layouts[this.config.layout]}`;
   }
 
   private ready(): void {
@@ -71,31 +76,99 @@ export class RedisSink implements Sink {
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
     this.ready();
     if (keys.length === 0) return {};
-    const values = await this.client.hmget(destination, ...keys);
+    if (this.config.layout === "json") {
+      const doc = await this.readJson(destination);
+      return Object.fromEntries(keys.map((k) => [k, k in doc ? canonicalText(doc[k]!) : undefined]));
+    }
+    const values =
+      this.config.layout === "string"
+        ? await this.client.mget(...keys.map((k) => `${destination}:${k}`))
+        : await this.client.hmget(destination, ...keys);
     return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? undefined]));
   }
 
-  async apply(plan: ApplyPlan): Promise<void> {
-    this.ready();
-    const manifestKey = MANIFEST_PREFIX + plan.scopeKey;
-    // MULTI does not undo a command that fails inside EXEC (WRONGTYPE): refuse before writing anything.
-    const type = await this.client.type(plan.destination);
-    if (type !== "hash" && type !== "none") {
-      throw new Error(`redis key ${plan.destination} is a ${type}, not a hash; refusing to write into it`);
+  private async readJson(destination: string): Promise<Record<string, FlatValue>> {
+    const text = await this.client.get(destination);
+    if (text === null) return {};
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new Error(`redis key ${destination} does not hold JSON; refusing to overwrite it`);
     }
-    const multi = this.client.multi();
-    const set = Object.entries(plan.set);
-    if (set.length > 0) multi.hset(plan.destination, Object.fromEntries(set.map(([k, v]) => [k, canonicalText(v)])));
-    if (plan.stale.length > 0) multi.hdel(plan.destination, ...plan.stale);
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+      throw new Error(`redis key ${destination} does not hold a JSON object; refusing to overwrite it`);
+    }
+    return doc as Record<string, FlatValue>;
+  }
+
+  private writeManifest(multi: ChainableCommander, plan: ApplyPlan): void {
+    const manifestKey = MANIFEST_PREFIX + plan.scopeKey;
     multi.del(manifestKey);
     const { keys, ...meta } = plan.manifest;
     const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
     for (const [key, hash] of Object.entries(keys)) fields[KEY_FIELD + key] = hash;
     multi.hset(manifestKey, fields);
+  }
+
+  private async exec(multi: ChainableCommander): Promise<void> {
     const results = await multi.exec();
-    const failed = results?.find(([err]) => err !== null);
-    if (results === null) throw new Error("redis transaction was discarded");
+    if (results === null) throw new Error("redis transaction was discarded (a watched key changed); retrying");
+    const failed = results.find(([err]) => err !== null);
     if (failed) throw failed[0] as Error;
+  }
+
+  async apply(plan: ApplyPlan): Promise<void> {
+    this.ready();
+    const set = Object.entries(plan.set);
+    switch (this.config.layout) {
+      case "hash": {
+        // MULTI does not undo a command that fails inside EXEC (WRONGTYPE): refuse before writing anything.
+        const type = await this.client.type(plan.destination);
+        if (type !== "hash" && type !== "none") {
+          throw new Error(`redis key ${plan.destination} is a ${type}, not a hash; refusing to write into it`);
+        }
+        const multi = this.client.multi();
+        if (set.length > 0)
+          multi.hset(plan.destination, Object.fromEntries(set.map(([k, v]) => [k, canonicalText(v)])));
+        if (plan.stale.length > 0) multi.hdel(plan.destination, ...plan.stale);
+        this.writeManifest(multi, plan);
+        return this.exec(multi);
+      }
+      case "string": {
+        const multi = this.client.multi();
+        const ttl = this.config.ttl_seconds;
+        for (const [k, v] of set) {
+          if (ttl === undefined) multi.set(`${plan.destination}:${k}`, canonicalText(v));
+          else multi.set(`${plan.destination}:${k}`, canonicalText(v), "EX", ttl);
+        }
+        if (plan.stale.length > 0) multi.del(...plan.stale.map((k) => `${plan.destination}:${k}`));
+        this.writeManifest(multi, plan);
+        return this.exec(multi);
+      }
+      case "json": {
+        // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it meanwhile.
+        await this.client.watch(plan.destination);
+        try {
+          const doc = await this.readJson(plan.destination);
+          for (const k of plan.stale) delete doc[k];
+          Object.assign(doc, plan.set);
+          const sorted = Object.fromEntries(
+            Object.keys(doc)
+              .sort()
+              .map((k) => [k, doc[k]]),
+          );
+          const multi = this.client.multi();
+          if (Object.keys(sorted).length === 0) multi.del(plan.destination);
+          else multi.set(plan.destination, JSON.stringify(sorted));
+          this.writeManifest(multi, plan);
+          return await this.exec(multi);
+        } catch (err) {
+          await this.client.unwatch();
+          throw err;
+        }
+      }
+    }
   }
 
   async close(): Promise<void> {
