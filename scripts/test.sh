@@ -47,6 +47,8 @@ if ! ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh status test >/dev/null 2>&1;
   started+=(etcd)
 fi
 
+bash infra/ssh/ensure-sshd.sh
+
 echo "== lint and format (biome)"
 pnpm exec biome ci .
 echo "== typecheck (tsc)"

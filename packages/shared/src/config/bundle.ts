@@ -95,17 +95,46 @@ const EtcdSinkConfig = z
   })
   .strict();
 
+const SshSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    host: z.string().min(1),
+    port: z.number().int().positive().default(22),
+    username: z.string().min(1),
+    private_key: SecretRef.optional(),
+    password: SecretRef.optional(),
+    /** the server's host key, `SHA256:<base64>` as ssh-keygen -lf prints it; any other key is refused */
+    host_key_sha256: z
+      .string()
+      .regex(/^SHA256:[A-Za-z0-9+/]+$/)
+      .optional(),
+    /** the remote folder; one file per destination under it */
+    path: z.string().min(1),
+    format: z.enum(["json", "yaml", "env", "properties"]).default("env"),
+    /** runs on the new file before it replaces the old one; `{file}` is its path; non-zero keeps the old file */
+    validate_command: z.string().min(1).optional(),
+    /** runs after a file changed; `{file}` is its path */
+    reload_command: z.string().min(1).optional(),
+  })
+  .strict()
+  .refine((c) => c.private_key !== undefined || c.password !== undefined, "ssh needs private_key or password");
+
 export const SINK_KINDS = {
   file: FileSinkConfig,
   redis: RedisSinkConfig,
   postgres: PostgresSinkConfig,
   etcd: EtcdSinkConfig,
+  ssh: SshSinkConfig,
 } as const;
 export type SinkKind = keyof typeof SINK_KINDS;
 export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
 export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;
 export type PostgresSinkConfig = z.infer<typeof PostgresSinkConfig>;
 export type EtcdSinkConfig = z.infer<typeof EtcdSinkConfig>;
+export type SshSinkConfig = z.infer<typeof SshSinkConfig>;
 
 /** varTrack's sync mode names map onto varstream's three (SPEC §5.3). */
 const SYNC_MODE_ALIASES: Record<string, SyncMode> = {
@@ -222,7 +251,8 @@ export type DatasourceEntry =
   | { name: string; kind: "file"; config: FileSinkConfig }
   | { name: string; kind: "redis"; config: RedisSinkConfig }
   | { name: string; kind: "postgres"; config: PostgresSinkConfig }
-  | { name: string; kind: "etcd"; config: EtcdSinkConfig };
+  | { name: string; kind: "etcd"; config: EtcdSinkConfig }
+  | { name: string; kind: "ssh"; config: SshSinkConfig };
 
 export interface SchemaRegistryConfig {
   platform: string;

@@ -4,6 +4,7 @@ import { FileSink } from "./file/file-sink.ts";
 import { PostgresSink } from "./postgres/postgres-sink.ts";
 import { RedisSink } from "./redis/redis-sink.ts";
 import type { Sink } from "./sink.ts";
+import { connectSshSink } from "./ssh/ssh-sink.ts";
 
 /** Builds (and connects) the sink a datasource entry describes. */
 export async function createSink(entry: DatasourceEntry, secrets: Secrets): Promise<Sink> {
@@ -16,5 +17,7 @@ export async function createSink(entry: DatasourceEntry, secrets: Secrets): Prom
       return PostgresSink.connect(entry.name, entry.config, secrets);
     case "etcd":
       return EtcdSink.connect(entry.name, entry.config, secrets);
+    case "ssh":
+      return connectSshSink(entry.name, entry.config, secrets);
   }
 }

@@ -1,37 +1,14 @@
-import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname, join, resolve, sep } from "node:path";
+import { resolve } from "node:path";
 import { canonicalText, type FileSinkConfig, type FlatValue, type Scope } from "@varstream/shared";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 import { type FileFormat, FORMATS } from "./formats.ts";
+import { type FileStore, LocalStore } from "./store.ts";
 
 type Data = Record<string, FlatValue>;
 
 interface ManifestFile {
   destination: string;
   scopes: Record<string, Manifest>;
-}
-
-/** Writes `text` to `path` atomically: a temp file in the same folder, then rename. */
-async function atomicWrite(path: string, text: string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  try {
-    await writeFile(tmp, text, { mode: 0o644 });
-    await rename(tmp, path);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
-
-async function readOptional(path: string): Promise<string | undefined> {
-  try {
-    return await readFile(path, "utf8");
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
-    throw err;
-  }
 }
 
 /**
@@ -41,17 +18,32 @@ async function readOptional(path: string): Promise<string | undefined> {
  * Manifests live in `<path>/.varstream/<destination>.manifest.json`. Each write is temp file + rename,
  * data first and manifest second, so a crash in between is repaired by the redelivered apply.
  */
+export interface FileSinkOptions {
+  format: FileSinkConfig["format"];
+  store: FileStore;
+  kind?: string;
+  /** runs on the new file (its temp path) before it replaces the old one; a throw keeps the old file */
+  validate?: (tempPath: string) => Promise<void>;
+  /** runs after a destination changed */
+  reload?: (path: string) => Promise<void>;
+}
+
 export class FileSink implements Sink {
-  readonly kind = "file";
+  readonly kind: string;
   readonly name: string;
-  private readonly root: string;
+  private readonly store: FileStore;
   private readonly format: FileFormat;
+  private readonly options: FileSinkOptions;
   private readonly locks = new Map<string, Promise<unknown>>();
 
-  constructor(name: string, config: FileSinkConfig) {
+  constructor(name: string, config: FileSinkConfig | FileSinkOptions) {
+    const options: FileSinkOptions =
+      "store" in config ? config : { format: config.format, store: new LocalStore(resolve(config.path)) };
     this.name = name;
-    this.root = resolve(config.path);
-    this.format = FORMATS[config.format];
+    this.kind = options.kind ?? "file";
+    this.options = options;
+    this.store = options.store;
+    this.format = FORMATS[options.format];
   }
 
   /** A destination is a relative path inside the sink's folder; `..` and absolute paths are refused. */
@@ -60,17 +52,15 @@ export class FileSink implements Sink {
     if (parts.some((p) => p === "" || p === "." || p === "..") || destination.includes("\0")) {
       throw new Error(`destination ${JSON.stringify(destination)} is not a safe relative path`);
     }
-    const data = join(this.root, `${destination}.${this.format.ext}`);
-    if (!data.startsWith(this.root + sep)) throw new Error(`destination ${destination} escapes the sink folder`);
-    return { data, manifest: join(this.root, ".varstream", `${destination}.manifest.json`) };
+    return { data: `${destination}.${this.format.ext}`, manifest: `.varstream/${destination}.manifest.json` };
   }
 
   describe(destination: string): string {
-    return this.paths(destination).data;
+    return `${this.store.where}/${this.paths(destination).data}`;
   }
 
   private async manifests(destination: string): Promise<ManifestFile> {
-    const text = await readOptional(this.paths(destination).manifest);
+    const text = await this.store.read(this.paths(destination).manifest);
     return text === undefined ? { destination, scopes: {} } : (JSON.parse(text) as ManifestFile);
   }
 
@@ -79,7 +69,7 @@ export class FileSink implements Sink {
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
-    const text = await readOptional(this.paths(destination).data);
+    const text = await this.store.read(this.paths(destination).data);
     const data: Data = text === undefined ? {} : this.format.read(text);
     return Object.fromEntries(keys.map((k) => [k, k in data ? canonicalText(data[k]!) : undefined]));
   }
@@ -97,7 +87,7 @@ export class FileSink implements Sink {
 
   private async applyLocked(plan: ApplyPlan): Promise<void> {
     const paths = this.paths(plan.destination);
-    const text = await readOptional(paths.data);
+    const text = await this.store.read(paths.data);
     let data: Data;
     try {
       data = text === undefined ? {} : this.format.read(text);
@@ -112,12 +102,17 @@ export class FileSink implements Sink {
     for (const key of Object.keys(data).sort()) sorted[key] = data[key]!;
     const manifests = await this.manifests(plan.destination);
     manifests.scopes[plan.scopeKey] = plan.manifest;
-    if (Object.keys(sorted).length === 0 && text !== undefined) await rm(paths.data, { force: true });
-    else if (Object.keys(sorted).length > 0) await atomicWrite(paths.data, this.format.render(sorted));
-    await atomicWrite(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`);
+    const changed = Object.keys(plan.set).length > 0 || plan.stale.length > 0;
+    if (Object.keys(sorted).length === 0 && text !== undefined) await this.store.remove(paths.data);
+    else if (Object.keys(sorted).length > 0 && changed) {
+      await this.store.write(paths.data, this.format.render(sorted), this.options.validate);
+    }
+    await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`);
+    if (changed) await this.options.reload?.(paths.data);
   }
 
   async close(): Promise<void> {
     await Promise.all(this.locks.values());
+    await this.store.close();
   }
 }

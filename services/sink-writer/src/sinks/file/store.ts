@@ -1,0 +1,65 @@
+import { randomUUID } from "node:crypto";
+import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
+
+/**
+ * Where a file sink keeps its files: this machine's disk or a remote host over SFTP. Paths are
+ * relative to the sink's folder, `/`-separated.
+ */
+export interface FileStore {
+  /** a human-readable place, for errors and docs */
+  readonly where: string;
+  /** the file's text, or undefined when there is none */
+  read(path: string): Promise<string | undefined>;
+  /**
+   * Writes atomically: a temp file beside the target, `validate` on it (a throw keeps the old file and
+   * removes the temp), then a rename over the target.
+   */
+  write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void>;
+  remove(path: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** The local disk under `root`. */
+export class LocalStore implements FileStore {
+  readonly where: string;
+  private readonly root: string;
+
+  constructor(root: string) {
+    this.root = root;
+    this.where = root;
+  }
+
+  private full(path: string): string {
+    return `${this.root}/${path}`;
+  }
+
+  async read(path: string): Promise<string | undefined> {
+    try {
+      return await readFile(this.full(path), "utf8");
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw err;
+    }
+  }
+
+  async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void> {
+    const target = this.full(path);
+    await mkdir(dirname(target), { recursive: true });
+    const tmp = `${target}.${randomUUID()}.tmp`;
+    try {
+      await writeFile(tmp, text, { mode: 0o644 });
+      await validate?.(tmp);
+      await rename(tmp, target);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  async remove(path: string): Promise<void> {
+    await rm(this.full(path), { force: true });
+  }
+
+  async close(): Promise<void> {}
+}
