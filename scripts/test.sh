@@ -2,7 +2,7 @@
 # The whole test suite. Installs what the tests need (Node 24, pnpm, dependencies, Kafka's jars,
 # redis-server), starts a test Kafka and a test Redis on loopback ports, then runs lint, typecheck and
 # vitest against them. Extra arguments go to vitest (e.g. a file filter).
-#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432), TEST_ETCD_PORT (32379),
+#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432), TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181),
 #        KEEP_SERVERS=1 to leave them running
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -15,6 +15,7 @@ kafka_port="${TEST_KAFKA_PORT:-39092}"
 redis_port="${TEST_REDIS_PORT:-36379}"
 pg_port="${TEST_PG_PORT:-35432}"
 etcd_port="${TEST_ETCD_PORT:-32379}"
+zk_port="${TEST_ZK_PORT:-32181}"
 started=()
 cleanup() {
   [ "${KEEP_SERVERS:-0}" = 1 ] && return 0
@@ -24,6 +25,7 @@ cleanup() {
       redis) REDIS_PORT="$redis_port" bash infra/redis/redis.sh stop test || true ;;
       postgres) PG_PORT="$pg_port" bash infra/postgres/postgres.sh stop test || true ;;
       etcd) ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh stop test || true ;;
+      zookeeper) ZK_PORT="$zk_port" bash infra/zookeeper/zookeeper.sh stop test || true ;;
     esac
   done
 }
@@ -46,6 +48,10 @@ if ! ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh status test >/dev/null 2>&1;
   ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh start test
   started+=(etcd)
 fi
+if ! ZK_PORT="$zk_port" bash infra/zookeeper/zookeeper.sh status test >/dev/null 2>&1; then
+  ZK_PORT="$zk_port" bash infra/zookeeper/zookeeper.sh start test
+  started+=(zookeeper)
+fi
 
 bash infra/ssh/ensure-sshd.sh
 
@@ -53,10 +59,10 @@ echo "== lint and format (biome)"
 pnpm exec biome ci .
 echo "== typecheck (tsc)"
 pnpm exec tsc -p tsconfig.json --noEmit
-echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port"
+echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port"
 mkdir -p "$VARSTREAM_CACHE"
 status=0
-KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" \
+KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" \
   pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$VARSTREAM_CACHE/vitest.json" "$@" ||
   status=$?
 # One closing line; tests that never ran because their file failed to set up count as failed.

@@ -32,7 +32,17 @@ describe("CUE bundles", () => {
       for (const p of bundle.platforms.values()) kinds.add(p.kind);
       for (const d of bundle.datasources.values()) kinds.add(d.kind);
     }
-    expect([...kinds].sort()).toEqual(["etcd", "file", "gitea", "github", "gitlab", "postgres", "redis", "ssh"]);
+    expect([...kinds].sort()).toEqual([
+      "etcd",
+      "file",
+      "gitea",
+      "github",
+      "gitlab",
+      "postgres",
+      "redis",
+      "ssh",
+      "zookeeper",
+    ]);
   });
 
   it("loads the bundle dialect with tag-derived names and varTrack sync modes", async () => {

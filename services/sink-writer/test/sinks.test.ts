@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { createLogger, flatten, type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
+import zookeeper from "node-zookeeper-client";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
@@ -13,6 +14,7 @@ import { FileSink } from "../src/sinks/file/file-sink.ts";
 import { PostgresSink } from "../src/sinks/postgres/postgres-sink.ts";
 import { MANIFEST_PREFIX, RedisSink } from "../src/sinks/redis/redis-sink.ts";
 import type { Sink } from "../src/sinks/sink.ts";
+import { ZookeeperSink } from "../src/sinks/zookeeper/zookeeper-sink.ts";
 
 const REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
 const logger = createLogger("test", "silent");
@@ -280,6 +282,43 @@ describe("etcd sink against a real etcd (v3)", () => {
       `${prefix}prod/app/db/host`,
     ]);
     await sink.close();
+  });
+});
+
+describe("zookeeper sink against a real ZooKeeper", () => {
+  const connect = `127.0.0.1:${process.env.ZK_PORT ?? 32181}`;
+  const root = `/vs-${randomUUID().slice(0, 8)}`;
+  let sink: ZookeeperSink;
+  const reader = new ZookeeperSink("zookeeper", { connect, encoding: "text", root });
+  afterAll(() => reader.close());
+  sinkContract(async () => {
+    sink = new ZookeeperSink("zookeeper", { connect, encoding: "text", root });
+    const read = async (destination: string) => {
+      const known = ["db.host", "db.port", "debug", "local.override", "b.only"];
+      const values = await reader.readValues(destination, known);
+      return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
+    };
+    return { sink, read };
+  });
+
+  it("stores JSON with encoding json, a znode per key", async () => {
+    const json = new ZookeeperSink("zookeeper", { connect, encoding: "json", root });
+    const scope: Scope = { datasource: "zookeeper", destination: "prod/app", repo: "acme/c", file: "app.yaml" };
+    await applyDesired(json, desired(keySet(scope, "t1", { "db.port": 5432, on: true })), options);
+    const values = await json.readValues("prod/app", ["db.port", "on"]);
+    expect(values).toEqual({ "db.port": "5432", on: "true" });
+    // The znodes as a user reads them (docs/sinks/zookeeper.md).
+    const raw = zookeeper.createClient(connect);
+    await new Promise<void>((resolve) => {
+      raw.once("connected", () => resolve());
+      raw.connect();
+    });
+    const data = await new Promise<string>((resolve, reject) =>
+      raw.getData(`${root}/prod/app/db/port`, (err, d) => (err ? reject(err) : resolve(d.toString("utf8")))),
+    );
+    expect(data).toBe("5432");
+    raw.close();
+    await json.close();
   });
 });
 

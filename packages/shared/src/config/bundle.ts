@@ -122,12 +122,31 @@ const SshSinkConfig = z
   .strict()
   .refine((c) => c.private_key !== undefined || c.password !== undefined, "ssh needs private_key or password");
 
+const ZookeeperSinkConfig = z
+  .object({
+    tag: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9_-]*$/)
+      .optional(),
+    /** the connection string, `host:port[,host:port…][/chroot]` */
+    connect: z.string().min(1).default("127.0.0.1:2181"),
+    /** how a value is stored in its znode: its canonical text, or JSON (types kept) */
+    encoding: z.enum(["text", "json"]).default("text"),
+    /** the znode every destination lives under */
+    root: z
+      .string()
+      .regex(/^\/([^/]+(\/[^/]+)*)?$/, "an absolute znode path")
+      .default("/varstream"),
+  })
+  .strict();
+
 export const SINK_KINDS = {
   file: FileSinkConfig,
   redis: RedisSinkConfig,
   postgres: PostgresSinkConfig,
   etcd: EtcdSinkConfig,
   ssh: SshSinkConfig,
+  zookeeper: ZookeeperSinkConfig,
 } as const;
 export type SinkKind = keyof typeof SINK_KINDS;
 export type FileSinkConfig = z.infer<typeof FileSinkConfig>;
@@ -135,6 +154,7 @@ export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;
 export type PostgresSinkConfig = z.infer<typeof PostgresSinkConfig>;
 export type EtcdSinkConfig = z.infer<typeof EtcdSinkConfig>;
 export type SshSinkConfig = z.infer<typeof SshSinkConfig>;
+export type ZookeeperSinkConfig = z.infer<typeof ZookeeperSinkConfig>;
 
 /** varTrack's sync mode names map onto varstream's three (SPEC §5.3). */
 const SYNC_MODE_ALIASES: Record<string, SyncMode> = {
@@ -252,7 +272,8 @@ export type DatasourceEntry =
   | { name: string; kind: "redis"; config: RedisSinkConfig }
   | { name: string; kind: "postgres"; config: PostgresSinkConfig }
   | { name: string; kind: "etcd"; config: EtcdSinkConfig }
-  | { name: string; kind: "ssh"; config: SshSinkConfig };
+  | { name: string; kind: "ssh"; config: SshSinkConfig }
+  | { name: string; kind: "zookeeper"; config: ZookeeperSinkConfig };
 
 export interface SchemaRegistryConfig {
   platform: string;

@@ -5,6 +5,7 @@ import { PostgresSink } from "./postgres/postgres-sink.ts";
 import { RedisSink } from "./redis/redis-sink.ts";
 import type { Sink } from "./sink.ts";
 import { connectSshSink } from "./ssh/ssh-sink.ts";
+import { ZookeeperSink } from "./zookeeper/zookeeper-sink.ts";
 
 /** Builds (and connects) the sink a datasource entry describes. */
 export async function createSink(entry: DatasourceEntry, secrets: Secrets): Promise<Sink> {
@@ -19,5 +20,7 @@ export async function createSink(entry: DatasourceEntry, secrets: Secrets): Prom
       return EtcdSink.connect(entry.name, entry.config, secrets);
     case "ssh":
       return connectSshSink(entry.name, entry.config, secrets);
+    case "zookeeper":
+      return new ZookeeperSink(entry.name, entry.config);
   }
 }
