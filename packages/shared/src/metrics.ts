@@ -36,6 +36,19 @@ export const metrics = {
     labelNames: ["sink", "action"] as const,
     registers: [registry],
   }),
+  applyDuration: new Histogram({
+    name: "varstream_sink_apply_seconds",
+    help: "Time to apply one scope to a sink (manifest read, diff, write), successful or not",
+    labelNames: ["sink", "outcome"] as const,
+    buckets: seconds,
+    registers: [registry],
+  }),
+  retries: new Counter({
+    name: "varstream_sink_retries_total",
+    help: "Apply attempts retried after a failure",
+    labelNames: ["sink"] as const,
+    registers: [registry],
+  }),
   rollbacks: new Counter({
     name: "varstream_sink_rollbacks_total",
     help: "Applies rolled back",

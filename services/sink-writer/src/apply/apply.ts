@@ -52,6 +52,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
       metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
       metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);
       metrics.keys.inc({ sink: sink.name, action: "pruned" }, plan.manifest.report.pruned);
+      metrics.applyDuration.observe({ sink: sink.name, outcome: "applied" }, (performance.now() - started) / 1000);
       return {
         ...base,
         outcome: "applied",
@@ -64,10 +65,14 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
     } catch (err) {
       lastError = err as Error;
       options.logger.warn({ err, scope: base.scope, attempt }, "apply failed");
-      if (attempt < options.maxRetries) await delay(backoffMs(attempt, options.retryBaseMs, 5_000), options.signal);
+      if (attempt < options.maxRetries) {
+        metrics.retries.inc({ sink: sink.name });
+        await delay(backoffMs(attempt, options.retryBaseMs, 5_000), options.signal);
+      }
     }
   }
   metrics.rollbacks.inc({ sink: sink.name });
+  metrics.applyDuration.observe({ sink: sink.name, outcome: "failed" }, (performance.now() - started) / 1000);
   return {
     ...base,
     scope: base.scope,

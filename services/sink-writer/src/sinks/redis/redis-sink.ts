@@ -32,6 +32,8 @@ export class RedisSink implements Sink {
       ...auth,
       ...(config.tls ? { tls: {} } : {}),
       lazyConnect: true,
+      // Scopes applied side by side share round trips: commands issued in one tick go in one write.
+      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
       connectTimeout: 2000,
@@ -146,28 +148,40 @@ export class RedisSink implements Sink {
         this.writeManifest(multi, plan);
         return this.exec(multi);
       }
-      case "json": {
-        // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it meanwhile.
-        await this.client.watch(plan.destination);
-        try {
-          const doc = await this.readJson(plan.destination);
-          for (const k of plan.stale) delete doc[k];
-          Object.assign(doc, plan.set);
-          const sorted = Object.fromEntries(
-            Object.keys(doc)
-              .sort()
-              .map((k) => [k, doc[k]]),
-          );
-          const multi = this.client.multi();
-          if (Object.keys(sorted).length === 0) multi.del(plan.destination);
-          else multi.set(plan.destination, JSON.stringify(sorted));
-          this.writeManifest(multi, plan);
-          return await this.exec(multi);
-        } catch (err) {
-          await this.client.unwatch();
-          throw err;
-        }
-      }
+      case "json":
+        // WATCH is the connection's state: applies of this layout take turns on the shared connection.
+        return this.inTurn(() => this.applyJson(plan));
+    }
+  }
+
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyJson(plan: ApplyPlan): Promise<void> {
+    // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it meanwhile.
+    await this.client.watch(plan.destination);
+    try {
+      const doc = await this.readJson(plan.destination);
+      for (const k of plan.stale) delete doc[k];
+      Object.assign(doc, plan.set);
+      const sorted = Object.fromEntries(
+        Object.keys(doc)
+          .sort()
+          .map((k) => [k, doc[k]]),
+      );
+      const multi = this.client.multi();
+      if (Object.keys(sorted).length === 0) multi.del(plan.destination);
+      else multi.set(plan.destination, JSON.stringify(sorted));
+      this.writeManifest(multi, plan);
+      return await this.exec(multi);
+    } catch (err) {
+      await this.client.unwatch();
+      throw err;
     }
   }
 
