@@ -37,7 +37,7 @@ export class RedisSink implements Sink {
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
       connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 100, 2000),
+      retryStrategy: (times) => Math.min(times * 100, 1000),
     });
   }
 
@@ -59,12 +59,26 @@ export class RedisSink implements Sink {
     return `redis ${layouts[this.config.layout]}`;
   }
 
-  private ready(): void {
-    if (this.client.status !== "ready") throw new Error(`redis ${this.where} is not reachable (${this.client.status})`);
+  /** Waits briefly for a reconnecting client (a restart should not cost an apply), else fails. */
+  private async ready(): Promise<void> {
+    if (this.client.status === "ready") return;
+    const reconnecting = ["connecting", "connect", "reconnecting"].includes(this.client.status);
+    if (reconnecting) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 2000);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.client.once("ready", done);
+      });
+    }
+    if ((this.client.status as string) !== "ready")
+      throw new Error(`redis ${this.where} is not reachable (${this.client.status})`);
   }
 
   async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
-    this.ready();
+    await this.ready();
     const fields = await this.client.hgetall(MANIFEST_PREFIX + scopeKey);
     const meta = fields[META_FIELD];
     if (meta === undefined) return null;
@@ -76,7 +90,7 @@ export class RedisSink implements Sink {
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
-    this.ready();
+    await this.ready();
     if (keys.length === 0) return {};
     if (this.config.layout === "json") {
       const doc = await this.readJson(destination);
@@ -121,7 +135,7 @@ export class RedisSink implements Sink {
   }
 
   async apply(plan: ApplyPlan): Promise<void> {
-    this.ready();
+    await this.ready();
     const set = Object.entries(plan.set);
     switch (this.config.layout) {
       case "hash": {
