@@ -32,7 +32,8 @@ const bundle = decodeBundle({
 
 function keySet(sink: string, i: number): KeySet {
   const keys: Record<string, string | number> = {};
-  for (let k = 0; k < 20; k++) keys[`setting_${k}`] = k % 2 === 0 ? `value-${i}-${k}` : i * k;
+  // Distinct keys per scope: the scopes sharing a destination do not claim each other's keys.
+  for (let k = 0; k < 20; k++) keys[`f${i}.setting_${k}`] = k % 2 === 0 ? `value-${i}-${k}` : i * k;
   const scope = { datasource: sink, destination: `bench/d${i % 500}`, repo: "bench/repo", file: `f${i}.yaml` };
   return {
     task_id: `bench-${i}`,

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, flatten, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { createLogger, flatten, type KeySet, type Scope, Secrets, scopeKey } from "@varstream/shared";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import zookeeper from "node-zookeeper-client";
@@ -78,6 +78,22 @@ function sinkContract(
     const pruned = keySet(scopeA, "t6", { "db.host": "h2" }, ["local.*"]);
     expect(await applyDesired(sink, desired(pruned), options)).toMatchObject({ set: 0, unchanged: 1, pruned: 0 });
     expect(await read(destination)).toEqual({ "db.host": "h2", "local.override": "x", "b.only": "1" });
+  });
+
+  it("reports a key claimed by two files of one destination as a conflict; the later apply wins", async () => {
+    const report = await applyDesired(
+      sink,
+      desired(keySet(scopeB, "t6b", { "b.only": 1, "db.host": "from-b" })),
+      options,
+    );
+    expect(report.warnings).toEqual([
+      `conflict: db.host at ${destination} is also claimed by ${scopeKey(scopeA)}; this commit wins`,
+    ]);
+    expect((await read(destination))["db.host"]).toBe("from-b");
+    // B drops the key: A still claims it, so it is not pruned.
+    const dropped = await applyDesired(sink, desired(keySet(scopeB, "t6c", { "b.only": 1 })), options);
+    expect(dropped).toMatchObject({ pruned: 0 });
+    expect((await read(destination))["db.host"]).toBe("from-b");
   });
 
   it("a tombstone removes the scope's keys only", async () => {

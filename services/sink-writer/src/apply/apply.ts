@@ -48,6 +48,20 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
           .filter(([key, value]) => current[key] !== canonicalText(value))
           .map(([key]) => key);
       }
+      // Keys another scope of this destination also claims: written keys are reported (the later
+      // commit wins); stale ones stay, since the other file still wants them.
+      // Only keys this scope claims anew, or drops, can start or end a shared claim: steady-state
+      // applies (values changing) skip the lookup.
+      const fresh = Object.keys(plan.set).filter((key) => manifest?.keys[key] === undefined);
+      const questioned = [...fresh, ...plan.stale];
+      const claimed = questioned.length === 0 ? {} : await sink.claims(desired.scope, plan.scopeKey, questioned);
+      base.warnings = Object.keys(claimed)
+        .filter((key) => !plan.stale.includes(key))
+        .map((key) => `conflict: ${key} at ${plan.destination} is also claimed by ${claimed[key]}; this commit wins`);
+      if (plan.stale.some((key) => key in claimed)) {
+        plan.stale = plan.stale.filter((key) => !(key in claimed));
+        plan.manifest.report.pruned = plan.stale.length;
+      }
       await sink.apply(plan);
       metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
       metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);

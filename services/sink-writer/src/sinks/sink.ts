@@ -32,6 +32,11 @@ export interface Sink {
   readonly kind: string;
   readManifest(scope: Scope, scopeKey: string): Promise<Manifest | null>;
   apply(plan: ApplyPlan): Promise<void>;
+  /**
+   * Keys of `keys` that another scope's manifest claims at the same destination, with that scope:
+   * two files feeding one key (SPEC §5.2); the later apply wins and both are reported.
+   */
+  claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>>;
   /** the stored values of `keys` at a destination, as canonical text (undefined: absent) */
   readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>>;
   /** where the data of a destination lives, for docs and logs */

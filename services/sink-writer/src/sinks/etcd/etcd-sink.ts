@@ -1,5 +1,6 @@
 import { canonicalText, type EtcdSinkConfig, type Scope, type Secrets, splitKey } from "@varstream/shared";
 import { Etcd3, type IOperation } from "etcd3";
+import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
 /** etcd refuses a transaction of more operations than its --max-txn-ops (128 by default). */
@@ -52,6 +53,20 @@ export class EtcdSink implements Sink {
   async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
     const text = await this.client.get(this.manifestKey(scopeKey)).string();
     return text === null ? null : (JSON.parse(text) as Manifest);
+  }
+
+  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+    const base = this.manifestKey("");
+    const all = await this.client
+      .getAll()
+      .prefix(this.manifestKey(destinationPrefix(scopeKey)))
+      .strings();
+    return claimedBy(
+      keys,
+      Object.entries(all)
+        .map(([key, text]): [string, Manifest] => [key.slice(base.length), JSON.parse(text) as Manifest])
+        .filter(([other]) => other !== scopeKey),
+    );
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {

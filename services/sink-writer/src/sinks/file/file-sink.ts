@@ -1,5 +1,6 @@
 import { resolve } from "node:path";
 import { canonicalText, type FileSinkConfig, type FlatValue, type Scope } from "@varstream/shared";
+import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 import { type FileFormat, FORMATS } from "./formats.ts";
 import { type FileStore, LocalStore } from "./store.ts";
@@ -62,6 +63,14 @@ export class FileSink implements Sink {
   private async manifests(destination: string): Promise<ManifestFile> {
     const text = await this.store.read(this.paths(destination).manifest);
     return text === undefined ? { destination, scopes: {} } : (JSON.parse(text) as ManifestFile);
+  }
+
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+    const all = (await this.manifests(scope.destination)).scopes;
+    return claimedBy(
+      keys,
+      Object.entries(all).filter(([other]) => other !== scopeKey),
+    );
   }
 
   async readManifest(scope: Scope, scopeKey: string): Promise<Manifest | null> {

@@ -1,5 +1,6 @@
 import { canonicalText, type FlatValue, type PostgresSinkConfig, type Scope, type Secrets } from "@varstream/shared";
 import pg from "pg";
+import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
 const quote = (name: string) =>
@@ -84,6 +85,18 @@ export class PostgresSink implements Sink {
       [scopeKey],
     );
     return res.rows[0]?.manifest ?? null;
+  }
+
+  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+    await this.ensureTables();
+    const res = await this.pool.query<{ scope: string; manifest: Manifest }>(
+      `SELECT scope, manifest FROM ${this.manifests} WHERE starts_with(scope, $1) AND scope <> $2`,
+      [destinationPrefix(scopeKey), scopeKey],
+    );
+    return claimedBy(
+      keys,
+      res.rows.map((r): [string, Manifest] => [r.scope, r.manifest]),
+    );
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {

@@ -1,5 +1,6 @@
 import { canonicalText, type FlatValue, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
 import { type ChainableCommander, Redis } from "ioredis";
+import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
@@ -89,6 +90,19 @@ export class RedisSink implements Sink {
     return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
   }
 
+  /** The scopes of one destination, kept in a set beside the manifests: no keyspace scan. */
+  private indexKey(scopeKey: string): string {
+    return `${MANIFEST_PREFIX}index:${destinationPrefix(scopeKey)}`;
+  }
+
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+    await this.ready();
+    const members = await this.client.smembers(this.indexKey(scopeKey));
+    const others: [string, Manifest | null][] = [];
+    for (const other of members) if (other !== scopeKey) others.push([other, await this.readManifest(scope, other)]);
+    return claimedBy(keys, others);
+  }
+
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
     await this.ready();
     if (keys.length === 0) return {};
@@ -125,6 +139,8 @@ export class RedisSink implements Sink {
     const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
     for (const [key, hash] of Object.entries(keys)) fields[KEY_FIELD + key] = hash;
     multi.hset(manifestKey, fields);
+    if (plan.manifest.deleted) multi.srem(this.indexKey(plan.scopeKey), plan.scopeKey);
+    else multi.sadd(this.indexKey(plan.scopeKey), plan.scopeKey);
   }
 
   private async exec(multi: ChainableCommander): Promise<void> {

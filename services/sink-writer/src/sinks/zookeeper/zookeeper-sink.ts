@@ -1,5 +1,6 @@
 import { canonicalText, type FlatValue, type Scope, splitKey, type ZookeeperSinkConfig } from "@varstream/shared";
 import zookeeper from "node-zookeeper-client";
+import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
@@ -85,6 +86,25 @@ export class ZookeeperSink implements Sink {
     await this.ready();
     const data = await this.get(this.manifestPath(scopeKey));
     return data === undefined ? null : (JSON.parse(data.toString("utf8")) as Manifest);
+  }
+
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+    await this.ready();
+    const dir = this.manifestPath("").slice(0, -1);
+    const children = await new Promise<string[]>((resolve, reject) =>
+      this.client.getChildren(dir, (err, names) => {
+        if (err && "getCode" in err && err.getCode() === NO_NODE) return resolve([]);
+        if (err) return reject(err);
+        resolve(names);
+      }),
+    );
+    const prefix = destinationPrefix(scopeKey);
+    const others: [string, Manifest | null][] = [];
+    for (const child of children) {
+      const other = decodeURIComponent(child);
+      if (other !== scopeKey && other.startsWith(prefix)) others.push([other, await this.readManifest(scope, other)]);
+    }
+    return claimedBy(keys, others);
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {

@@ -1,0 +1,18 @@
+import type { Manifest } from "./sink.ts";
+
+/** The keys of `keys` that one of `others` (scope key → manifest) claims, with the first claimer. */
+export function claimedBy(keys: string[], others: Iterable<[string, Manifest | null]>): Record<string, string> {
+  const wanted = new Set(keys);
+  const out: Record<string, string> = {};
+  for (const [scope, manifest] of others) {
+    if (!manifest || manifest.deleted) continue;
+    for (const key of Object.keys(manifest.keys)) if (wanted.has(key) && !(key in out)) out[key] = scope;
+  }
+  return out;
+}
+
+/** Scope keys of one destination share this prefix: `<datasource>|<destination>|`. */
+export function destinationPrefix(scopeKey: string): string {
+  const second = scopeKey.indexOf("|", scopeKey.indexOf("|") + 1);
+  return scopeKey.slice(0, second + 1);
+}
