@@ -148,6 +148,23 @@ describe("resync repairs drift from the compacted desired state", () => {
     expect(bad.status).toBe(400);
   });
 
+  it("filters by env, platform and tenant", async () => {
+    const sync = async (body: Record<string, string>) => {
+      const res = await fetch(`${pipeline.url}/v1/sync/redis`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      return pipeline.waitTask(((await res.json()) as { task_id: string }).task_id);
+    };
+    expect((await sync({ platform: "gitlab" })).message).toBe("resync: no scope to repair");
+    expect((await sync({ tenant: "other" })).message).toBe("resync: no scope to repair");
+    expect((await sync({ env: "production" })).message).toBe("resync: no scope to repair");
+    expect((await sync({ platform: "github", tenant: "default", env: "default" })).message).toBe(
+      "resync: 2 scope(s) in repair mode",
+    );
+  });
+
   it("refuses an unknown datasource", async () => {
     const res = await fetch(`${pipeline.url}/v1/sync/nope`, { method: "POST" });
     expect(res.status).toBe(404);

@@ -357,6 +357,7 @@ function toKeySet(
     repo: event.repo.full_name,
     clone_url: event.repo.clone_url,
     platform: event.platform,
+    tenant: rule.tenant,
     ref: event.ref,
     commit: event.after,
     env: target.env,

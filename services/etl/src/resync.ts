@@ -73,8 +73,8 @@ async function refetch(
 /**
  * Resync (SPEC §8.2): the desired key sets of the datasource, read from the compacted `keysets` topic
  * (its latest record per scope, tombstoned scopes left out), re-emitted in `repair` mode under the
- * resync's task; with `refetch`, read again from Git at the branch tips first. Filters: `env`. (Key
- * sets do not record the tenant; that filter is ignored.)
+ * resync's task; with `refetch`, read again from Git at the branch tips first. Filters: `env`,
+ * `platform` (kind) and `tenant` (key sets produced before they recorded these match no such filter).
  */
 export async function resync(event: ResyncEvent, source: DesiredStateSource): Promise<EtlOutput> {
   const desired = await readDesiredState(source.kafka, {
@@ -85,7 +85,11 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     datasource: event.datasource,
   });
   const now = new Date().toISOString();
-  const stored = desired.filter((k) => event.filters.env === undefined || k.env === event.filters.env);
+  const { env, platform, tenant } = event.filters;
+  const stored = desired
+    .filter((k) => env === undefined || k.env === env)
+    .filter((k) => platform === undefined || k.platform === platform)
+    .filter((k) => tenant === undefined || k.tenant === tenant);
   const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
   const keysets = [...fresh.keysets, ...stored.filter((k) => !refetched.has(scopeKey(k.scope)))].map((k) => ({

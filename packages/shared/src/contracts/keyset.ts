@@ -24,6 +24,8 @@ export const KeySet = z.object({
   /** where the file was read from, so a resync can read it again */
   clone_url: z.string().optional(),
   platform: z.string().optional(),
+  /** the rule's tenant, for resync filters */
+  tenant: z.string().optional(),
   ref: z.string(),
   commit: z.string(),
   env: z.string(),
