@@ -12,12 +12,15 @@ import { SecretManagers, SecretRef } from "./secret.ts";
  * datasources are lists of `{<kind>: {…}}` entries, named `<kind>` or `<kind>-<tag>`.
  */
 
+/** An entry's tag: the entry is then named `<kind>-<tag>`. */
+const Tag = z
+  .string()
+  .regex(/^[a-z0-9][a-z0-9_-]*$/)
+  .optional();
+
 const PlatformConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     endpoint: z.string().min(1),
     secret: SecretRef.optional(),
     token: SecretRef.optional(),
@@ -30,10 +33,7 @@ const PlatformConfig = z
 
 const FileSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     path: z.string().min(1),
     format: z.enum(["json", "yaml", "env", "properties"]).default("json"),
   })
@@ -41,10 +41,7 @@ const FileSinkConfig = z
 
 const RedisSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     host: z.string().default("127.0.0.1"),
     port: z.number().int().positive().default(6379),
     db: z.number().int().nonnegative().default(0),
@@ -60,10 +57,7 @@ const RedisSinkConfig = z
 
 const PostgresSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     host: z.string().default("127.0.0.1"),
     port: z.number().int().positive().default(5432),
     database: z.string().min(1).default("postgres"),
@@ -83,10 +77,7 @@ const PostgresSinkConfig = z
 
 const EtcdSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     hosts: z.array(z.string().min(1)).min(1).default(["http://127.0.0.1:2379"]),
     username: SecretRef.optional(),
     password: SecretRef.optional(),
@@ -97,10 +88,7 @@ const EtcdSinkConfig = z
 
 const SshSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     host: z.string().min(1),
     port: z.number().int().positive().default(22),
     username: z.string().min(1),
@@ -124,10 +112,7 @@ const SshSinkConfig = z
 
 const ZookeeperSinkConfig = z
   .object({
-    tag: z
-      .string()
-      .regex(/^[a-z0-9][a-z0-9_-]*$/)
-      .optional(),
+    tag: Tag,
     /** the connection string, `host:port[,host:port…][/chroot]` */
     connect: z.string().min(1).default("127.0.0.1:2181"),
     /** how a value is stored in its znode: its canonical text, or JSON (types kept) */
