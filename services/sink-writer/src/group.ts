@@ -1,4 +1,5 @@
 import {
+  CRASH_DETECTION,
   type DatasourceEntry,
   DecodeError,
   decode,
@@ -63,7 +64,12 @@ export class SinkGroup {
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
     this.sink = await createSink(this.options.entry, this.options.secrets);
-    const consumer = kafka.consumer({ groupId: this.groupId, maxWaitTimeInMs: 50, readUncommitted: false });
+    const consumer = kafka.consumer({
+      groupId: this.groupId,
+      maxWaitTimeInMs: 50,
+      readUncommitted: false,
+      ...CRASH_DETECTION,
+    });
     this.consumer = consumer;
     watchConsumerCrash(consumer, logger, this.options.onFatal);
     await consumer.connect();
@@ -169,6 +175,8 @@ export class SinkGroup {
         }
       }),
     );
+    // Fault injection for the crash tests: die like kill -9 after writing, before reporting and committing.
+    if (process.env.VARSTREAM_FAULT === "crash-after-apply" && byScope.size > 0) process.kill(process.pid, "SIGKILL");
     const topicMessages = [
       { topic: topics.status, messages: out.status },
       { topic: dlqTopic, messages: out.dlq },
