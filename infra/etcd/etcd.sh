@@ -10,14 +10,10 @@ port="${ETCD_PORT:-2379}"
 peer=$((port + 1))
 dir="$root/.cache/etcd/$name"
 
-ensure_installed() {
-  command -v etcd >/dev/null 2>&1 && return 0
-  echo "etcd: installing Debian's etcd-server" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq etcd-server >&2
-  (service etcd stop || true) >/dev/null 2>&1
-}
+label=etcd
+. "$here/../lib.sh"
+
+ensure_installed() { command -v etcd >/dev/null 2>&1 || apt_install etcd-server etcd; }
 
 answering() { curl -fs "http://127.0.0.1:$port/health" 2>/dev/null | grep -q '"health":"true"'; }
 
@@ -31,8 +27,7 @@ case "$cmd" in
       --listen-peer-urls "http://127.0.0.1:$peer" --initial-advertise-peer-urls "http://127.0.0.1:$peer" \
       --initial-cluster "$name=http://127.0.0.1:$peer" >"$dir/etcd.log" 2>&1 &
     echo $! >"$dir/etcd.pid"
-    for _ in $(seq 1 100); do answering && { echo "etcd: ready on 127.0.0.1:$port" >&2; exit 0; }; sleep 0.1; done
-    echo "etcd: did not answer on $port; see $dir/etcd.log" >&2; exit 1
+    wait_ready answering "$port" "$dir/etcd.log"
     ;;
   stop)
     [ -f "$dir/etcd.pid" ] && kill "$(cat "$dir/etcd.pid")" 2>/dev/null || true

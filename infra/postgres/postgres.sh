@@ -13,14 +13,10 @@ dir="/tmp/varstream-postgres/$name-$port"
 
 bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1; }
 
-ensure_installed() {
-  [ -n "$(bin)" ] && return 0
-  echo "postgres: installing Debian's postgresql" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq postgresql >&2
-  (service postgresql stop || true) >/dev/null 2>&1
-}
+label=postgres
+. "$here/../lib.sh"
+
+ensure_installed() { [ -n "$(bin)" ] || apt_install postgresql postgresql; }
 
 as_pg() { runuser -u postgres -- "$@"; }
 

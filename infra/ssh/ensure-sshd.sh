@@ -3,8 +3,6 @@
 # sure Debian's openssh-server is installed, without leaving its system service running.
 set -euo pipefail
 [ -x /usr/sbin/sshd ] && exit 0
-echo "ssh: installing Debian's openssh-server" >&2
-export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq >&2
-apt-get install -y -qq openssh-server >&2
-(service ssh stop || true) >/dev/null 2>&1
+label=ssh
+. "$(dirname "${BASH_SOURCE[0]}")/../lib.sh"
+apt_install openssh-server ssh

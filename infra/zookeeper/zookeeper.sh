@@ -9,13 +9,10 @@ name="${2:-local}"
 port="${ZK_PORT:-2181}"
 dir="$root/.cache/zookeeper/$name"
 
-ensure_installed() {
-  [ -f /usr/share/java/zookeeper.jar ] && return 0
-  echo "zookeeper: installing Debian's zookeeper" >&2
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  apt-get install -y -qq zookeeper >&2
-}
+label=zookeeper
+. "$here/../lib.sh"
+
+ensure_installed() { [ -f /usr/share/java/zookeeper.jar ] || apt_install zookeeper; }
 
 answering() { [ "$( (echo ruok | timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$port; cat >&3; cat <&3") 2>/dev/null)" = "imok" ]; }
 
@@ -29,8 +26,7 @@ case "$cmd" in
     nohup java -Xmx256m -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar" -Dzookeeper.log.dir="$dir" \
       org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
     echo $! >"$dir/zookeeper.pid"
-    for _ in $(seq 1 200); do answering && { echo "zookeeper: ready on 127.0.0.1:$port" >&2; exit 0; }; sleep 0.1; done
-    echo "zookeeper: did not answer on $port; see $dir/zookeeper.log" >&2; exit 1
+    wait_ready answering "$port" "$dir/zookeeper.log"
     ;;
   stop)
     [ -f "$dir/zookeeper.pid" ] && kill "$(cat "$dir/zookeeper.pid")" 2>/dev/null || true
