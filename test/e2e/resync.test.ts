@@ -1,44 +1,25 @@
-import { randomUUID } from "node:crypto";
 import * as grpc from "@grpc/grpc-js";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
-import { Redis } from "ioredis";
+import { RedisScenario } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 describe("resync repairs drift from the compacted desired state", () => {
-  let repo: GitRepo;
-  let pipeline: Pipeline;
-  let redis: Redis;
-  const dest = `drift-${randomUUID().slice(0, 8)}`;
+  let s: RedisScenario;
+  let repo: RedisScenario["repo"];
+  let pipeline: RedisScenario["pipeline"];
+  let redis: RedisScenario["redis"];
+  let dest: string;
 
   beforeAll(async () => {
-    repo = await GitRepo.create("acme/drift");
-    redis = new Redis({ port: TEST_REDIS_PORT });
-    pipeline = await Pipeline.start({
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
-          datasources: [{ redis: { port: TEST_REDIS_PORT } }],
-          rules: [
-            {
-              platform: "github",
-              datasource: "redis",
-              file_patterns: ["*.yaml"],
-              destination_template: `${dest}:{file_stem}`,
-            },
-          ],
-        },
-      },
-    });
-    const commit = await repo.commit({ "app.yaml": "a: 1\nb: two\nc: true\n", "other.yaml": "x: 1\n" });
-    const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
-    expect((await pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
+    s = await RedisScenario.start("drift", (d) => ({
+      file_patterns: ["*.yaml"],
+      destination_template: `${d}:{file_stem}`,
+    }));
+    ({ repo, pipeline, redis, dest } = s);
+    const taskId = await s.push({ "app.yaml": "a: 1\nb: two\nc: true\n", "other.yaml": "x: 1\n" });
+    expect((await pipeline.waitTask(taskId)).state).toBe("SUCCEEDED");
   });
 
-  afterAll(async () => {
-    await pipeline?.stop();
-    redis?.disconnect();
-    await repo?.cleanup();
-  });
+  afterAll(() => s?.stop());
 
   it("POST /v1/sync/{datasource}: the drift is gone and the task says which keys were repaired", async () => {
     await redis.hset(`${dest}:app`, "a", "tampered");
