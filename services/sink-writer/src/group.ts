@@ -131,7 +131,8 @@ export class SinkGroup {
     const { producer, topics, logger } = this.options;
     const sink = this.sink!;
     const dlqTopic = topics.dlq(`sink.${this.name}`);
-    const out: { status: Message[]; dlq: Message[] } = { status: [], dlq: [] };
+    // Conflict notices re-issue another task's report: sent after this chunk's own reports, which they amend.
+    const out: { status: Message[]; notices: Message[]; dlq: Message[] } = { status: [], notices: [], dlq: [] };
     const byScope = new Map<string, { message: KafkaMessage; desired: Desired }[]>();
     for (const message of messages) {
       let desired: Desired | undefined;
@@ -160,6 +161,7 @@ export class SinkGroup {
                 retryBaseMs: this.options.retryBaseMs,
                 logger: logger.child({ task_id: desired.taskId }),
                 signal: this.abort.signal,
+                onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
               }),
             (err: Error) => unresolvedReport(this.name, desired, err),
           );
@@ -178,7 +180,7 @@ export class SinkGroup {
     // Fault injection for the crash tests: die like kill -9 after writing, before reporting and committing.
     if (process.env.VARSTREAM_FAULT === "crash-after-apply" && byScope.size > 0) process.kill(process.pid, "SIGKILL");
     const topicMessages = [
-      { topic: topics.status, messages: out.status },
+      { topic: topics.status, messages: [...out.status, ...out.notices] },
       { topic: dlqTopic, messages: out.dlq },
     ].filter((t) => t.messages.length > 0);
     if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, flatten, type KeySet, type Scope, Secrets, scopeKey } from "@varstream/shared";
+import { createLogger, flatten, type KeySet, type Scope, Secrets, type SinkReport, scopeKey } from "@varstream/shared";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import zookeeper from "node-zookeeper-client";
@@ -81,13 +81,28 @@ function sinkContract(
   });
 
   it("reports a key claimed by two files of one destination as a conflict; the later apply wins", async () => {
-    const report = await applyDesired(
-      sink,
-      desired(keySet(scopeB, "t6b", { "b.only": 1, "db.host": "from-b" })),
-      options,
-    );
+    const notices: SinkReport[] = [];
+    const report = await applyDesired(sink, desired(keySet(scopeB, "t6b", { "b.only": 1, "db.host": "from-b" })), {
+      ...options,
+      onConflict: (notice) => notices.push(notice),
+    });
     expect(report.warnings).toEqual([
       `conflict: db.host at ${destination} is also claimed by ${scopeKey(scopeA)}; this commit wins`,
+    ]);
+    // The task that last applied A hears of it too: its own report, re-issued with the warning.
+    expect(notices).toEqual([
+      expect.objectContaining({
+        task_id: "t6",
+        scope: scopeKey(scopeA),
+        outcome: "applied",
+        set: 0,
+        unchanged: 1,
+        pruned: 0,
+        commit: "commit-t6",
+        warnings: [
+          `conflict: db.host at ${destination} is also claimed by ${scopeKey(scopeB)}, whose later commit wins`,
+        ],
+      }),
     ]);
     expect((await read(destination))["db.host"]).toBe("from-b");
     // B drops the key: A still claims it, so it is not pruned.

@@ -1,5 +1,5 @@
 import { backoffMs, canonicalText, delay, type Logger, metrics, type SinkReport, scopeKey } from "@varstream/shared";
-import type { Sink } from "../sinks/sink.ts";
+import type { Claim, Manifest, Sink } from "../sinks/sink.ts";
 import { type Desired, planApply } from "./plan.ts";
 
 export interface ApplyOptions {
@@ -7,6 +7,11 @@ export interface ApplyOptions {
   retryBaseMs: number;
   logger: Logger;
   signal?: AbortSignal;
+  /**
+   * Receives the report of another task, re-issued with a warning, when this apply claims a key that
+   * task's scope already holds at the same destination: both tasks learn of the conflict (SPEC §5.2).
+   */
+  onConflict?: (report: SinkReport) => void;
 }
 
 /**
@@ -34,7 +39,8 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
         return {
           ...base,
           outcome: "applied",
-          ...manifest.report,
+          ...counts(manifest),
+          warnings: manifest.report.warnings ?? [],
           rolled_back: false,
           duration_ms: performance.now() - started,
           at: new Date().toISOString(),
@@ -55,14 +61,23 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
       const fresh = Object.keys(plan.set).filter((key) => manifest?.keys[key] === undefined);
       const questioned = [...fresh, ...plan.stale];
       const claimed = questioned.length === 0 ? {} : await sink.claims(desired.scope, plan.scopeKey, questioned);
-      base.warnings = Object.keys(claimed)
-        .filter((key) => !plan.stale.includes(key))
-        .map((key) => `conflict: ${key} at ${plan.destination} is also claimed by ${claimed[key]}; this commit wins`);
+      const contested = Object.keys(claimed).filter((key) => !plan.stale.includes(key));
+      base.warnings = contested.map(
+        (key) => `conflict: ${key} at ${plan.destination} is also claimed by ${claimed[key]!.scope}; this commit wins`,
+      );
       if (plan.stale.some((key) => key in claimed)) {
         plan.stale = plan.stale.filter((key) => !(key in claimed));
         plan.manifest.report.pruned = plan.stale.length;
       }
+      // Kept in the manifest, so a redelivery and a later conflict notice repeat them.
+      if (base.warnings.length > 0) plan.manifest.report.warnings = base.warnings;
+      plan.manifest.report.duration_ms = performance.now() - started;
       await sink.apply(plan);
+      if (contested.length > 0) {
+        for (const report of conflictNotices(sink.name, plan.scopeKey, plan.destination, contested, claimed)) {
+          options.onConflict?.(report);
+        }
+      }
       metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
       metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);
       metrics.keys.inc({ sink: sink.name, action: "pruned" }, plan.manifest.report.pruned);
@@ -70,7 +85,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
       return {
         ...base,
         outcome: "applied",
-        ...plan.manifest.report,
+        ...counts(plan.manifest),
         ...(repaired === undefined ? {} : { repaired }),
         rolled_back: false,
         duration_ms: performance.now() - started,
@@ -79,6 +94,10 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
     } catch (err) {
       lastError = err as Error;
       options.logger.warn({ err, scope: base.scope, attempt }, "apply failed");
+      // Undo what a half-done apply left; if the store is unreachable, its next read of the scope will.
+      await sink.restore(desired.scope, scopeKeyOf(desired)).catch((restoreErr: Error) => {
+        options.logger.warn({ err: restoreErr, scope: base.scope }, "restore deferred: the store did not answer");
+      });
       if (attempt < options.maxRetries) {
         metrics.retries.inc({ sink: sink.name });
         await delay(backoffMs(attempt, options.retryBaseMs, 5_000), options.signal);
@@ -99,6 +118,48 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
     error: lastError?.message ?? "apply failed",
     at: new Date().toISOString(),
   };
+}
+
+function counts(manifest: Manifest): { set: number; unchanged: number; pruned: number } {
+  const { set, unchanged, pruned } = manifest.report;
+  return { set, unchanged, pruned };
+}
+
+/** The reports of the other tasks whose keys this apply took over: their own report plus a warning. */
+function conflictNotices(
+  sink: string,
+  winner: string,
+  destination: string,
+  contested: string[],
+  claimed: Record<string, Claim>,
+): SinkReport[] {
+  const byScope = new Map<string, { manifest: Manifest; keys: string[] }>();
+  for (const key of contested) {
+    const { scope, manifest } = claimed[key]!;
+    const entry = byScope.get(scope) ?? { manifest, keys: [] };
+    entry.keys.push(key);
+    byScope.set(scope, entry);
+  }
+  return [...byScope]
+    .filter(([, { manifest }]) => manifest.task_id !== "")
+    .map(([scope, { manifest, keys }]) => ({
+      component: "sink",
+      sink,
+      task_id: manifest.task_id,
+      scope,
+      outcome: "applied",
+      ...counts(manifest),
+      rolled_back: false,
+      duration_ms: manifest.report.duration_ms ?? 0,
+      commit: manifest.commit,
+      warnings: [
+        ...(manifest.report.warnings ?? []),
+        ...keys.map(
+          (key) => `conflict: ${key} at ${destination} is also claimed by ${winner}, whose later commit wins`,
+        ),
+      ],
+      at: new Date().toISOString(),
+    }));
 }
 
 function scopeKeyOf(desired: Desired): string {

@@ -1,16 +1,25 @@
 import { canonicalText, type EtcdSinkConfig, type Scope, type Secrets, splitKey } from "@varstream/shared";
 import { Etcd3, type IOperation } from "etcd3";
 import { claimedBy, destinationPrefix } from "../claims.ts";
-import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 /** etcd refuses a transaction of more operations than its --max-txn-ops (128 by default). */
 const MAX_TXN_OPS = 128;
 
+/** What a split apply journals before its first part: every touched key's old value, and the old manifest. */
+interface Rollback {
+  /** etcd key → old value (null: the key did not exist) */
+  values: Record<string, string | null>;
+  manifest: string | null;
+}
+
 /**
  * etcd v3 (SPEC §5.4): key `<prefix><destination>/<key with . → />`, value the canonical text. The
  * manifest is the key `<prefix>__varstream__/<scope key>` (JSON). An apply that fits one transaction is
- * one transaction; a larger one is split into transactions within etcd's op limit, the manifest in the
- * last, after a snapshot of every touched key that is restored if a later part fails.
+ * one transaction. A larger one is split into transactions within etcd's op limit: first the snapshot of
+ * every touched key and of the manifest is stored at `<manifest key>\0rollback`, then the parts, the
+ * last one writing the manifest and deleting the snapshot. A part that fails is undone from the snapshot
+ * at once, or — when etcd itself went away — by the next read of the scope's manifest.
  */
 export class EtcdSink implements Sink {
   readonly kind = "etcd";
@@ -46,16 +55,54 @@ export class EtcdSink implements Sink {
     return `${this.prefix}__varstream__/${scopeKey}`;
   }
 
+  private rollbackKey(scopeKey: string): string {
+    return `${this.manifestKey(scopeKey)}\u0000rollback`;
+  }
+
   describe(destination: string): string {
     return `etcd keys under ${this.prefix}${destination}/`;
   }
 
   async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {
-    const text = await this.client.get(this.manifestKey(scopeKey)).string();
-    return text === null ? null : (JSON.parse(text) as Manifest);
+    // One range read returns the manifest and, after an interrupted apply, its snapshot.
+    const key = this.manifestKey(scopeKey);
+    const found = await this.client
+      .getAll()
+      .inRange({ start: key, end: `${key}\u0001` })
+      .strings();
+    const rollback = found[this.rollbackKey(scopeKey)];
+    let text = found[key];
+    if (rollback !== undefined) {
+      const snapshot = JSON.parse(rollback) as Rollback;
+      await this.undo(scopeKey, snapshot);
+      text = snapshot.manifest ?? undefined;
+    }
+    return text === undefined ? null : (JSON.parse(text) as Manifest);
   }
 
-  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+  async restore(_scope: Scope, scopeKey: string): Promise<boolean> {
+    const rollback = await this.client.get(this.rollbackKey(scopeKey)).string();
+    if (rollback === null) return false;
+    await this.undo(scopeKey, JSON.parse(rollback) as Rollback);
+    return true;
+  }
+
+  /** Writes the snapshot back, in parts within the op limit; the last part drops the snapshot. */
+  private async undo(scopeKey: string, snapshot: Rollback): Promise<void> {
+    const ops: IOperation[] = Object.entries(snapshot.values).map(([key, value]) =>
+      value === null ? this.client.delete().key(key) : this.client.put(key).value(value),
+    );
+    const manifestKey = this.manifestKey(scopeKey);
+    ops.push(
+      snapshot.manifest === null
+        ? this.client.delete().key(manifestKey)
+        : this.client.put(manifestKey).value(snapshot.manifest),
+    );
+    ops.push(this.client.delete().key(this.rollbackKey(scopeKey)));
+    for (let i = 0; i < ops.length; i += MAX_TXN_OPS) await this.commit(ops.slice(i, i + MAX_TXN_OPS));
+  }
+
+  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     const base = this.manifestKey("");
     const all = await this.client
       .getAll()
@@ -99,26 +146,23 @@ export class EtcdSink implements Sink {
       await this.commit([...writes, manifest]);
       return;
     }
+    // Too many operations for one transaction: journal a snapshot first, so any part can be undone.
     const touched = [...Object.keys(plan.set), ...plan.stale];
-    const snapshot = await this.readValues(plan.destination, touched);
-    const oldManifest = await this.client.get(this.manifestKey(plan.scopeKey)).string();
+    const current = await this.readValues(plan.destination, touched);
+    const snapshot: Rollback = {
+      values: Object.fromEntries(touched.map((k) => [this.keyOf(plan.destination, k), current[k] ?? null])),
+      manifest: await this.client.get(this.manifestKey(plan.scopeKey)).string(),
+    };
+    await this.commit([this.client.put(this.rollbackKey(plan.scopeKey)).value(JSON.stringify(snapshot))]);
+    const done = this.client.delete().key(this.rollbackKey(plan.scopeKey));
     try {
-      for (let i = 0; i < writes.length; i += MAX_TXN_OPS - 1) {
-        const part = writes.slice(i, i + MAX_TXN_OPS - 1);
-        await this.commit(i + MAX_TXN_OPS - 1 >= writes.length ? [...part, manifest] : part);
+      for (let i = 0; i < writes.length; i += MAX_TXN_OPS - 2) {
+        const part = writes.slice(i, i + MAX_TXN_OPS - 2);
+        await this.commit(i + MAX_TXN_OPS - 2 >= writes.length ? [...part, manifest, done] : part);
       }
     } catch (err) {
-      const restore: IOperation[] = touched.map((k) =>
-        snapshot[k] === undefined
-          ? this.client.delete().key(this.keyOf(plan.destination, k))
-          : this.client.put(this.keyOf(plan.destination, k)).value(snapshot[k]),
-      );
-      restore.push(
-        oldManifest === null
-          ? this.client.delete().key(this.manifestKey(plan.scopeKey))
-          : this.client.put(this.manifestKey(plan.scopeKey)).value(oldManifest),
-      );
-      for (let i = 0; i < restore.length; i += MAX_TXN_OPS) await this.commit(restore.slice(i, i + MAX_TXN_OPS));
+      // etcd may be gone: then the snapshot stays, and the next readManifest of the scope undoes the parts.
+      await this.undo(plan.scopeKey, snapshot).catch(() => undefined);
       throw err;
     }
   }

@@ -1,7 +1,8 @@
+import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { canonicalText, type FileSinkConfig, type FlatValue, type Scope } from "@varstream/shared";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 import { type FileFormat, FORMATS } from "./formats.ts";
 import { type FileStore, LocalStore } from "./store.ts";
 
@@ -10,14 +11,24 @@ type Data = Record<string, FlatValue>;
 interface ManifestFile {
   destination: string;
   scopes: Record<string, Manifest>;
+  /** sha256 of the data file these manifests describe (null: no data file) */
+  data_sha256?: string | null;
+  /** the manifests before the apply that wrote this file, until its data file has landed */
+  previous?: Record<string, Manifest>;
+}
+
+function sha256(text: string | undefined): string | null {
+  return text === undefined ? null : createHash("sha256").update(text).digest("hex");
 }
 
 /**
  * The embedded default sink (SPEC §5.4): one file per destination, `<path>/<destination>.<format>`,
  * holding the keys of every scope that feeds it plus any key written by others (json and yaml as the
  * tree the keys came from, env and properties flat; see formats.ts and docs/sinks/file.md).
- * Manifests live in `<path>/.varstream/<destination>.manifest.json`. Each write is temp file + rename,
- * data first and manifest second, so a crash in between is repaired by the redelivered apply.
+ * Manifests live in `<path>/.varstream/<destination>.manifest.json`. Each write is temp file + rename.
+ * The manifest file is written first, naming the sha256 of the data file it describes and keeping the
+ * manifests before it; then the data file. A manifest file whose data file did not land (a failure or a
+ * crash between the two renames) is put back to the previous manifests when it is next read.
  */
 export interface FileSinkOptions {
   format: FileSinkConfig["format"];
@@ -60,12 +71,39 @@ export class FileSink implements Sink {
     return `${this.store.where}/${this.paths(destination).data}`;
   }
 
-  private async manifests(destination: string): Promise<ManifestFile> {
+  private async manifestFile(destination: string): Promise<ManifestFile> {
     const text = await this.store.read(this.paths(destination).manifest);
     return text === undefined ? { destination, scopes: {} } : (JSON.parse(text) as ManifestFile);
   }
 
-  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+  /** The manifests of the destination's last completed apply, restoring them if an apply was cut off. */
+  private manifests(destination: string): Promise<ManifestFile> {
+    return this.locked(destination, async () => (await this.settle(destination)).file);
+  }
+
+  /** `data`: the data file's text when the caller has just read it */
+  private async settle(
+    destination: string,
+    known?: { data: string | undefined },
+  ): Promise<{ file: ManifestFile; restored: boolean }> {
+    const file = await this.manifestFile(destination);
+    if (file.previous === undefined) return { file, restored: false };
+    const paths = this.paths(destination);
+    const data = known ? known.data : await this.store.read(paths.data);
+    const landed = sha256(data);
+    if (landed === file.data_sha256) return { file, restored: false };
+    // The data file is the one from before that apply (renames are atomic): so are its manifests.
+    const restored: ManifestFile = { destination, scopes: file.previous, data_sha256: landed };
+    await this.store.write(paths.manifest, `${JSON.stringify(restored, null, 2)}\n`);
+    await this.store.cleanup(paths.data);
+    return { file: restored, restored: true };
+  }
+
+  async restore(scope: Scope): Promise<boolean> {
+    return this.locked(scope.destination, async () => (await this.settle(scope.destination)).restored);
+  }
+
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     const all = (await this.manifests(scope.destination)).scopes;
     return claimedBy(
       keys,
@@ -84,12 +122,17 @@ export class FileSink implements Sink {
   }
 
   apply(plan: ApplyPlan): Promise<void> {
-    const previous = this.locks.get(plan.destination) ?? Promise.resolve();
-    const run = previous.then(() => this.applyLocked(plan));
+    return this.locked(plan.destination, () => this.applyLocked(plan));
+  }
+
+  /** Runs `fn` after every earlier call for the same destination: one file, one writer at a time. */
+  private locked<T>(destination: string, fn: () => Promise<T>): Promise<T> {
+    const previous = this.locks.get(destination) ?? Promise.resolve();
+    const run = previous.then(fn);
     const tail = run.catch(() => undefined);
-    this.locks.set(plan.destination, tail);
+    this.locks.set(destination, tail);
     void tail.then(() => {
-      if (this.locks.get(plan.destination) === tail) this.locks.delete(plan.destination);
+      if (this.locks.get(destination) === tail) this.locks.delete(destination);
     });
     return run;
   }
@@ -109,15 +152,22 @@ export class FileSink implements Sink {
     Object.assign(data, plan.set);
     const sorted: Data = {};
     for (const key of Object.keys(data).sort()) sorted[key] = data[key]!;
-    const manifests = await this.manifests(plan.destination);
-    manifests.scopes[plan.scopeKey] = plan.manifest;
+    const { file } = await this.settle(plan.destination, { data: text });
     const changed = Object.keys(plan.set).length > 0 || plan.stale.length > 0;
-    if (Object.keys(sorted).length === 0 && text !== undefined) await this.store.remove(paths.data);
-    else if (Object.keys(sorted).length > 0 && changed) {
-      await this.store.write(paths.data, this.format.render(sorted), this.options.validate);
-    }
+    const empty = Object.keys(sorted).length === 0;
+    const next = changed ? (empty ? undefined : this.format.render(sorted)) : text;
+    const manifests: ManifestFile = {
+      destination: plan.destination,
+      scopes: { ...file.scopes, [plan.scopeKey]: plan.manifest },
+      data_sha256: sha256(next),
+      ...(changed ? { previous: file.scopes } : {}),
+    };
     await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`);
-    if (changed) await this.options.reload?.(paths.data);
+    if (!changed) return;
+    if (next === undefined) {
+      if (text !== undefined) await this.store.remove(paths.data);
+    } else await this.store.write(paths.data, next, this.options.validate);
+    await this.options.reload?.(paths.data);
   }
 
   async close(): Promise<void> {

@@ -1,6 +1,16 @@
 import { randomUUID } from "node:crypto";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { dirname } from "node:path";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { basename, dirname } from "node:path";
+
+/** The temp file a write of `target` goes through: beside it, so the rename stays on one filesystem. */
+export function tempName(target: string): string {
+  return `${target}.${randomUUID()}.tmp`;
+}
+
+/** Whether `name` (a bare file name) is a temp file of a write of the file named `base`. */
+export function isTempOf(name: string, base: string): boolean {
+  return name.startsWith(`${base}.`) && name.endsWith(".tmp") && name.length === base.length + 41;
+}
 
 /**
  * Where a file sink keeps its files: this machine's disk or a remote host over SFTP. Paths are
@@ -17,6 +27,8 @@ export interface FileStore {
    */
   write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void>;
   remove(path: string): Promise<void>;
+  /** Removes temp files a write of `path` left behind when it was cut off (a crash, a lost connection). */
+  cleanup(path: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -46,7 +58,7 @@ export class LocalStore implements FileStore {
   async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void> {
     const target = this.full(path);
     await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.${randomUUID()}.tmp`;
+    const tmp = tempName(target);
     try {
       await writeFile(tmp, text, { mode: 0o644 });
       await validate?.(tmp);
@@ -59,6 +71,13 @@ export class LocalStore implements FileStore {
 
   async remove(path: string): Promise<void> {
     await rm(this.full(path), { force: true });
+  }
+
+  async cleanup(path: string): Promise<void> {
+    const target = this.full(path);
+    const names = await readdir(dirname(target)).catch(() => [] as string[]);
+    const leftovers = names.filter((name) => isTempOf(name, basename(target)));
+    await Promise.all(leftovers.map((name) => rm(`${dirname(target)}/${name}`, { force: true })));
   }
 
   async close(): Promise<void> {}

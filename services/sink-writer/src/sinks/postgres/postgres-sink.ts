@@ -1,7 +1,7 @@
 import { canonicalText, type FlatValue, type PostgresSinkConfig, type Scope, type Secrets } from "@varstream/shared";
 import pg from "pg";
 import { claimedBy, destinationPrefix } from "../claims.ts";
-import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 const quote = (name: string) =>
   name
@@ -87,7 +87,7 @@ export class PostgresSink implements Sink {
     return res.rows[0]?.manifest ?? null;
   }
 
-  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+  async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ensureTables();
     const res = await this.pool.query<{ scope: string; manifest: Manifest }>(
       `SELECT scope, manifest FROM ${this.manifests} WHERE starts_with(scope, $1) AND scope <> $2`,
@@ -109,9 +109,14 @@ export class PostgresSink implements Sink {
     return Object.fromEntries(keys.map((k) => [k, found.get(k)]));
   }
 
+  async restore(): Promise<boolean> {
+    return false; // one transaction per apply: an interrupted one was aborted by the server
+  }
+
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ensureTables();
     const client = await this.pool.connect();
+    let broken: Error | undefined;
     try {
       await client.query("BEGIN");
       const set = Object.entries(plan.set);
@@ -143,10 +148,13 @@ export class PostgresSink implements Sink {
       );
       await client.query("COMMIT");
     } catch (err) {
-      await client.query("ROLLBACK").catch(() => undefined);
+      // A lost connection rolls the transaction back on the server; the client is not reused.
+      await client.query("ROLLBACK").catch((rollbackErr: Error) => {
+        broken = rollbackErr;
+      });
       throw err;
     } finally {
-      client.release();
+      client.release(broken);
     }
   }
 

@@ -1,7 +1,7 @@
 import { canonicalText, type FlatValue, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
 import { type ChainableCommander, Redis } from "ioredis";
 import { claimedBy, destinationPrefix } from "../claims.ts";
-import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
 export const MANIFEST_PREFIX = "__varstream__:";
@@ -95,7 +95,7 @@ export class RedisSink implements Sink {
     return `${MANIFEST_PREFIX}index:${destinationPrefix(scopeKey)}`;
   }
 
-  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ready();
     const members = await this.client.smembers(this.indexKey(scopeKey));
     const others: [string, Manifest | null][] = [];
@@ -148,6 +148,10 @@ export class RedisSink implements Sink {
     if (results === null) throw new Error("redis transaction was discarded (a watched key changed); retrying");
     const failed = results.find(([err]) => err !== null);
     if (failed) throw failed[0] as Error;
+  }
+
+  async restore(): Promise<boolean> {
+    return false; // one transaction per apply: an interrupted one was aborted by the server
   }
 
   async apply(plan: ApplyPlan): Promise<void> {

@@ -1,7 +1,7 @@
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { posix } from "node:path";
 import { Client, type ConnectConfig, type SFTPWrapper } from "ssh2";
-import type { FileStore } from "../file/store.ts";
+import { type FileStore, isTempOf, tempName } from "../file/store.ts";
 
 export interface SshTarget {
   host: string;
@@ -86,7 +86,7 @@ export class SftpStore implements FileStore {
     const { sftp } = await this.connect();
     const target = this.full(path);
     await this.mkdirs(posix.dirname(target));
-    const tmp = `${target}.${randomUUID()}.tmp`;
+    const tmp = tempName(target);
     const unlink = () => new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
     try {
       await new Promise<void>((resolve, reject) =>
@@ -106,6 +106,18 @@ export class SftpStore implements FileStore {
   async remove(path: string): Promise<void> {
     const { sftp } = await this.connect();
     await new Promise<void>((resolve) => sftp.unlink(this.full(path), () => resolve()));
+  }
+
+  async cleanup(path: string): Promise<void> {
+    const { sftp } = await this.connect();
+    const target = this.full(path);
+    const dir = posix.dirname(target);
+    const names = await new Promise<string[]>((resolve) =>
+      sftp.readdir(dir, (err, list) => resolve(err ? [] : list.map((entry) => entry.filename))),
+    );
+    for (const name of names.filter((n) => isTempOf(n, posix.basename(target)))) {
+      await new Promise<void>((resolve) => sftp.unlink(posix.join(dir, name), () => resolve()));
+    }
   }
 
   /** Runs a command on the host; resolves with its output, rejects with its stderr when it fails. */

@@ -1,17 +1,18 @@
 import { canonicalText, type FlatValue, type Scope, splitKey, type ZookeeperSinkConfig } from "@varstream/shared";
 import zookeeper from "node-zookeeper-client";
 import { claimedBy, destinationPrefix } from "../claims.ts";
-import type { ApplyPlan, Manifest, Sink } from "../sink.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
+type Transaction = ReturnType<Client["transaction"]>;
 
 const NO_NODE = zookeeper.Exception.NO_NODE;
 
 /**
  * ZooKeeper (SPEC §5.4): a znode per key, `<root>/<destination>/<key with . → />`, holding the canonical
  * text (or JSON with `encoding: json`). The manifest is the znode `<root>/__varstream__/<scope key,
- * URI-encoded>`. One `multi` per apply: creates, updates, deletes and the manifest together. (Parent
- * znodes of new keys are created first, empty; an empty parent left by a failed apply is harmless.)
+ * URI-encoded>`. One `multi` per apply: the missing parent znodes (empty), creates, updates, deletes and
+ * the manifest together, so a failed apply leaves nothing behind.
  */
 export class ZookeeperSink implements Sink {
   readonly kind = "zookeeper";
@@ -74,8 +75,18 @@ export class ZookeeperSink implements Sink {
     );
   }
 
-  private mkdirp(path: string): Promise<void> {
-    return new Promise((resolve, reject) => this.client.mkdirp(path, (err) => (err ? reject(err) : resolve())));
+  /** Adds to `txn` a create of each missing ancestor of `path`, top down, once per apply. */
+  private async createParents(txn: Transaction, path: string, planned: Set<string>): Promise<void> {
+    const missing: string[] = [];
+    for (let parent = path.slice(0, path.lastIndexOf("/")); parent !== ""; ) {
+      if (planned.has(parent) || (await this.exists(parent))) break;
+      missing.push(parent);
+      parent = parent.slice(0, parent.lastIndexOf("/"));
+    }
+    for (const parent of missing.reverse()) {
+      planned.add(parent);
+      txn.create(parent);
+    }
   }
 
   describe(destination: string): string {
@@ -88,7 +99,7 @@ export class ZookeeperSink implements Sink {
     return data === undefined ? null : (JSON.parse(data.toString("utf8")) as Manifest);
   }
 
-  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, string>> {
+  async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ready();
     const dir = this.manifestPath("").slice(0, -1);
     const children = await new Promise<string[]>((resolve, reject) =>
@@ -117,14 +128,20 @@ export class ZookeeperSink implements Sink {
     return out;
   }
 
+  async restore(): Promise<boolean> {
+    return false; // one multi per apply: nothing half-done to undo
+  }
+
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ready();
     const txn = this.client.transaction();
+    const planned = new Set<string>();
     for (const [key, value] of Object.entries(plan.set)) {
       const path = this.path(plan.destination, key);
       if (await this.exists(path)) txn.setData(path, this.encode(value), -1);
       else {
-        await this.mkdirp(path.slice(0, path.lastIndexOf("/")));
+        await this.createParents(txn, path, planned);
+        planned.add(path);
         txn.create(path, this.encode(value));
       }
     }
@@ -136,7 +153,7 @@ export class ZookeeperSink implements Sink {
     const manifest = Buffer.from(JSON.stringify(plan.manifest), "utf8");
     if (await this.exists(manifestPath)) txn.setData(manifestPath, manifest, -1);
     else {
-      await this.mkdirp(manifestPath.slice(0, manifestPath.lastIndexOf("/")));
+      await this.createParents(txn, manifestPath, planned);
       txn.create(manifestPath, manifest);
     }
     await new Promise<void>((resolve, reject) => txn.commit((err) => (err ? reject(err) : resolve())));
