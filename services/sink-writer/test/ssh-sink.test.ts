@@ -1,18 +1,15 @@
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync } from "node:fs";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
-import { createConnection } from "node:net";
-import { tmpdir } from "node:os";
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { Sshd } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
 import { connectSshSink } from "../src/sinks/ssh/ssh-sink.ts";
 
 const logger = createLogger("test", "silent");
 const options = { maxRetries: 0, retryBaseMs: 10, logger };
-const PORT = 30000 + Math.floor(Math.random() * 2000);
 
 function keySet(scope: Scope, taskId: string, keys: KeySet["keys"]): KeySet {
   return {
@@ -31,59 +28,18 @@ function keySet(scope: Scope, taskId: string, keys: KeySet["keys"]): KeySet {
 }
 const desired = (ks: KeySet) => ({ scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks });
 
-/** Debian's openssh-server on a loopback port, with a host key and a client key made here. */
 describe("ssh sink against a real OpenSSH server", () => {
+  let sshd: Sshd;
   let dir: string;
   let remote: string;
-  let sshd: ChildProcess;
-  let clientKey: string;
-  let hostKeySha256: string;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "varstream-sshd-"));
-    remote = join(dir, "remote");
-    mkdirSync(remote);
-    mkdirSync("/run/sshd", { recursive: true });
-    for (const name of ["host_key", "client_key"]) {
-      execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", join(dir, name)]);
-    }
-    clientKey = readFileSync(join(dir, "client_key"), "utf8");
-    await writeFile(join(dir, "authorized_keys"), readFileSync(join(dir, "client_key.pub")));
-    const hostPub = readFileSync(join(dir, "host_key.pub"), "utf8").split(" ")[1]!;
-    hostKeySha256 = `SHA256:${createHash("sha256").update(Buffer.from(hostPub, "base64")).digest("base64").replace(/=+$/, "")}`;
-    await writeFile(
-      join(dir, "sshd_config"),
-      [
-        `Port ${PORT}`,
-        "ListenAddress 127.0.0.1",
-        `HostKey ${join(dir, "host_key")}`,
-        `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
-        `PidFile ${join(dir, "sshd.pid")}`,
-        "PasswordAuthentication no",
-        "KbdInteractiveAuthentication no",
-        "PermitRootLogin prohibit-password",
-        "StrictModes no",
-        "UsePAM no",
-        "Subsystem sftp internal-sftp",
-      ].join("\n"),
-    );
-    sshd = spawn("/usr/sbin/sshd", ["-D", "-e", "-f", join(dir, "sshd_config")], { stdio: "ignore" });
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const open = await new Promise<boolean>((resolve) => {
-        const socket = createConnection(PORT, "127.0.0.1", () => {
-          socket.end();
-          resolve(true);
-        }).on("error", () => resolve(false));
-      });
-      if (open) break;
-      if (Date.now() > deadline) throw new Error("sshd did not listen");
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    sshd = await Sshd.start();
+    ({ dir, remote } = sshd);
   });
 
   afterAll(() => {
-    sshd?.kill();
+    sshd?.stop();
   });
 
   const sink = (extra: Record<string, string> = {}) =>
@@ -91,10 +47,10 @@ describe("ssh sink against a real OpenSSH server", () => {
       "ssh",
       {
         host: "127.0.0.1",
-        port: PORT,
+        port: sshd.port,
         username: "root",
-        private_key: clientKey,
-        host_key_sha256: hostKeySha256,
+        private_key: sshd.clientKey,
+        host_key_sha256: sshd.hostKeySha256,
         path: remote,
         format: "env",
         ...extra,

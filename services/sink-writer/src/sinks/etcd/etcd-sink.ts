@@ -1,5 +1,6 @@
 import { canonicalText, type EtcdSinkConfig, type Scope, type Secrets, splitKey } from "@varstream/shared";
-import { Etcd3, type IOperation } from "etcd3";
+import { ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
+import { Etcd3, type IOperation, isRecoverableError } from "etcd3";
 import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
@@ -34,6 +35,12 @@ export class EtcdSink implements Sink {
       hosts: config.hosts,
       ...(auth ? { auth } : {}),
       dialTimeout: 3000,
+      // A host that failed 3 times in a row is skipped for 1 s (etcd3's default: 5 s). The sink writer
+      // retries with its own backoff; a server that is back should get the next attempt.
+      faultHandling: {
+        host: () =>
+          circuitBreaker(handleWhen(isRecoverableError), { halfOpenAfter: 1000, breaker: new ConsecutiveBreaker(3) }),
+      },
       defaultCallOptions: () => ({ deadline: Date.now() + 5000 }),
     });
   }

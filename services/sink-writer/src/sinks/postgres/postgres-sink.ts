@@ -117,6 +117,11 @@ export class PostgresSink implements Sink {
     await this.ensureTables();
     const client = await this.pool.connect();
     let broken: Error | undefined;
+    // A checked-out client reports a lost connection as an 'error' event too: unheard, it would end the process.
+    const lost = (err: Error) => {
+      broken = err;
+    };
+    client.on("error", lost);
     try {
       await client.query("BEGIN");
       const set = Object.entries(plan.set);
@@ -154,6 +159,7 @@ export class PostgresSink implements Sink {
       });
       throw err;
     } finally {
+      client.off("error", lost);
       client.release(broken);
     }
   }

@@ -15,18 +15,27 @@ export interface SshTarget {
   root: string;
 }
 
+type Done<T> = (err: Error | null | undefined, value?: T) => void;
+
+interface Session {
+  client: Client;
+  sftp: SFTPWrapper;
+  /** rejects when the connection is lost: SFTP requests in flight then never get an answer */
+  lost: Promise<never>;
+}
+
 /** A file store on a remote host over SFTP; commands run over the same SSH connection. */
 export class SftpStore implements FileStore {
   readonly where: string;
   private readonly target: SshTarget;
-  private session: Promise<{ client: Client; sftp: SFTPWrapper }> | undefined;
+  private session: Promise<Session> | undefined;
 
   constructor(target: SshTarget) {
     this.target = target;
     this.where = `${target.username}@${target.host}:${target.port}:${target.root}`;
   }
 
-  private connect(): Promise<{ client: Client; sftp: SFTPWrapper }> {
+  private connect(): Promise<Session> {
     this.session ??= new Promise((resolve, reject) => {
       const client = new Client();
       const config: ConnectConfig = {
@@ -44,18 +53,38 @@ export class SftpStore implements FileStore {
             }
           : {}),
       };
+      let markLost: (err: Error) => void = () => undefined;
+      const lost = new Promise<never>((_, fail) => {
+        markLost = fail;
+      });
+      lost.catch(() => undefined);
+      const gone = (err: Error) => {
+        this.session = undefined;
+        markLost(err);
+        reject(err);
+      };
       client
-        .on("ready", () => client.sftp((err, sftp) => (err ? reject(err) : resolve({ client, sftp }))))
-        .on("error", (err) => {
-          this.session = undefined;
-          reject(err);
-        })
-        .on("close", () => {
-          this.session = undefined;
-        })
+        .on("ready", () =>
+          client.sftp((err, sftp) => {
+            if (err) return reject(err);
+            sftp.on("error", gone);
+            resolve({ client, sftp, lost });
+          }),
+        )
+        .on("error", gone)
+        .on("close", () => gone(new Error(`ssh connection to ${this.where} lost`)))
         .connect(config);
     });
     return this.session;
+  }
+
+  /** One SFTP request, failing (not hanging) if the connection goes away before the answer. */
+  private async call<T = void>(request: (sftp: SFTPWrapper, done: Done<T>) => void): Promise<T> {
+    const { sftp, lost } = await this.connect();
+    const answer = new Promise<T>((resolve, reject) =>
+      request(sftp, (err, value) => (err ? reject(err) : resolve(value as T))),
+    );
+    return Promise.race([answer, lost]);
   }
 
   private full(path: string): string {
@@ -63,60 +92,52 @@ export class SftpStore implements FileStore {
   }
 
   async read(path: string): Promise<string | undefined> {
-    const { sftp } = await this.connect();
-    return new Promise((resolve, reject) =>
+    return this.call<string | undefined>((sftp, done) =>
       sftp.readFile(this.full(path), "utf8", (err, data) => {
-        if (err) return (err as { code?: number }).code === 2 ? resolve(undefined) : reject(err);
-        resolve(String(data));
+        if (err) return (err as { code?: number }).code === 2 ? done(null, undefined) : done(err);
+        done(null, String(data));
       }),
     );
   }
 
   private async mkdirs(dir: string): Promise<void> {
-    const { sftp } = await this.connect();
     const parts = dir.split("/").filter(Boolean);
     let current = dir.startsWith("/") ? "" : ".";
     for (const part of parts) {
       current = `${current}/${part}`;
-      await new Promise<void>((resolve) => sftp.mkdir(current, () => resolve())); // exists: fine
+      const path = current;
+      await this.call((sftp, done) => sftp.mkdir(path, () => done(null))); // exists: fine
     }
   }
 
   async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void> {
-    const { sftp } = await this.connect();
     const target = this.full(path);
     await this.mkdirs(posix.dirname(target));
     const tmp = tempName(target);
-    const unlink = () => new Promise<void>((resolve) => sftp.unlink(tmp, () => resolve()));
     try {
-      await new Promise<void>((resolve, reject) =>
-        sftp.writeFile(tmp, text, { mode: 0o644 }, (err) => (err ? reject(err) : resolve())),
-      );
+      await this.call((sftp, done) => sftp.writeFile(tmp, text, { mode: 0o644 }, done));
       await validate?.(tmp);
       // posix-rename replaces the target atomically (plain SFTP rename refuses an existing target).
-      await new Promise<void>((resolve, reject) =>
-        sftp.ext_openssh_rename(tmp, target, (err) => (err ? reject(err) : resolve())),
-      );
+      await this.call((sftp, done) => sftp.ext_openssh_rename(tmp, target, done));
     } catch (err) {
-      await unlink();
+      // A lost connection leaves the temp file: cleanup() removes it at the next restore.
+      await this.call((sftp, done) => sftp.unlink(tmp, () => done(null))).catch(() => undefined);
       throw err;
     }
   }
 
   async remove(path: string): Promise<void> {
-    const { sftp } = await this.connect();
-    await new Promise<void>((resolve) => sftp.unlink(this.full(path), () => resolve()));
+    await this.call((sftp, done) => sftp.unlink(this.full(path), () => done(null)));
   }
 
   async cleanup(path: string): Promise<void> {
-    const { sftp } = await this.connect();
     const target = this.full(path);
     const dir = posix.dirname(target);
-    const names = await new Promise<string[]>((resolve) =>
-      sftp.readdir(dir, (err, list) => resolve(err ? [] : list.map((entry) => entry.filename))),
+    const names = await this.call<string[]>((sftp, done) =>
+      sftp.readdir(dir, (err, list) => done(null, err ? [] : list.map((entry) => entry.filename))),
     );
     for (const name of names.filter((n) => isTempOf(n, posix.basename(target)))) {
-      await new Promise<void>((resolve) => sftp.unlink(posix.join(dir, name), () => resolve()));
+      await this.call((sftp, done) => sftp.unlink(posix.join(dir, name), () => done(null)));
     }
   }
 

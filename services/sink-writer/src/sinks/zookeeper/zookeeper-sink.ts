@@ -35,11 +35,20 @@ export class ZookeeperSink implements Sink {
     });
   }
 
+  /** Waits for the session (first connect, or a reconnect after a lost connection), at most 5 s. */
   private async ready(): Promise<void> {
-    const timeout = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`zookeeper ${this.config.connect} is not reachable`)), 5000).unref(),
-    );
-    await Promise.race([this.connected, timeout]);
+    await this.waitConnected(this.connected);
+    const state = this.client.getState();
+    if (state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY) return;
+    await this.waitConnected(new Promise<void>((resolve) => this.client.once("connected", () => resolve())));
+  }
+
+  private async waitConnected(connected: Promise<void>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`zookeeper ${this.config.connect} is not reachable`)), 5000);
+    });
+    await Promise.race([connected, timeout]).finally(() => clearTimeout(timer));
   }
 
   private path(destination: string, key: string): string {
