@@ -8,11 +8,14 @@ export type CutTrigger = { afterBytes: number } | { marker: string };
  * the trigger, the bytes before it are passed on and the server's side is closed right there, the
  * client's connections are reset, and new ones are refused until `up()`. To a client the server went
  * away in the middle of what it was sending; the server sees a request that never finished.
+ * `stall()` is the other outage: the server hangs — connections stay open, nothing gets through — until
+ * `resume()`.
  */
 export class CutProxy {
   private readonly server: Server;
   private readonly pairs = new Set<{ client: Socket; upstream: Socket }>();
   private isDown = false;
+  private stalled = false;
   private trigger: CutTrigger | undefined;
   private sent = 0;
   private fired: (() => void) | undefined;
@@ -57,6 +60,24 @@ export class CutProxy {
     this.isDown = false;
   }
 
+  /** The server hangs: nothing passes either way, connections stay open. */
+  stall(): void {
+    this.stalled = true;
+    for (const { client, upstream } of this.pairs) {
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** The hung server answers again: what waited passes on. */
+  resume(): void {
+    this.stalled = false;
+    for (const { client, upstream } of this.pairs) {
+      client.resume();
+      upstream.resume();
+    }
+  }
+
   async close(): Promise<void> {
     this.down();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -70,6 +91,10 @@ export class CutProxy {
     const upstream = createConnection(port, host);
     const pair = { client, upstream };
     this.pairs.add(pair);
+    if (this.stalled) {
+      client.pause();
+      upstream.pause();
+    }
     const drop = () => {
       this.pairs.delete(pair);
       client.destroy();
