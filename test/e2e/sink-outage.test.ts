@@ -1,39 +1,16 @@
-import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flatten } from "@varstream/shared";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, waitFor } from "@varstream/testkit";
+import { GitRepo, githubPushPayload, githubRequest, Pipeline, TestServer, waitFor } from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-
-const PORT = 34000 + Math.floor(Math.random() * 1000);
-
-/** A Redis of this test's own, so it can be stopped and started again. */
-function startRedis(dir: string): void {
-  execFileSync("redis-server", [
-    "--port",
-    String(PORT),
-    "--bind",
-    "127.0.0.1",
-    "--dir",
-    dir,
-    "--daemonize",
-    "yes",
-    "--save",
-    "",
-    "--appendonly",
-    "no",
-    "--logfile",
-    join(dir, "redis.log"),
-  ]);
-}
 
 describe("a sink outage", () => {
   let repo: GitRepo;
   let out: string;
-  let dir: string;
+  let server: TestServer;
   let pipeline: Pipeline;
   let redis: Redis;
   const dest = `outage-${randomUUID().slice(0, 8)}`;
@@ -46,16 +23,16 @@ describe("a sink outage", () => {
   beforeAll(async () => {
     repo = await GitRepo.create("acme/outage");
     out = await mkdtemp(join(tmpdir(), "varstream-outage-out-"));
-    dir = await mkdtemp(join(tmpdir(), "varstream-outage-redis-"));
-    startRedis(dir);
-    redis = new Redis({ port: PORT, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
+    // A Redis of this test's own, so it can be stopped and started again.
+    server = await TestServer.redis({ persist: true });
+    redis = new Redis({ port: server.port, lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => 100 });
     redis.on("error", () => undefined);
     await redis.connect();
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
           platforms: [{ github: { endpoint: repo.endpoint } }],
-          datasources: [{ file: { path: out } }, { redis: { tag: "own", port: PORT } }],
+          datasources: [{ file: { path: out } }, { redis: { tag: "own", port: server.port } }],
           rules: [
             {
               platform: "github",
@@ -72,8 +49,8 @@ describe("a sink outage", () => {
 
   afterAll(async () => {
     await pipeline?.stop();
-    await redis?.shutdown("NOSAVE").catch(() => undefined);
     redis?.disconnect();
+    await server?.stop();
     await repo?.cleanup();
   });
 
@@ -81,7 +58,7 @@ describe("a sink outage", () => {
     expect((await push("a: 1\nb: 1\n")).state).toBe("SUCCEEDED");
     expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "1" });
 
-    await redis.shutdown("SAVE").catch(() => undefined); // the server closes the connection as it goes
+    await server.stop(); // saves its data as it goes
     await waitFor(async () => (await redis.ping().catch(() => "down")) === "down", { what: "redis down" });
     const during = await push("a: 2\nc: 2\n");
     expect(during.state).toBe("PARTIAL");
@@ -89,7 +66,7 @@ describe("a sink outage", () => {
     expect(during.sinks["redis-own"]).toMatchObject({ state: "failed", scopes: [{ rolled_back: true }] });
     expect(flatten(JSON.parse(await readFile(join(out, `${dest}.json`), "utf8")))).toEqual({ a: 2, c: 2 });
 
-    startRedis(dir);
+    await server.start();
     await waitFor(async () => (await redis.ping().catch(() => "")) === "PONG", { what: "redis back" });
     // What the failed apply left: the state before it, whole (data and manifest from the same apply).
     expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "1" });

@@ -4,5 +4,6 @@ export * from "./github.ts";
 export * from "./payloads.ts";
 export * from "./pipeline.ts";
 export * from "./redis-scenario.ts";
+export * from "./servers.ts";
 export * from "./sshd.ts";
 export * from "./wait.ts";

@@ -5,6 +5,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { createConnection } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { freePort } from "./servers.ts";
 import { waitFor } from "./wait.ts";
 
 /**
@@ -31,7 +32,7 @@ export class Sshd {
   }
 
   static async start(): Promise<Sshd> {
-    const port = 30000 + Math.floor(Math.random() * 2000);
+    const port = freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-sshd-"));
     const remote = join(dir, "remote");
     mkdirSync(remote);

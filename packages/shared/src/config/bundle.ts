@@ -48,6 +48,8 @@ const RedisSinkConfig = z
     username: SecretRef.optional(),
     password: SecretRef.optional(),
     tls: z.boolean().default(false),
+    /** with tls: the CA (PEM) that signed the server's certificate, when it is not a public one */
+    tls_ca: SecretRef.optional(),
     /** hash: HSET <destination> key value; string: SET <destination>:<key> value; json: one JSON value */
     layout: z.enum(["hash", "string", "json"]).default("hash"),
     /** string layout: keys expire after this many seconds (re-set at every apply that writes them) */
@@ -63,7 +65,10 @@ const PostgresSinkConfig = z
     database: z.string().min(1).default("postgres"),
     user: SecretRef.default("postgres"),
     password: SecretRef.optional(),
+    /** TLS to the server, its certificate verified (against ssl_ca when given) */
     ssl: z.boolean().default(false),
+    /** with ssl: the CA (PEM) that signed the server's certificate, when it is not a public one */
+    ssl_ca: SecretRef.optional(),
     /** the data table, created if missing; manifests go to `<table>_manifests` */
     table: z
       .string()
@@ -78,9 +83,12 @@ const PostgresSinkConfig = z
 const EtcdSinkConfig = z
   .object({
     tag: Tag,
+    /** `https://` hosts connect over TLS */
     hosts: z.array(z.string().min(1)).min(1).default(["http://127.0.0.1:2379"]),
     username: SecretRef.optional(),
     password: SecretRef.optional(),
+    /** for https hosts: the CA (PEM) that signed the servers' certificates, when it is not a public one */
+    tls_ca: SecretRef.optional(),
     /** prefix of every key varstream writes, before the destination */
     prefix: z.string().default(""),
   })

@@ -28,12 +28,18 @@ export class EtcdSink implements Sink {
   private readonly client: Etcd3;
   private readonly prefix: string;
 
-  private constructor(name: string, config: EtcdSinkConfig, auth?: { username: string; password: string }) {
+  private constructor(
+    name: string,
+    config: EtcdSinkConfig,
+    auth: { username: string; password: string } | undefined,
+    ca: string | undefined,
+  ) {
     this.name = name;
     this.prefix = config.prefix;
     this.client = new Etcd3({
       hosts: config.hosts,
       ...(auth ? { auth } : {}),
+      ...(ca === undefined ? {} : { credentials: { rootCertificate: Buffer.from(ca) } }),
       dialTimeout: 3000,
       // A host that failed 3 times in a row is skipped for 1 s (etcd3's default: 5 s). The sink writer
       // retries with its own backoff; a server that is back should get the next attempt.
@@ -50,7 +56,8 @@ export class EtcdSink implements Sink {
       config.username !== undefined && config.password !== undefined
         ? { username: await secrets.resolve(config.username), password: await secrets.resolve(config.password) }
         : undefined;
-    return new EtcdSink(name, config, auth);
+    const ca = config.tls_ca === undefined ? undefined : await secrets.resolve(config.tls_ca);
+    return new EtcdSink(name, config, auth, ca);
   }
 
   /** The etcd key of a flattened key: separators become `/`, escaped ones stay dots. */

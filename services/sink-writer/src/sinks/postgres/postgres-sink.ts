@@ -21,7 +21,13 @@ export class PostgresSink implements Sink {
   private readonly table: string;
   private readonly manifests: string;
 
-  private constructor(name: string, config: PostgresSinkConfig, user: string, password: string | undefined) {
+  private constructor(
+    name: string,
+    config: PostgresSinkConfig,
+    user: string,
+    password: string | undefined,
+    ca: string | undefined,
+  ) {
     this.name = name;
     this.table = quote(config.table);
     this.manifests = quote(`${config.table}_manifests`);
@@ -31,7 +37,7 @@ export class PostgresSink implements Sink {
       database: config.database,
       user,
       ...(password === undefined ? {} : { password }),
-      ...(config.ssl ? { ssl: { rejectUnauthorized: true } } : {}),
+      ...(config.ssl ? { ssl: { rejectUnauthorized: true, ...(ca === undefined ? {} : { ca }) } } : {}),
       max: 4,
       connectionTimeoutMillis: 3000,
       idleTimeoutMillis: 10_000,
@@ -43,7 +49,8 @@ export class PostgresSink implements Sink {
   static async connect(name: string, config: PostgresSinkConfig, secrets: Secrets): Promise<PostgresSink> {
     const user = await secrets.resolve(config.user);
     const password = config.password === undefined ? undefined : await secrets.resolve(config.password);
-    const sink = new PostgresSink(name, config, user, password);
+    const ca = config.ssl_ca === undefined ? undefined : await secrets.resolve(config.ssl_ca);
+    const sink = new PostgresSink(name, config, user, password, ca);
     // Created on first use, so a server that is down at start does not keep the sink writer down.
     return sink;
   }

@@ -21,8 +21,15 @@ export class RedisSink implements Sink {
   readonly client: Redis;
   private readonly where: string;
   private readonly config: RedisSinkConfig;
+  /** why the connection last failed (refused, WRONGPASS, a certificate…), for the scope's error */
+  private lastError: string | undefined;
 
-  private constructor(name: string, config: RedisSinkConfig, auth: { username?: string; password?: string }) {
+  private constructor(
+    name: string,
+    config: RedisSinkConfig,
+    auth: { username?: string; password?: string },
+    ca: string | undefined,
+  ) {
     this.name = name;
     this.config = config;
     this.where = `${config.host}:${config.port}`;
@@ -31,7 +38,7 @@ export class RedisSink implements Sink {
       port: config.port,
       db: config.db,
       ...auth,
-      ...(config.tls ? { tls: {} } : {}),
+      ...(config.tls ? { tls: ca === undefined ? {} : { ca } } : {}),
       lazyConnect: true,
       // Scopes applied side by side share round trips: commands issued in one tick go in one write.
       enableAutoPipelining: true,
@@ -47,10 +54,16 @@ export class RedisSink implements Sink {
     const auth: { username?: string; password?: string } = {};
     if (config.username !== undefined) auth.username = await secrets.resolve(config.username);
     if (config.password !== undefined) auth.password = await secrets.resolve(config.password);
-    const sink = new RedisSink(name, config, auth);
+    const ca = config.tls_ca === undefined ? undefined : await secrets.resolve(config.tls_ca);
+    const sink = new RedisSink(name, config, auth, ca);
     // A Redis that is down at start must not keep the sink writer (and the other sinks) from starting:
     // applies fail and retry until it answers, ioredis reconnecting meanwhile.
-    sink.client.on("error", () => undefined);
+    sink.client.on("error", (err: Error) => {
+      sink.lastError = err.message;
+    });
+    sink.client.on("ready", () => {
+      sink.lastError = undefined;
+    });
     await sink.client.connect().catch(() => undefined);
     return sink;
   }
@@ -75,7 +88,9 @@ export class RedisSink implements Sink {
       });
     }
     if ((this.client.status as string) !== "ready")
-      throw new Error(`redis ${this.where} is not reachable (${this.client.status})`);
+      throw new Error(
+        `redis ${this.where} is not reachable (${this.client.status}${this.lastError ? `: ${this.lastError}` : ""})`,
+      );
   }
 
   async readManifest(_scope: Scope, scopeKey: string): Promise<Manifest | null> {

@@ -1,0 +1,123 @@
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { mkdtemp } from "node:fs/promises";
+import { createConnection } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { waitFor } from "./wait.ts";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+/** A private CA and a server certificate for 127.0.0.1, made by infra/tls/make-cert.sh. */
+export interface TestCert {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+export function makeCert(dir: string): TestCert {
+  execFileSync("bash", [join(ROOT, "infra/tls/make-cert.sh"), dir]);
+  return { ca: join(dir, "ca.crt"), cert: join(dir, "server.crt"), key: join(dir, "server.key") };
+}
+
+/** A loopback port nobody listens on (probably): tests pick theirs in 40000–49999. */
+export function freePort(): number {
+  return 40000 + Math.floor(Math.random() * 10_000);
+}
+
+async function listening(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection(port, "127.0.0.1", () => {
+      socket.end();
+      resolve(true);
+    }).on("error", () => resolve(false));
+  });
+}
+
+/**
+ * A server process of a test's own (Debian's binaries), on a port of its own, so the test can stop it,
+ * start it again, or configure it in ways the shared test servers are not (TLS, users, auth).
+ */
+export class TestServer {
+  readonly port: number;
+  readonly dir: string;
+  private readonly command: string;
+  private readonly args: string[];
+  private child: ChildProcess | undefined;
+
+  private constructor(command: string, args: string[], port: number, dir: string) {
+    this.command = command;
+    this.args = args;
+    this.port = port;
+    this.dir = dir;
+  }
+
+  /**
+   * redis-server; `tls` makes its only port a TLS one, `users` are ACL lines (`name on >password …`);
+   * with users, the default user is off. `persist` keeps the data across stop and start (saved at stop).
+   */
+  static async redis(options: { tls?: boolean; users?: string[][]; persist?: boolean } = {}): Promise<TestServer> {
+    const port = freePort();
+    const dir = await mkdtemp(join(tmpdir(), "varstream-redis-"));
+    const save = options.persist ? ["--save", "3600", "1"] : ["--save", ""];
+    const args = ["--bind", "127.0.0.1", "--dir", dir, ...save, "--appendonly", "no"];
+    if (options.tls) {
+      const cert = makeCert(join(dir, "tls"));
+      args.push("--port", "0", "--tls-port", String(port), "--tls-cert-file", cert.cert);
+      args.push("--tls-key-file", cert.key, "--tls-ca-cert-file", cert.ca, "--tls-auth-clients", "no");
+    } else args.push("--port", String(port));
+    if (options.users) {
+      args.push("--user", "default", "off");
+      for (const user of options.users) args.push("--user", ...user);
+    }
+    return new TestServer("redis-server", args, port, dir).start();
+  }
+
+  /** A single-member etcd; `tls` serves clients over https with a certificate of a private CA. */
+  static async etcd(options: { tls?: boolean } = {}): Promise<TestServer> {
+    const port = freePort();
+    const peer = port + 1;
+    const dir = await mkdtemp(join(tmpdir(), "varstream-etcd-"));
+    const scheme = options.tls ? "https" : "http";
+    const args = [
+      "--name",
+      "test",
+      "--data-dir",
+      join(dir, "data"),
+      "--listen-client-urls",
+      `${scheme}://127.0.0.1:${port}`,
+      "--advertise-client-urls",
+      `${scheme}://127.0.0.1:${port}`,
+      "--listen-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-advertise-peer-urls",
+      `http://127.0.0.1:${peer}`,
+      "--initial-cluster",
+      `test=http://127.0.0.1:${peer}`,
+    ];
+    if (options.tls) {
+      const cert = makeCert(join(dir, "tls"));
+      args.push("--cert-file", cert.cert, "--key-file", cert.key);
+    }
+    return new TestServer("etcd", args, port, dir).start();
+  }
+
+  get ca(): string {
+    return join(this.dir, "tls", "ca.crt");
+  }
+
+  async start(): Promise<this> {
+    this.child = spawn(this.command, this.args, { stdio: "ignore" });
+    await waitFor(() => listening(this.port), { what: `${this.command} on ${this.port}`, timeoutMs: 20_000 });
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    const child = this.child;
+    this.child = undefined;
+    if (!child || child.exitCode !== null) return;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
