@@ -3,70 +3,114 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT, waitFor } from "@varstream/testkit";
-import { Redis } from "ioredis";
+import { Secrets } from "@varstream/shared";
+import { createSink, type Sink } from "@varstream/sink-writer";
+import {
+  GitRepo,
+  githubPushPayload,
+  githubRequest,
+  Pipeline,
+  Sshd,
+  TEST_REDIS_PORT,
+  waitFor,
+} from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
+const SINKS = ["file", "redis", "postgres", "etcd", "zookeeper", "ssh"] as const;
 
+/**
+ * For every sink: a sink-writer process running only that sink dies (SIGKILL) right after writing a
+ * chunk, before it reports or commits the offset. The restarted writer gets the same records again.
+ */
 describe("kill -9 of the sink-writer between the data write and the offset commit", () => {
   let repo: GitRepo;
   let pipeline: Pipeline;
-  let redis: Redis;
+  let sshd: Sshd;
   let bundlePath: string;
+  const readers = new Map<string, Sink>();
   const dest = `crash-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/crash");
-    redis = new Redis({ port: TEST_REDIS_PORT });
+    sshd = await Sshd.start();
+    const out = await mkdtemp(join(tmpdir(), "varstream-crash-out-"));
     const bundle = {
       bundle: {
         platforms: [{ github: { endpoint: repo.endpoint } }],
-        datasources: [{ redis: { port: TEST_REDIS_PORT } }],
-        rules: [{ platform: "github", datasource: "redis", file_name: "app.yaml", destination_template: dest }],
+        datasources: [
+          { file: { path: out } },
+          { redis: { port: TEST_REDIS_PORT } },
+          { postgres: { port: Number(process.env.PG_PORT ?? 35432), table: "crash_config" } },
+          { etcd: { hosts: [`http://127.0.0.1:${process.env.ETCD_PORT ?? 32379}`] } },
+          { zookeeper: { connect: `127.0.0.1:${process.env.ZK_PORT ?? 32181}` } },
+          {
+            ssh: {
+              host: "127.0.0.1",
+              port: sshd.port,
+              username: "root",
+              private_key: sshd.clientKey,
+              path: sshd.remote,
+            },
+          },
+        ],
+        rules: [{ platform: "github", datasource: [...SINKS], file_name: "app.yaml", destination_template: dest }],
       },
     };
     bundlePath = join(await mkdtemp(join(tmpdir(), "varstream-crash-")), "bundle.json");
     await writeFile(bundlePath, JSON.stringify(bundle));
     pipeline = await Pipeline.start({ bundle });
     await pipeline.stopSinkWriter();
+    for (const name of SINKS) {
+      readers.set(name, await createSink(pipeline.bundle.datasources.get(name)!, new Secrets()));
+    }
   });
 
   afterAll(async () => {
     await pipeline?.stop();
-    redis?.disconnect();
+    for (const reader of readers.values()) await reader.close();
+    sshd?.stop();
     await repo?.cleanup();
   });
 
-  it("after restart: the same state, and the task's counts are those of the one real apply", async () => {
+  const stored = (sink: string) => readers.get(sink)!.readValues(dest, ["a", "b", "c"]);
+
+  it("after restart: the same state in every sink, and the task's counts are those of the one real apply", async () => {
     const commit = await repo.commit({ "app.yaml": "a: 1\nb: 2\nc: 3\n" });
-    const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
+    const res = await pipeline.post("file", githubRequest(githubPushPayload(repo, commit)));
     await waitFor(async () => (await pipeline.task(res.body.task_id))?.state === "RUNNING", { what: "ETL done" });
 
-    // A sink-writer process that dies (SIGKILL) right after writing, before it reports or commits.
-    const child = spawn(process.execPath, [join(ROOT, "services/sink-writer/src/main.ts")], {
-      env: {
-        ...process.env,
-        CONFIG_PATH: bundlePath,
-        KAFKA_BROKERS: pipeline.settings.kafkaBrokers.join(","),
-        TOPIC_PREFIX: pipeline.settings.topicPrefix,
-        TOPIC_PARTITIONS: String(pipeline.settings.topicPartitions),
-        LOG_LEVEL: "warn",
-        VARSTREAM_FAULT: "crash-after-apply",
-      },
-      stdio: "ignore",
-    });
-    const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
-      child.on("exit", (_code, sig) => resolve(sig)),
+    // One process per sink, each killed right after its write.
+    await Promise.all(
+      SINKS.map(async (sink) => {
+        const child = spawn(process.execPath, [join(ROOT, "services/sink-writer/src/main.ts")], {
+          env: {
+            ...process.env,
+            CONFIG_PATH: bundlePath,
+            SINKS: sink,
+            KAFKA_BROKERS: pipeline.settings.kafkaBrokers.join(","),
+            TOPIC_PREFIX: pipeline.settings.topicPrefix,
+            TOPIC_PARTITIONS: String(pipeline.settings.topicPartitions),
+            LOG_LEVEL: "warn",
+            VARSTREAM_FAULT: "crash-after-apply",
+          },
+          stdio: "ignore",
+        });
+        const signal = await new Promise<NodeJS.Signals | null>((resolve) =>
+          child.on("exit", (_code, sig) => resolve(sig)),
+        );
+        expect(signal, sink).toBe("SIGKILL");
+        expect(await stored(sink), sink).toEqual({ a: "1", b: "2", c: "3" });
+      }),
     );
-    expect(signal).toBe("SIGKILL");
-    expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "2", c: "3" });
     expect((await pipeline.task(res.body.task_id))?.state).toBe("RUNNING");
 
     await pipeline.startSinkWriter();
-    const task = await pipeline.waitTask(res.body.task_id);
+    const task = await pipeline.waitTask(res.body.task_id, 60_000);
     expect(task.state).toBe("SUCCEEDED");
-    expect(task.sinks.redis?.scopes).toEqual([expect.objectContaining({ set: 3, unchanged: 0, pruned: 0 })]);
-    expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "2", c: "3" });
-  }, 90_000);
+    for (const sink of SINKS) {
+      expect(task.sinks[sink]?.scopes, sink).toEqual([expect.objectContaining({ set: 3, unchanged: 0, pruned: 0 })]);
+      expect(await stored(sink), sink).toEqual({ a: "1", b: "2", c: "3" });
+    }
+  }, 120_000);
 });
