@@ -2,7 +2,16 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, flatten, type KeySet, type Scope, Secrets, type SinkReport, scopeKey } from "@varstream/shared";
+import {
+  createLogger,
+  flatten,
+  type KeySet,
+  type Scope,
+  Secrets,
+  type SinkReport,
+  scopeKey,
+  type Tree,
+} from "@varstream/shared";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import zookeeper from "node-zookeeper-client";
@@ -38,18 +47,25 @@ function keySet(scope: Scope, taskId: string, keys: KeySet["keys"], protection: 
 
 const desired = (ks: KeySet) => ({ scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks });
 
-/** The same contract checks for every sink; `read` returns what a user of the store would see. */
-function sinkContract(
-  make: () => Promise<{ sink: Sink; read: (destination: string) => Promise<Record<string, string>> }>,
-) {
+interface ContractSubject {
+  sink: Sink;
+  /** what a user of the store sees at a destination, key → text */
+  read: (destination: string) => Promise<Record<string, string>>;
+  /** writes a key the way somebody other than varstream would, straight into the store */
+  plant: (destination: string, key: string, value: string) => Promise<void>;
+}
+
+/** The same contract checks for every sink, against its real store. */
+function sinkContract(make: () => Promise<ContractSubject>) {
   let sink: Sink;
-  let read: (destination: string) => Promise<Record<string, string>>;
+  let read: ContractSubject["read"];
+  let plant: ContractSubject["plant"];
   const destination = `contract-${randomUUID().slice(0, 8)}`;
   const scopeA: Scope = { datasource: "s", destination, repo: "acme/c", file: "a.yaml" };
   const scopeB: Scope = { ...scopeA, file: "b.yaml" };
 
   beforeAll(async () => {
-    ({ sink, read } = await make());
+    ({ sink, read, plant } = await make());
   });
   afterAll(async () => {
     await sink?.close();
@@ -71,13 +87,19 @@ function sinkContract(
     expect(second).toMatchObject({ set: 1, unchanged: 2, pruned: 0 });
   });
 
-  it("prunes exactly the stale keys; protected keys and other scopes' keys survive", async () => {
+  it("prunes exactly the stale keys; protected keys, other scopes' keys and keys written by others survive", async () => {
     await applyDesired(sink, desired(keySet(scopeB, "t4", { "b.only": 1 })), options);
+    await plant(destination, "manual.flag", "by-hand");
     const ks = keySet(scopeA, "t5", { "db.host": "h2", "local.override": "x" }, ["local.*"]);
     await applyDesired(sink, desired(ks), options);
     const pruned = keySet(scopeA, "t6", { "db.host": "h2" }, ["local.*"]);
     expect(await applyDesired(sink, desired(pruned), options)).toMatchObject({ set: 0, unchanged: 1, pruned: 0 });
-    expect(await read(destination)).toEqual({ "db.host": "h2", "local.override": "x", "b.only": "1" });
+    expect(await read(destination)).toEqual({
+      "db.host": "h2",
+      "local.override": "x",
+      "b.only": "1",
+      "manual.flag": "by-hand",
+    });
   });
 
   it("reports a key claimed by two files of one destination as a conflict; the later apply wins", async () => {
@@ -114,7 +136,7 @@ function sinkContract(
   it("a tombstone removes the scope's keys only", async () => {
     const report = await applyDesired(sink, { scope: scopeA, taskId: "t7", commit: "c7", keySet: null }, options);
     expect(report).toMatchObject({ outcome: "applied", set: 0, pruned: 1 });
-    expect(await read(destination)).toEqual({ "local.override": "x", "b.only": "1" });
+    expect(await read(destination)).toEqual({ "local.override": "x", "b.only": "1", "manual.flag": "by-hand" });
   });
 }
 
@@ -128,7 +150,7 @@ describe("redis sink (hash layout) against a real Redis", () => {
       { host: "127.0.0.1", port: REDIS_PORT, db: 0, tls: false, layout: "hash" },
       new Secrets(),
     );
-    return { sink, read: (d) => redis.hgetall(d) };
+    return { sink, read: (d) => redis.hgetall(d), plant: async (d, k, v) => void (await redis.hset(d, k, v)) };
   });
 
   it("keeps its manifest beside the data and refuses to write into a key of another type", async () => {
@@ -169,7 +191,7 @@ describe("redis sink, string layout (with TTL)", () => {
       const values = keys.length ? await redis.mget(...keys) : [];
       return Object.fromEntries(keys.map((k, i) => [k.slice(destination.length + 1), values[i]!]));
     };
-    return { sink, read };
+    return { sink, read, plant: async (d, k, v) => void (await redis.set(`${d}:${k}`, v)) };
   });
 
   it("sets the TTL on every key it writes", async () => {
@@ -195,7 +217,11 @@ describe("redis sink, json layout", () => {
       const doc = JSON.parse((await redis.get(destination)) ?? "{}") as Record<string, unknown>;
       return Object.fromEntries(Object.entries(doc).map(([k, v]) => [k, String(v)]));
     };
-    return { sink, read };
+    const plant = async (d: string, k: string, v: string) => {
+      const doc = JSON.parse((await redis.get(d)) ?? "{}") as Record<string, unknown>;
+      await redis.set(d, JSON.stringify({ ...doc, [k]: v }));
+    };
+    return { sink, read, plant };
   });
 
   it("keeps types in the JSON value and refuses a key that does not hold a JSON object", async () => {
@@ -234,7 +260,13 @@ describe("postgres sink against a real PostgreSQL", () => {
       );
       return Object.fromEntries(res.rows.map((r) => [r.key, String(r.value)]));
     };
-    return { sink, read };
+    const plant = async (d: string, k: string, v: string) => {
+      await pool.query(
+        `INSERT INTO ${table} (destination, key, value, scope, commit) VALUES ($1, $2, $3, 'by-hand', '-')`,
+        [d, k, JSON.stringify(v)],
+      );
+    };
+    return { sink, read, plant };
   });
 
   it("keeps rows as docs/sinks/postgres.md says: jsonb values with their types, scope and commit", async () => {
@@ -292,7 +324,10 @@ describe("etcd sink against a real etcd (v3)", () => {
         Object.entries(all).map(([k, v]) => [k.slice(`${prefix}${destination}/`.length).replaceAll("/", "."), v]),
       );
     };
-    return { sink, read };
+    const plant = async (d: string, k: string, v: string) => {
+      await client.put(`${prefix}${d}/${k.replaceAll(".", "/")}`).value(v);
+    };
+    return { sink, read, plant };
   });
 
   it("lays keys out as docs/sinks/etcd.md says, and splits a large apply within etcd's op limit", async () => {
@@ -325,11 +360,23 @@ describe("zookeeper sink against a real ZooKeeper", () => {
   sinkContract(async () => {
     sink = new ZookeeperSink("zookeeper", { connect, encoding: "text", root });
     const read = async (destination: string) => {
-      const known = ["db.host", "db.port", "debug", "local.override", "b.only"];
+      const known = ["db.host", "db.port", "debug", "local.override", "b.only", "manual.flag"];
       const values = await reader.readValues(destination, known);
       return Object.fromEntries(Object.entries(values).filter((e): e is [string, string] => e[1] !== undefined));
     };
-    return { sink, read };
+    const plant = async (d: string, k: string, v: string) => {
+      const raw = zookeeper.createClient(connect);
+      await new Promise<void>((resolve) => {
+        raw.once("connected", () => resolve());
+        raw.connect();
+      });
+      const path = `${root}/${d}/${k.replaceAll(".", "/")}`;
+      await new Promise<void>((resolve, reject) =>
+        raw.mkdirp(path, Buffer.from(v), (err) => (err ? reject(err) : resolve())),
+      );
+      raw.close();
+    };
+    return { sink, read, plant };
   });
 
   it("stores JSON with encoding json, a znode per key", async () => {
@@ -362,7 +409,13 @@ describe("file sink (json) on disk", () => {
       const data = flatten(JSON.parse(await readFile(join(dir, `${destination}.json`), "utf8")));
       return Object.fromEntries(Object.entries(data).map(([k, v]) => [k, String(v)]));
     };
-    return { sink, read };
+    const plant = async (d: string, k: string, v: string) => {
+      const tree = JSON.parse(await readFile(join(dir, `${d}.json`), "utf8")) as Record<string, Tree>;
+      const [head, leaf] = k.split(".") as [string, string];
+      tree[head] = { ...(tree[head] as Record<string, Tree> | undefined), [leaf]: v };
+      await writeFile(join(dir, `${d}.json`), JSON.stringify(tree));
+    };
+    return { sink, read, plant };
   });
 
   it("keeps types in JSON, refuses unsafe destinations and files that are not maps", async () => {
