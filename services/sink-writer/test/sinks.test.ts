@@ -6,6 +6,7 @@ import {
   createLogger,
   flatten,
   type KeySet,
+  registry,
   type Scope,
   Secrets,
   type SinkReport,
@@ -491,5 +492,33 @@ describe("file sink formats", () => {
     expect(report).toMatchObject({ outcome: "failed", rolled_back: true });
     expect(report.error).toMatch(/a\.b is under a, which is a value|a has a value and also keys below it/);
     await expect(readFile(join(dir, "clash.json"), "utf8")).rejects.toThrow(/ENOENT/);
+  });
+});
+
+describe("per-sink metrics", () => {
+  const value = async (name: string, labels: Record<string, string>) => {
+    const metric = await registry.getSingleMetric(name)!.get();
+    const match = metric.values.filter((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+    return match.reduce((sum, v) => sum + v.value, 0);
+  };
+
+  it("counts keys set/unchanged/pruned, apply durations, retries and rollbacks under each sink's own name", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "varstream-metrics-"));
+    const ok = new FileSink("metrics-ok", { path: dir, format: "json" });
+    const bad = new FileSink("metrics-bad", { path: dir, format: "json" });
+    const scope: Scope = { datasource: "metrics-ok", destination: "m", repo: "acme/c", file: "x.yaml" };
+    await applyDesired(ok, desired(keySet(scope, "t1", { a: 1, b: 2 })), options);
+    await applyDesired(ok, desired(keySet(scope, "t2", { a: 1, c: 3 })), options);
+    const refused = keySet({ ...scope, datasource: "metrics-bad", destination: "../escape" }, "t3", { a: 1 });
+    expect(await applyDesired(bad, desired(refused), options)).toMatchObject({ outcome: "failed" });
+
+    expect(await value("varstream_sink_keys_total", { sink: "metrics-ok", action: "set" })).toBe(3);
+    expect(await value("varstream_sink_keys_total", { sink: "metrics-ok", action: "unchanged" })).toBe(1);
+    expect(await value("varstream_sink_keys_total", { sink: "metrics-ok", action: "pruned" })).toBe(1);
+    expect(await value("varstream_sink_apply_seconds", { sink: "metrics-ok", outcome: "applied", le: "+Inf" })).toBe(2);
+    expect(await value("varstream_sink_retries_total", { sink: "metrics-ok" })).toBe(0);
+    expect(await value("varstream_sink_retries_total", { sink: "metrics-bad" })).toBe(options.maxRetries);
+    expect(await value("varstream_sink_rollbacks_total", { sink: "metrics-bad" })).toBe(1);
+    expect(await value("varstream_sink_keys_total", { sink: "metrics-bad" })).toBe(0);
   });
 });
