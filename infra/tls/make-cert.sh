@@ -4,6 +4,11 @@
 #   make-cert.sh <dir>   → <dir>/ca.crt, <dir>/server.crt, <dir>/server.key (0600)
 set -euo pipefail
 dir="${1:?usage: make-cert.sh <dir>}"
+if ! command -v openssl >/dev/null; then
+  label=tls
+  . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/../lib.sh"
+  apt_install openssl
+fi
 mkdir -p "$dir"
 cd "$dir"
 [ -s server.crt ] && [ -s server.key ] && [ -s ca.crt ] && exit 0

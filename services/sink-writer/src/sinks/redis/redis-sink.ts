@@ -113,8 +113,12 @@ export class RedisSink implements Sink {
   async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ready();
     const members = await this.client.smembers(this.indexKey(scopeKey));
-    const others: [string, Manifest | null][] = [];
-    for (const other of members) if (other !== scopeKey) others.push([other, await this.readManifest(scope, other)]);
+    // Read side by side: the reads of one tick go to Redis in one write (auto-pipelining).
+    const others = await Promise.all(
+      members
+        .filter((other) => other !== scopeKey)
+        .map(async (other): Promise<[string, Manifest | null]> => [other, await this.readManifest(scope, other)]),
+    );
     return claimedBy(keys, others);
   }
 

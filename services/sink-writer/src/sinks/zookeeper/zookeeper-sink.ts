@@ -4,9 +4,11 @@ import { claimedBy, destinationPrefix } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
-type Transaction = ReturnType<Client["transaction"]>;
 
 const NO_NODE = zookeeper.Exception.NO_NODE;
+
+const parentOf = (path: string) => path.slice(0, path.lastIndexOf("/"));
+const depth = (path: string) => path.split("/").length;
 
 /**
  * ZooKeeper (SPEC §5.4): a znode per key, `<root>/<destination>/<key with . → />`, holding the canonical
@@ -84,20 +86,6 @@ export class ZookeeperSink implements Sink {
     );
   }
 
-  /** Adds to `txn` a create of each missing ancestor of `path`, top down, once per apply. */
-  private async createParents(txn: Transaction, path: string, planned: Set<string>): Promise<void> {
-    const missing: string[] = [];
-    for (let parent = path.slice(0, path.lastIndexOf("/")); parent !== ""; ) {
-      if (planned.has(parent) || (await this.exists(parent))) break;
-      missing.push(parent);
-      parent = parent.slice(0, parent.lastIndexOf("/"));
-    }
-    for (const parent of missing.reverse()) {
-      planned.add(parent);
-      txn.create(parent);
-    }
-  }
-
   describe(destination: string): string {
     return `zookeeper znodes under ${this.config.root}/${destination}`;
   }
@@ -119,22 +107,20 @@ export class ZookeeperSink implements Sink {
       }),
     );
     const prefix = destinationPrefix(scopeKey);
-    const others: [string, Manifest | null][] = [];
-    for (const child of children) {
-      const other = decodeURIComponent(child);
-      if (other !== scopeKey && other.startsWith(prefix)) others.push([other, await this.readManifest(scope, other)]);
-    }
+    const others = await Promise.all(
+      children
+        .map((child) => decodeURIComponent(child))
+        .filter((other) => other !== scopeKey && other.startsWith(prefix))
+        .map(async (other): Promise<[string, Manifest | null]> => [other, await this.readManifest(scope, other)]),
+    );
     return claimedBy(keys, others);
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
     await this.ready();
-    const out: Record<string, string | undefined> = {};
-    for (const k of keys) {
-      const data = await this.get(this.path(destination, k));
-      out[k] = data === undefined ? undefined : this.decodeText(data);
-    }
-    return out;
+    // Requests sent together share the session's connection and come back in order.
+    const data = await Promise.all(keys.map((k) => this.get(this.path(destination, k))));
+    return Object.fromEntries(keys.map((k, i) => [k, data[i] === undefined ? undefined : this.decodeText(data[i])]));
   }
 
   async restore(): Promise<boolean> {
@@ -143,29 +129,42 @@ export class ZookeeperSink implements Sink {
 
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ready();
-    const txn = this.client.transaction();
-    const planned = new Set<string>();
-    for (const [key, value] of Object.entries(plan.set)) {
-      const path = this.path(plan.destination, key);
-      if (await this.exists(path)) txn.setData(path, this.encode(value), -1);
-      else {
-        await this.createParents(txn, path, planned);
-        planned.add(path);
-        txn.create(path, this.encode(value));
+    const writes = Object.entries(plan.set).map(([key, value]) => ({
+      path: this.path(plan.destination, key),
+      data: this.encode(value),
+    }));
+    writes.push({ path: this.manifestPath(plan.scopeKey), data: Buffer.from(JSON.stringify(plan.manifest), "utf8") });
+    const stale = plan.stale.map((key) => this.path(plan.destination, key));
+    // Existence checks side by side (one session, answered in order), not one round trip after another.
+    const [present, stalePresent] = await Promise.all([this.existAll(writes.map((w) => w.path)), this.existAll(stale)]);
+    const missing = writes.filter((_, i) => !present[i]);
+    // The parents of new znodes that are missing too, created (empty) in the same multi.
+    const written = new Set(writes.map((w) => w.path));
+    const ancestors = new Set<string>();
+    for (const { path } of missing) {
+      for (let parent = parentOf(path); parent !== ""; parent = parentOf(parent)) {
+        if (!written.has(parent)) ancestors.add(parent);
       }
     }
-    for (const key of plan.stale) {
-      const path = this.path(plan.destination, key);
-      if (await this.exists(path)) txn.remove(path, -1);
-    }
-    const manifestPath = this.manifestPath(plan.scopeKey);
-    const manifest = Buffer.from(JSON.stringify(plan.manifest), "utf8");
-    if (await this.exists(manifestPath)) txn.setData(manifestPath, manifest, -1);
-    else {
-      await this.createParents(txn, manifestPath, planned);
-      txn.create(manifestPath, manifest);
-    }
+    const candidates = [...ancestors];
+    const ancestorPresent = await this.existAll(candidates);
+    const creates: { path: string; data?: Buffer }[] = [
+      ...candidates.filter((_, i) => !ancestorPresent[i]).map((path) => ({ path })),
+      ...missing,
+    ].sort((a, b) => depth(a.path) - depth(b.path));
+    const txn = this.client.transaction();
+    for (const { path, data } of creates) txn.create(path, data);
+    writes.forEach(({ path, data }, i) => {
+      if (present[i]) txn.setData(path, data, -1);
+    });
+    stale.forEach((path, i) => {
+      if (stalePresent[i]) txn.remove(path, -1);
+    });
     await new Promise<void>((resolve, reject) => txn.commit((err) => (err ? reject(err) : resolve())));
+  }
+
+  private existAll(paths: string[]): Promise<boolean[]> {
+    return Promise.all(paths.map((path) => this.exists(path)));
   }
 
   async close(): Promise<void> {
