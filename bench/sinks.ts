@@ -1,7 +1,7 @@
 /**
  * bench/sinks: keys/s each sink applies for SCOPES scopes × 20 keys, through the apply path the sink
  * writer uses (manifest read, diff, transactional write), SCOPES/CONCURRENCY scopes in flight at once.
- * Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
+ * Then deletes every scope again (tombstones), measuring prune. Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
  * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT; SINKS default: file,redis,postgres,etcd,zookeeper)
  */
 import { randomUUID } from "node:crypto";
@@ -34,7 +34,8 @@ function keySet(sink: string, i: number): KeySet {
   const keys: Record<string, string | number> = {};
   // Distinct keys per scope: the scopes sharing a destination do not claim each other's keys.
   for (let k = 0; k < 20; k++) keys[`f${i}.setting_${k}`] = k % 2 === 0 ? `value-${i}-${k}` : i * k;
-  const scope = { datasource: sink, destination: `bench/d${i % 500}`, repo: "bench/repo", file: `f${i}.yaml` };
+  // The run id keeps runs apart: a scope applied by an earlier run would be an idempotent no-op here.
+  const scope = { datasource: sink, destination: `bench-${run}/d${i % 500}`, repo: "bench/repo", file: `f${i}.yaml` };
   return {
     task_id: `bench-${i}`,
     scope,
@@ -56,32 +57,40 @@ for (const name of wanted) {
   const sink = await createSink(entry, new Secrets());
   // The file sink writes one file per destination; a scope per file there keeps it from measuring its lock.
   const count = name === "file" ? Math.min(scopes, 2000) : scopes;
-  let next = 0;
-  let failed = 0;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const ks = keySet(name, next++);
-        const report = await applyDesired(
-          sink,
-          { scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks },
-          {
-            maxRetries: 1,
-            retryBaseMs: 50,
-            logger,
-          },
-        );
-        if (report.outcome !== "applied") failed++;
-      }
-    }),
-  );
-  const seconds = (performance.now() - started) / 1000;
+  // Pass 1 writes every scope; pass 2 deletes them again (a tombstone per scope: prune of all 20 keys),
+  // which also leaves the store as it was, so runs do not pile up data.
+  const pass = async (tombstone: boolean) => {
+    let next = 0;
+    let failed = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < count) {
+          const ks = keySet(name, next++);
+          const report = await applyDesired(
+            sink,
+            {
+              scope: ks.scope,
+              taskId: `${ks.task_id}${tombstone ? "-rm" : ""}`,
+              commit: ks.commit,
+              keySet: tombstone ? null : ks,
+            },
+            { maxRetries: 1, retryBaseMs: 50, logger },
+          );
+          if (report.outcome !== "applied") failed++;
+        }
+      }),
+    );
+    return { keysPerSecond: Math.round((count * 20) / ((performance.now() - started) / 1000)), failed };
+  };
+  const written = await pass(false);
+  const removed = await pass(true);
   results[name] = {
     scopes: count,
-    keys_per_s: Math.round((count * 20) / seconds),
-    scopes_per_s: Math.round(count / seconds),
-    failed,
+    keys_per_s: written.keysPerSecond,
+    scopes_per_s: Math.round(written.keysPerSecond / 20),
+    pruned_keys_per_s: removed.keysPerSecond,
+    failed: written.failed + removed.failed,
   };
   await sink.close();
 }

@@ -23,7 +23,7 @@ case "$cmd" in
     mkdir -p "$dir/data"
     printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n4lw.commands.whitelist=ruok,srvr\n' \
       "$dir/data" "$port" >"$dir/zoo.cfg"
-    nohup java -Xmx256m -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar" -Dzookeeper.log.dir="$dir" \
+    nohup java -Xmx768m -cp "/etc/zookeeper/conf:/usr/share/java/zookeeper.jar" -Dzookeeper.log.dir="$dir" \
       org.apache.zookeeper.server.quorum.QuorumPeerMain "$dir/zoo.cfg" >"$dir/zookeeper.log" 2>&1 &
     echo $! >"$dir/zookeeper.pid"
     wait_ready answering "$port" "$dir/zookeeper.log"

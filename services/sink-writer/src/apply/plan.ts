@@ -50,6 +50,7 @@ export function planApply(desired: Desired, manifest: Manifest | null): ApplyPla
     set,
     unchanged,
     stale,
+    released: Object.keys(old).filter((key) => !(key in keys)),
     manifest: {
       commit: desired.commit,
       task_id: desired.taskId,

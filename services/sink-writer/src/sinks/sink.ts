@@ -26,6 +26,8 @@ export interface ApplyPlan {
   set: Record<string, FlatValue>;
   unchanged: string[];
   stale: string[];
+  /** keys of the old manifest that the new one no longer holds (pruned, or left alone when protected) */
+  released: string[];
   manifest: Manifest;
 }
 

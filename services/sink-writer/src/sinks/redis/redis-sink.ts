@@ -6,6 +6,38 @@ import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
 export const MANIFEST_PREFIX = "__varstream__:";
 const META_FIELD = "__meta__";
+/** separates the scope keys claiming one key (a scope key holds no NUL) */
+const CLAIM_SEPARATOR = "\0";
+
+/**
+ * Adds the scope ARGV[1] to the claimers of the ARGV[2] keys that follow, and removes it from those of
+ * the rest: atomic on the server, inside the apply's MULTI, so concurrent writers of one destination
+ * (other processes included) never lose each other's claims.
+ */
+const UPDATE_CLAIMS = `
+local me, adds = ARGV[1], tonumber(ARGV[2])
+local function split(list)
+  local out = {}
+  for s in string.gmatch(list, "[^%z]+") do out[#out + 1] = s end
+  return out
+end
+for i = 3, #ARGV do
+  local key = ARGV[i]
+  local list = redis.call("HGET", KEYS[1], key)
+  local claimers = list and split(list) or {}
+  local kept, found = {}, false
+  for _, s in ipairs(claimers) do
+    if s == me then found = true end
+    if s ~= me then kept[#kept + 1] = s end
+  end
+  if i <= 2 + adds then
+    if not found then kept[#kept + 1] = me; redis.call("HSET", KEYS[1], key, table.concat(kept, "\0")) end
+  elseif found then
+    if #kept == 0 then redis.call("HDEL", KEYS[1], key) else redis.call("HSET", KEYS[1], key, table.concat(kept, "\0")) end
+  end
+end
+return 0
+`;
 const KEY_FIELD = "k:";
 
 /**
@@ -105,21 +137,26 @@ export class RedisSink implements Sink {
     return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
   }
 
-  /** The scopes of one destination, kept in a set beside the manifests: no keyspace scan. */
-  private indexKey(scopeKey: string): string {
-    return `${MANIFEST_PREFIX}index:${destinationPrefix(scopeKey)}`;
+  /** Who claims each key of one destination: a hash, field = key, value = the claiming scope keys. */
+  private claimsKey(scopeKey: string): string {
+    return `${MANIFEST_PREFIX}claims:${destinationPrefix(scopeKey)}`;
   }
 
   async claims(scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ready();
-    const members = await this.client.smembers(this.indexKey(scopeKey));
-    // Read side by side: the reads of one tick go to Redis in one write (auto-pipelining).
-    const others = await Promise.all(
-      members
-        .filter((other) => other !== scopeKey)
-        .map(async (other): Promise<[string, Manifest | null]> => [other, await this.readManifest(scope, other)]),
+    if (keys.length === 0) return {};
+    const lists = await this.client.hmget(this.claimsKey(scopeKey), ...keys);
+    const others = new Set<string>();
+    for (const list of lists) for (const other of list?.split(CLAIM_SEPARATOR) ?? []) others.add(other);
+    others.delete(scopeKey);
+    if (others.size === 0) return {};
+    // Only a real conflict costs the other scopes' manifests (read side by side: one write to Redis).
+    const manifests = await Promise.all(
+      [...others].map(
+        async (other): Promise<[string, Manifest | null]> => [other, await this.readManifest(scope, other)],
+      ),
     );
-    return claimedBy(keys, others);
+    return claimedBy(keys, manifests);
   }
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
@@ -158,8 +195,18 @@ export class RedisSink implements Sink {
     const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
     for (const [key, hash] of Object.entries(keys)) fields[KEY_FIELD + key] = hash;
     multi.hset(manifestKey, fields);
-    if (plan.manifest.deleted) multi.srem(this.indexKey(plan.scopeKey), plan.scopeKey);
-    else multi.sadd(this.indexKey(plan.scopeKey), plan.scopeKey);
+    const claimed = Object.keys(plan.set);
+    if (claimed.length + plan.released.length > 0) {
+      multi.eval(
+        UPDATE_CLAIMS,
+        1,
+        this.claimsKey(plan.scopeKey),
+        plan.scopeKey,
+        String(claimed.length),
+        ...claimed,
+        ...plan.released,
+      );
+    }
   }
 
   private async exec(multi: ChainableCommander): Promise<void> {
