@@ -39,6 +39,8 @@ describe("planApply", () => {
     expect(plan.set).toEqual({ b: "y", c: 3 });
     expect(plan.unchanged).toEqual(["a"]);
     expect(plan.stale).toEqual(["gone"]);
+    // A protected key leaves the manifest without being deleted: varstream no longer claims it.
+    expect(plan.released.sort()).toEqual(["gone", "keep.me"]);
     expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "c"]);
     expect(plan.manifest.report).toEqual({ set: 2, unchanged: 1, pruned: 1 });
   });
@@ -54,6 +56,7 @@ describe("planApply", () => {
       old,
     );
     expect(plan.stale).toEqual([]);
+    expect(plan.released).toEqual([]);
     expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "gone", "keep.me"]);
   });
 
