@@ -97,8 +97,10 @@ export class PostgresSink implements Sink {
   async claims(_scope: Scope, scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
     await this.ensureTables();
     const res = await this.pool.query<{ scope: string; manifest: Manifest }>(
-      `SELECT scope, manifest FROM ${this.manifests} WHERE starts_with(scope, $1) AND scope <> $2`,
-      [destinationPrefix(scopeKey), scopeKey],
+      // Only the manifests that hold one of the keys come back (jsonb ?| : any of these top-level keys).
+      `SELECT scope, manifest FROM ${this.manifests}
+        WHERE starts_with(scope, $1) AND scope <> $2 AND manifest->'keys' ?| $3::text[]`,
+      [destinationPrefix(scopeKey), scopeKey, keys],
     );
     return claimedBy(
       keys,
