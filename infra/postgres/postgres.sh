@@ -20,7 +20,7 @@ label=postgres
 
 ensure_installed() { [ -n "$(bin)" ] || apt_install postgresql postgresql; }
 
-as_pg() { runuser -u postgres -- "$@"; }
+as_pg() { (cd / && runuser -u postgres -- "$@"); }
 
 case "$cmd" in
   start)

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { flatten } from "@varstream/shared";
+import { createKafka, createLogger, flatten, topicNames } from "@varstream/shared";
 import { GitRepo, githubPushPayload, githubRequest, Pipeline, TestServer, waitFor } from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -65,6 +65,25 @@ describe("a sink outage", () => {
     expect(during.sinks.file?.state).toBe("applied");
     expect(during.sinks["redis-own"]).toMatchObject({ state: "failed", scopes: [{ rolled_back: true }] });
     expect(flatten(JSON.parse(await readFile(join(out, `${dest}.json`), "utf8")))).toEqual({ a: 2, c: 2 });
+    // The failed scope's key set went to dlq.sink.redis-own, with the reason.
+    const kafka = createKafka(pipeline.settings, createLogger("test", "silent"));
+    const consumer = kafka.consumer({ groupId: `${pipeline.settings.topicPrefix}test-sink-dlq` });
+    const dead: { taskId: string; headers: Record<string, string> }[] = [];
+    await consumer.connect();
+    await consumer.subscribe({
+      topic: topicNames(pipeline.settings.topicPrefix).dlq("sink.redis-own"),
+      fromBeginning: true,
+    });
+    await consumer.run({
+      eachMessage: async ({ message }) => {
+        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
+        dead.push({ taskId: (JSON.parse(String(message.value)) as { task_id: string }).task_id, headers });
+      },
+    });
+    await waitFor(() => dead.length > 0, { what: "the failed key set in dlq.sink.redis-own" });
+    await consumer.disconnect();
+    expect(dead[0]).toMatchObject({ taskId: during.task_id, headers: { "dlq-stage": "sink.redis-own" } });
+    expect(dead[0]?.headers["dlq-error-message"]).toMatch(/is not reachable/);
 
     await server.start();
     await waitFor(async () => (await redis.ping().catch(() => "")) === "PONG", { what: "redis back" });
