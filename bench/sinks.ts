@@ -59,6 +59,8 @@ for (const name of wanted) {
   const count = name === "file" ? Math.min(scopes, 2000) : scopes;
   // Pass 1 writes every scope; pass 2 deletes them again (a tombstone per scope: prune of all 20 keys),
   // which also leaves the store as it was, so runs do not pile up data.
+  // Key sets are made before the clock starts: the figure is the sink's, not the generator's.
+  const keySets = Array.from({ length: count }, (_, i) => keySet(name, i));
   const pass = async (tombstone: boolean) => {
     let next = 0;
     let failed = 0;
@@ -66,7 +68,7 @@ for (const name of wanted) {
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
         while (next < count) {
-          const ks = keySet(name, next++);
+          const ks = keySets[next++]!;
           const report = await applyDesired(
             sink,
             {
