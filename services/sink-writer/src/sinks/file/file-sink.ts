@@ -13,8 +13,9 @@ interface ManifestFile {
   scopes: Record<string, Manifest>;
   /** sha256 of the data file these manifests describe (null: no data file) */
   data_sha256?: string | null;
-  /** the manifests before the apply that wrote this file, until its data file has landed */
+  /** the manifests before the apply that wrote this file, and the sha256 of the data file then */
   previous?: Record<string, Manifest>;
+  previous_data_sha256?: string | null;
 }
 
 function sha256(text: string | undefined): string | null {
@@ -27,8 +28,10 @@ function sha256(text: string | undefined): string | null {
  * tree the keys came from, env and properties flat; see formats.ts and docs/sinks/file.md).
  * Manifests live in `<path>/.varstream/<destination>.manifest.json`. Each write is temp file + rename.
  * The manifest file is written first, naming the sha256 of the data file it describes and keeping the
- * manifests before it; then the data file. A manifest file whose data file did not land (a failure or a
- * crash between the two renames) is put back to the previous manifests when it is next read.
+ * manifests before it (and the old data file's sha256); then the data file. A manifest file whose data
+ * file is still the old one (a failure or a crash between the two renames) is put back to the previous
+ * manifests when it is next read. A data file that is neither (edited by somebody else since) counts as
+ * landed.
  */
 export interface FileSinkOptions {
   format: FileSinkConfig["format"];
@@ -91,8 +94,8 @@ export class FileSink implements Sink {
     const paths = this.paths(destination);
     const data = known ? known.data : await this.store.read(paths.data);
     const landed = sha256(data);
-    if (landed === file.data_sha256) return { file, restored: false };
-    // The data file is the one from before that apply (renames are atomic): so are its manifests.
+    if (landed !== file.previous_data_sha256 || landed === file.data_sha256) return { file, restored: false };
+    // The data file is still the one from before that apply (renames are atomic): back to its manifests.
     const restored: ManifestFile = { destination, scopes: file.previous, data_sha256: landed };
     await this.store.write(paths.manifest, `${JSON.stringify(restored, null, 2)}\n`);
     await this.store.cleanup(paths.data);
@@ -160,7 +163,7 @@ export class FileSink implements Sink {
       destination: plan.destination,
       scopes: { ...file.scopes, [plan.scopeKey]: plan.manifest },
       data_sha256: sha256(next),
-      ...(changed ? { previous: file.scopes } : {}),
+      ...(changed ? { previous: file.scopes, previous_data_sha256: sha256(text) } : {}),
     };
     await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`);
     if (!changed) return;
