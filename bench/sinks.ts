@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createLogger, type DatasourceEntry, decodeBundle, type KeySet, Secrets } from "@varstream/shared";
 import { applyDesired, createSink } from "@varstream/sink-writer";
+import { makeKeySet } from "@varstream/testkit";
 
 const scopes = Number(process.argv[2] ?? 10_000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -36,19 +37,7 @@ function keySet(sink: string, i: number): KeySet {
   for (let k = 0; k < 20; k++) keys[`f${i}.setting_${k}`] = k % 2 === 0 ? `value-${i}-${k}` : i * k;
   // The run id keeps runs apart: a scope applied by an earlier run would be an idempotent no-op here.
   const scope = { datasource: sink, destination: `bench-${run}/d${i % 500}`, repo: "bench/repo", file: `f${i}.yaml` };
-  return {
-    task_id: `bench-${i}`,
-    scope,
-    repo: "bench/repo",
-    ref: "refs/heads/main",
-    commit: `c${i}`,
-    env: "default",
-    keys,
-    labels: {},
-    prune: { enabled: true, protection: [] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
+  return makeKeySet(scope, keys, { task_id: `bench-${i}`, commit: `c${i}` });
 }
 
 const results: Record<string, unknown> = {};

@@ -1,6 +1,7 @@
 export * from "./cut-proxy.ts";
 export * from "./git-repo.ts";
 export * from "./github.ts";
+export * from "./keysets.ts";
 export * from "./payloads.ts";
 export * from "./pipeline.ts";
 export * from "./redis-scenario.ts";

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
-import { TestServer } from "@varstream/testkit";
+import { desiredOf, makeKeySet, TestServer } from "@varstream/testkit";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -18,21 +18,7 @@ const once = { maxRetries: 0, retryBaseMs: 10, logger };
 
 function desired(datasource: string, destination: string, keys: KeySet["keys"]) {
   const scope: Scope = { datasource, destination, repo: "acme/c", file: "app.yaml" };
-  const taskId = randomUUID();
-  const keySet: KeySet = {
-    task_id: taskId,
-    scope,
-    repo: scope.repo,
-    ref: "refs/heads/main",
-    commit: "c1",
-    env: "default",
-    keys,
-    labels: {},
-    prune: { enabled: true, protection: [] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
-  return { scope, taskId, commit: "c1", keySet };
+  return desiredOf(makeKeySet(scope, keys, { task_id: randomUUID() }));
 }
 
 describe("redis over TLS with an ACL user", () => {

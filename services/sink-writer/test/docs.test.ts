@@ -2,8 +2,8 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createLogger, flatten, type KeySet, type Scope, Secrets, type Tree } from "@varstream/shared";
-import { Sshd } from "@varstream/testkit";
+import { createLogger, flatten, type Scope, Secrets, type Tree } from "@varstream/shared";
+import { makeKeySet, Sshd } from "@varstream/testkit";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import zookeeper from "node-zookeeper-client";
@@ -57,19 +57,7 @@ async function example(sink: string): Promise<Example> {
 
 async function write(sink: Sink, datasource: string, input: Tree): Promise<void> {
   const scope: Scope = { datasource, destination: DESTINATION, repo: "acme/config", file: "config/app.yaml" };
-  const keySet: KeySet = {
-    task_id: "docs",
-    scope,
-    repo: scope.repo,
-    ref: "refs/heads/main",
-    commit: "9f3c2e1",
-    env: "production",
-    keys: flatten(input),
-    labels: {},
-    prune: { enabled: true, protection: [] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
+  const keySet = makeKeySet(scope, flatten(input), { task_id: "docs", commit: "9f3c2e1", env: "production" });
   const report = await applyDesired(
     sink,
     { scope, taskId: "docs", commit: "9f3c2e1", keySet },

@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readdir, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type FlatValue, flatten, type KeySet, type Scope, Secrets, scopeKey } from "@varstream/shared";
-import { CutProxy, type CutTrigger, Sshd, waitFor } from "@varstream/testkit";
+import { createLogger, type FlatValue, flatten, type Scope, Secrets, scopeKey } from "@varstream/shared";
+import { CutProxy, type CutTrigger, desiredOf, makeKeySet, Sshd, waitFor } from "@varstream/testkit";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import pg from "pg";
@@ -39,20 +39,7 @@ function keys(version: string, big = false): Record<string, FlatValue> {
 }
 
 function desired(scope: Scope, taskId: string, values: Record<string, FlatValue>) {
-  const keySet: KeySet = {
-    task_id: taskId,
-    scope,
-    repo: scope.repo,
-    ref: "refs/heads/main",
-    commit: `c-${randomUUID().slice(0, 8)}`,
-    env: "default",
-    keys: values,
-    labels: {},
-    prune: { enabled: true, protection: [] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
-  return { scope, taskId, commit: keySet.commit, keySet };
+  return desiredOf(makeKeySet(scope, values, { task_id: taskId, commit: `c-${randomUUID().slice(0, 8)}` }));
 }
 
 const text = (values: Record<string, FlatValue>) =>

@@ -1,26 +1,13 @@
 import type { KeySet } from "@varstream/shared";
+import { makeKeySet } from "@varstream/testkit";
 import { describe, expect, it } from "vitest";
 import { planApply, valueHash } from "../src/apply/plan.ts";
 import type { Manifest } from "../src/sinks/sink.ts";
 
 const scope = { datasource: "redis", destination: "d", repo: "acme/c", file: "app.yaml" };
 
-function keySet(keys: KeySet["keys"], over: Partial<KeySet> = {}): KeySet {
-  return {
-    task_id: "t2",
-    scope,
-    repo: "acme/c",
-    ref: "refs/heads/main",
-    commit: "c2",
-    env: "default",
-    keys,
-    labels: {},
-    prune: { enabled: true, protection: ["keep.*"] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-    ...over,
-  };
-}
+const keySet = (keys: KeySet["keys"], over: Partial<KeySet> = {}) =>
+  makeKeySet(scope, keys, { task_id: "t2", commit: "c2", prune: { enabled: true, protection: ["keep.*"] }, ...over });
 
 function manifest(keys: KeySet["keys"]): Manifest {
   return {

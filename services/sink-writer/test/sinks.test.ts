@@ -13,6 +13,7 @@ import {
   scopeKey,
   type Tree,
 } from "@varstream/shared";
+import { desiredOf, makeKeySet } from "@varstream/testkit";
 import { Etcd3 } from "etcd3";
 import { Redis } from "ioredis";
 import zookeeper from "node-zookeeper-client";
@@ -30,23 +31,9 @@ const REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
 const logger = createLogger("test", "silent");
 const options = { maxRetries: 1, retryBaseMs: 10, logger };
 
-function keySet(scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []): KeySet {
-  return {
-    task_id: taskId,
-    scope,
-    repo: scope.repo,
-    ref: "refs/heads/main",
-    commit: `commit-${taskId}`,
-    env: "default",
-    keys,
-    labels: {},
-    prune: { enabled: true, protection },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
-}
-
-const desired = (ks: KeySet) => ({ scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks });
+const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
+  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
+const desired = desiredOf;
 
 interface ContractSubject {
   sink: Sink;
@@ -91,6 +78,8 @@ function sinkContract(make: () => Promise<ContractSubject>) {
   it("prunes exactly the stale keys; protected keys, other scopes' keys and keys written by others survive", async () => {
     await applyDesired(sink, desired(keySet(scopeB, "t4", { "b.only": 1 })), options);
     await plant(destination, "manual.flag", "by-hand");
+    // An edit by somebody else is not mistaken for an apply that did not land.
+    expect(await sink.readManifest(scopeB, scopeKey(scopeB))).toMatchObject({ task_id: "t4" });
     const ks = keySet(scopeA, "t5", { "db.host": "h2", "local.override": "x" }, ["local.*"]);
     await applyDesired(sink, desired(ks), options);
     const pruned = keySet(scopeA, "t6", { "db.host": "h2" }, ["local.*"]);

@@ -3,7 +3,7 @@ import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
-import { Sshd } from "@varstream/testkit";
+import { desiredOf, makeKeySet, Sshd } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply/apply.ts";
 import { connectSshSink } from "../src/sinks/ssh/ssh-sink.ts";
@@ -11,22 +11,8 @@ import { connectSshSink } from "../src/sinks/ssh/ssh-sink.ts";
 const logger = createLogger("test", "silent");
 const options = { maxRetries: 0, retryBaseMs: 10, logger };
 
-function keySet(scope: Scope, taskId: string, keys: KeySet["keys"]): KeySet {
-  return {
-    task_id: taskId,
-    scope,
-    repo: scope.repo,
-    ref: "refs/heads/main",
-    commit: `c-${taskId}`,
-    env: "default",
-    keys,
-    labels: {},
-    prune: { enabled: true, protection: [] },
-    sync_mode: "mirror",
-    produced_at: new Date().toISOString(),
-  };
-}
-const desired = (ks: KeySet) => ({ scope: ks.scope, taskId: ks.task_id, commit: ks.commit, keySet: ks });
+const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"]) => makeKeySet(scope, keys, { task_id: taskId });
+const desired = desiredOf;
 
 describe("ssh sink against a real OpenSSH server", () => {
   let sshd: Sshd;
