@@ -84,7 +84,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written;
     // a short first retry keeps back-to-back transactions from waiting 100 ms each.
     retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
-    createPartitioner: varstreamPartitioner(topics.status),
+    createPartitioner: varstreamPartitioner(topics),
   });
   await producer.connect();
   const writer = new TransactionalWriter(producer, topics, scopes);

@@ -37,7 +37,7 @@ export class EventPublisher {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
-      createPartitioner: varstreamPartitioner(topics.status),
+      createPartitioner: varstreamPartitioner(topics),
       retry: { retries: 3, initialRetryTime: 100, maxRetryTime: 1000 },
     });
   }

@@ -54,7 +54,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 5,
-    createPartitioner: varstreamPartitioner(topics.status),
+    createPartitioner: varstreamPartitioner(topics),
   });
   await producer.connect();
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});

@@ -49,6 +49,15 @@ export function scopeKey(scope: Scope): string {
   return `${scope.datasource}|${scope.destination}|${scope.repo}:${scope.file}`;
 }
 
+/**
+ * The part of a scope key naming its sink and destination, `<datasource>|<destination>|`: the scopes
+ * of one destination share it (conflict lookups, and the keysets partition — one writer per destination).
+ */
+export function destinationPrefix(scopeKey: string): string {
+  const second = scopeKey.indexOf("|", scopeKey.indexOf("|") + 1);
+  return scopeKey.slice(0, second + 1);
+}
+
 /** Inverse of {@link scopeKey}; used for tombstones, which carry no value. */
 export function parseScopeKey(key: string): Scope {
   const first = key.indexOf("|");

@@ -10,9 +10,3 @@ export function claimedBy(keys: string[], others: Iterable<[string, Manifest | n
   }
   return out;
 }
-
-/** Scope keys of one destination share this prefix: `<datasource>|<destination>|`. */
-export function destinationPrefix(scopeKey: string): string {
-  const second = scopeKey.indexOf("|", scopeKey.indexOf("|") + 1);
-  return scopeKey.slice(0, second + 1);
-}

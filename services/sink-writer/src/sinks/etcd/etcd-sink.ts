@@ -1,7 +1,14 @@
-import { canonicalText, type EtcdSinkConfig, type Scope, type Secrets, splitKey } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type EtcdSinkConfig,
+  type Scope,
+  type Secrets,
+  splitKey,
+} from "@varstream/shared";
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import { Etcd3, type IOperation, isRecoverableError } from "etcd3";
-import { claimedBy, destinationPrefix } from "../claims.ts";
+import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 /** etcd refuses a transaction of more operations than its --max-txn-ops (128 by default). */

@@ -1,6 +1,13 @@
-import { canonicalText, type FlatValue, type PostgresSinkConfig, type Scope, type Secrets } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type FlatValue,
+  type PostgresSinkConfig,
+  type Scope,
+  type Secrets,
+} from "@varstream/shared";
 import pg from "pg";
-import { claimedBy, destinationPrefix } from "../claims.ts";
+import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 const quote = (name: string) =>

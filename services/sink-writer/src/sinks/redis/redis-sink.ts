@@ -1,6 +1,13 @@
-import { canonicalText, type FlatValue, type RedisSinkConfig, type Scope, type Secrets } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type FlatValue,
+  type RedisSinkConfig,
+  type Scope,
+  type Secrets,
+} from "@varstream/shared";
 import { type ChainableCommander, Redis } from "ioredis";
-import { claimedBy, destinationPrefix } from "../claims.ts";
+import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */

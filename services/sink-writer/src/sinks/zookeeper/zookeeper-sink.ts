@@ -1,6 +1,13 @@
-import { canonicalText, type FlatValue, type Scope, splitKey, type ZookeeperSinkConfig } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type FlatValue,
+  type Scope,
+  splitKey,
+  type ZookeeperSinkConfig,
+} from "@varstream/shared";
 import zookeeper from "node-zookeeper-client";
-import { claimedBy, destinationPrefix } from "../claims.ts";
+import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
