@@ -9,6 +9,10 @@ import {
 import { type ChainableCommander, Redis } from "ioredis";
 import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
+import { APPLY, UPDATE_CLAIMS } from "./scripts.ts";
+
+/** The APPLY script as a command: sent by its SHA, the text only when Redis does not know it yet. */
+type WithApply = Redis & { varstreamApply(...args: string[]): Promise<number> };
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
 export const MANIFEST_PREFIX = "__varstream__:";
@@ -16,35 +20,6 @@ const META_FIELD = "__meta__";
 /** separates the scope keys claiming one key (a scope key holds no NUL) */
 const CLAIM_SEPARATOR = "\0";
 
-/**
- * Adds the scope ARGV[1] to the claimers of the ARGV[2] keys that follow, and removes it from those of
- * the rest: atomic on the server, inside the apply's MULTI, so concurrent writers of one destination
- * (other processes included) never lose each other's claims.
- */
-const UPDATE_CLAIMS = `
-local me, adds = ARGV[1], tonumber(ARGV[2])
-local function split(list)
-  local out = {}
-  for s in string.gmatch(list, "[^%z]+") do out[#out + 1] = s end
-  return out
-end
-for i = 3, #ARGV do
-  local key = ARGV[i]
-  local list = redis.call("HGET", KEYS[1], key)
-  local claimers = list and split(list) or {}
-  local kept, found = {}, false
-  for _, s in ipairs(claimers) do
-    if s == me then found = true end
-    if s ~= me then kept[#kept + 1] = s end
-  end
-  if i <= 2 + adds then
-    if not found then kept[#kept + 1] = me; redis.call("HSET", KEYS[1], key, table.concat(kept, "\0")) end
-  elseif found then
-    if #kept == 0 then redis.call("HDEL", KEYS[1], key) else redis.call("HSET", KEYS[1], key, table.concat(kept, "\0")) end
-  end
-end
-return 0
-`;
 const KEY_FIELD = "k:";
 
 /**
@@ -52,7 +27,8 @@ const KEY_FIELD = "k:";
  * (`SET <destination>:<key> <value>`, optional TTL) — values as canonical text — and `json` (one JSON
  * object at `<destination>`, values typed, written with WATCH so a concurrent writer is never lost).
  * The manifest is the hash `__varstream__:<scope key>` (field `k:<key>` → value hash, `__meta__` →
- * commit, task and report). One apply is one MULTI/EXEC: data and manifest change together or not at all.
+ * commit, task and report). One apply is one atomic step: a Lua script for `hash` and `string`
+ * (scripts.ts), MULTI/EXEC under WATCH for `json` — data, manifest and claims change together or not at all.
  */
 export class RedisSink implements Sink {
   readonly kind = "redis";
@@ -86,6 +62,7 @@ export class RedisSink implements Sink {
       connectTimeout: 2000,
       retryStrategy: (times) => Math.min(times * 100, 1000),
     });
+    this.client.defineCommand("varstreamApply", { numberOfKeys: 3, lua: APPLY });
   }
 
   /** Resolves the credentials (at use, SPEC §7) and connects. */
@@ -229,36 +206,27 @@ export class RedisSink implements Sink {
 
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ready();
-    const set = Object.entries(plan.set);
-    switch (this.config.layout) {
-      case "hash": {
-        // MULTI does not undo a command that fails inside EXEC (WRONGTYPE): refuse before writing anything.
-        const type = await this.client.type(plan.destination);
-        if (type !== "hash" && type !== "none") {
-          throw new Error(`redis key ${plan.destination} is a ${type}, not a hash; refusing to write into it`);
-        }
-        const multi = this.client.multi();
-        if (set.length > 0)
-          multi.hset(plan.destination, Object.fromEntries(set.map(([k, v]) => [k, canonicalText(v)])));
-        if (plan.stale.length > 0) multi.hdel(plan.destination, ...plan.stale);
-        this.writeManifest(multi, plan);
-        return this.exec(multi);
-      }
-      case "string": {
-        const multi = this.client.multi();
-        const ttl = this.config.ttl_seconds;
-        for (const [k, v] of set) {
-          if (ttl === undefined) multi.set(`${plan.destination}:${k}`, canonicalText(v));
-          else multi.set(`${plan.destination}:${k}`, canonicalText(v), "EX", ttl);
-        }
-        if (plan.stale.length > 0) multi.del(...plan.stale.map((k) => `${plan.destination}:${k}`));
-        this.writeManifest(multi, plan);
-        return this.exec(multi);
-      }
-      case "json":
-        // WATCH is the connection's state: applies of this layout take turns on the shared connection.
-        return this.inTurn(() => this.applyJson(plan));
+    if (this.config.layout === "json") {
+      // WATCH is the connection's state: applies of this layout take turns on the shared connection.
+      return this.inTurn(() => this.applyJson(plan));
     }
+    // hash and string: one script does the type check, data, manifest and claims, atomically.
+    const { keys, ...meta } = plan.manifest;
+    const args: string[] = [this.config.layout, plan.scopeKey, String(this.config.ttl_seconds ?? 0)];
+    const set = Object.entries(plan.set);
+    args.push(String(set.length));
+    for (const [key, value] of set) args.push(key, canonicalText(value));
+    args.push(String(plan.stale.length), ...plan.stale, JSON.stringify(meta));
+    const fields = Object.entries(keys);
+    args.push(String(fields.length));
+    for (const [key, hash] of fields) args.push(KEY_FIELD + key, hash);
+    args.push(String(plan.released.length), ...plan.released);
+    await (this.client as WithApply).varstreamApply(
+      MANIFEST_PREFIX + plan.scopeKey,
+      this.claimsKey(plan.scopeKey),
+      plan.destination,
+      ...args,
+    );
   }
 
   private turn: Promise<unknown> = Promise.resolve();
