@@ -1,6 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp } from "node:fs/promises";
-import { createConnection } from "node:net";
+import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,9 +20,13 @@ export function makeCert(dir: string): TestCert {
   return { ca: join(dir, "ca.crt"), cert: join(dir, "server.crt"), key: join(dir, "server.key") };
 }
 
-/** A loopback port nobody listens on (probably): tests pick theirs in 40000–49999. */
-export function freePort(): number {
-  return 40000 + Math.floor(Math.random() * 10_000);
+/** A loopback port nobody listens on: the kernel picks one, and it is let go again for the caller. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }
 
 async function listening(port: number): Promise<boolean> {
@@ -57,7 +61,7 @@ export class TestServer {
    * with users, the default user is off. `persist` keeps the data across stop and start (saved at stop).
    */
   static async redis(options: { tls?: boolean; users?: string[][]; persist?: boolean } = {}): Promise<TestServer> {
-    const port = freePort();
+    const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-redis-"));
     const save = options.persist ? ["--save", "3600", "1"] : ["--save", ""];
     const args = ["--bind", "127.0.0.1", "--dir", dir, ...save, "--appendonly", "no"];
@@ -75,8 +79,9 @@ export class TestServer {
 
   /** A single-member etcd; `tls` serves clients over https with a certificate of a private CA. */
   static async etcd(options: { tls?: boolean } = {}): Promise<TestServer> {
-    const port = freePort();
-    const peer = port + 1;
+    const port = await freePort();
+    let peer = await freePort();
+    while (peer === port) peer = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-etcd-"));
     const scheme = options.tls ? "https" : "http";
     const args = [

@@ -32,7 +32,7 @@ export class Sshd {
   }
 
   static async start(): Promise<Sshd> {
-    const port = freePort();
+    const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-sshd-"));
     const remote = join(dir, "remote");
     mkdirSync(remote);
