@@ -49,7 +49,13 @@ export class ZookeeperSink implements Sink {
     await this.waitConnected(this.connected);
     const state = this.client.getState();
     if (state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY) return;
-    await this.waitConnected(new Promise<void>((resolve) => this.client.once("connected", () => resolve())));
+    let onConnected: (() => void) | undefined;
+    const reconnected = new Promise<void>((resolve) => {
+      onConnected = resolve;
+      this.client.once("connected", resolve);
+    });
+    // Many applies may wait at once while the server is away: each takes its listener back.
+    await this.waitConnected(reconnected).finally(() => this.client.removeListener("connected", onConnected!));
   }
 
   private async waitConnected(connected: Promise<void>): Promise<void> {
