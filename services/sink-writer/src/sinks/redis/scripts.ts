@@ -30,10 +30,10 @@ local function claim_all(claims, keys, me, add)
       end
       if add and not found then
         kept[#kept + 1] = me
-        sets[#sets + 1] = keys[n]; sets[#sets + 1] = table.concat(kept, "\0")
+        sets[#sets + 1] = keys[n]; sets[#sets + 1] = table.concat(kept, "\\0")
       elseif not add and found then
         if #kept == 0 then dels[#dels + 1] = keys[n]
-        else sets[#sets + 1] = keys[n]; sets[#sets + 1] = table.concat(kept, "\0") end
+        else sets[#sets + 1] = keys[n]; sets[#sets + 1] = table.concat(kept, "\\0") end
       end
     end
     a = b + 1
