@@ -111,7 +111,7 @@ function outageContract(make: () => Promise<Subject>, big = false) {
   });
 }
 
-describe("redis: server gone mid-MULTI", () => {
+describe("redis: server gone while the apply command is sent", () => {
   const port = Number(process.env.REDIS_PORT ?? 36379);
   const direct = new Redis({ port, lazyConnect: true });
   outageContract(async () => {
