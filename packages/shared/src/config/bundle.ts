@@ -123,6 +123,12 @@ const ZookeeperSinkConfig = z
     tag: Tag,
     /** the connection string, `host:port[,host:port…][/chroot]` */
     connect: z.string().min(1).default("127.0.0.1:2181"),
+    /**
+     * digest authentication (`username:password`); znodes varstream creates are then writable by that
+     * user only and readable by everyone (CREATOR_ALL + world READ)
+     */
+    username: SecretRef.optional(),
+    password: SecretRef.optional(),
     /** how a value is stored in its znode: its canonical text, or JSON (types kept) */
     encoding: z.enum(["text", "json"]).default("text"),
     /** the znode every destination lives under */

@@ -21,6 +21,6 @@ export async function createSink(entry: DatasourceEntry, secrets: Secrets): Prom
     case "ssh":
       return connectSshSink(entry.name, entry.config, secrets);
     case "zookeeper":
-      return new ZookeeperSink(entry.name, entry.config);
+      return ZookeeperSink.connect(entry.name, entry.config, secrets);
   }
 }

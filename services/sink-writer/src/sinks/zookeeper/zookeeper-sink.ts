@@ -3,6 +3,7 @@ import {
   destinationPrefix,
   type FlatValue,
   type Scope,
+  type Secrets,
   splitKey,
   type ZookeeperSinkConfig,
 } from "@varstream/shared";
@@ -11,6 +12,7 @@ import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink } from "../sink.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
+type ACL = InstanceType<typeof zookeeper.ACL>;
 
 const NO_NODE = zookeeper.Exception.NO_NODE;
 
@@ -29,12 +31,32 @@ export class ZookeeperSink implements Sink {
   private readonly client: Client;
   private readonly config: ZookeeperSinkConfig;
   private connected: Promise<void>;
+  /** the ACL of every znode varstream creates */
+  private readonly acls: ACL[];
 
-  constructor(name: string, config: ZookeeperSinkConfig) {
+  /** `auth`: digest credentials, `username:password` */
+  constructor(name: string, config: ZookeeperSinkConfig, auth?: string) {
     this.name = name;
     this.config = config;
     this.client = zookeeper.createClient(config.connect, { sessionTimeout: 10_000, spinDelay: 500, retries: 2 });
+    // Sent with the session and again on every reconnect by the client.
+    if (auth !== undefined) this.client.addAuthInfo("digest", Buffer.from(auth));
+    const { ACL, Id, Permission } = zookeeper;
+    const anyone = new Id("world", "anyone");
+    this.acls =
+      auth === undefined
+        ? [new ACL(Permission.ALL, anyone)]
+        : [new ACL(Permission.ALL, new Id("auth", "")), new ACL(Permission.READ, anyone)];
     this.connected = this.connect();
+  }
+
+  /** Resolves the credentials (at use, SPEC §7) and connects. */
+  static async connect(name: string, config: ZookeeperSinkConfig, secrets: Secrets): Promise<ZookeeperSink> {
+    const auth =
+      config.username !== undefined && config.password !== undefined
+        ? `${await secrets.resolve(config.username)}:${await secrets.resolve(config.password)}`
+        : undefined;
+    return new ZookeeperSink(name, config, auth);
   }
 
   private connect(): Promise<void> {
@@ -166,7 +188,7 @@ export class ZookeeperSink implements Sink {
       ...missing,
     ].sort((a, b) => depth(a.path) - depth(b.path));
     const txn = this.client.transaction();
-    for (const { path, data } of creates) txn.create(path, data);
+    for (const { path, data } of creates) txn.create(path, data ?? Buffer.alloc(0), this.acls);
     writes.forEach(({ path, data }, i) => {
       if (present[i]) txn.setData(path, data, -1);
     });
