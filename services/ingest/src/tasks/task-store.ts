@@ -156,7 +156,11 @@ export class TaskStore {
     return this.tasks.size;
   }
 
-  private sweep(now = Date.now()): void {
+  /**
+   * Forgets tasks finished more than the retention ago and delivery ids older than the dedupe window.
+   * Runs every minute; `now` is for tests.
+   */
+  sweep(now = Date.now()): void {
     for (const [id, entry] of this.tasks) {
       const finished = entry.doc.finished_at;
       if (finished !== undefined && now - Date.parse(finished) > this.options.retentionMs) this.tasks.delete(id);
