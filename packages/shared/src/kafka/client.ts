@@ -24,6 +24,12 @@ export function createKafka(settings: Settings, logger: Logger, extra: Partial<K
         const { message, timestamp: _t, logger: _l, ...rest } = entry;
         // kafkajs warns about its own partitioner default even when one is given; nothing to act on.
         if (typeof message === "string" && message.includes("default partitioner")) return;
+        // Idempotent producers here retry a bounded number of times on purpose (a webhook is answered
+        // 503 rather than held); kafkajs warns about that at every connect.
+        if (typeof message === "string" && message.includes("Limiting retries for the idempotent producer")) {
+          log.debug(rest, message);
+          return;
+        }
         // CONCURRENT_TRANSACTIONS right after a commit is expected and retried at once.
         const text = `${message} ${"error" in rest ? String(rest.error) : ""}`;
         const routine = text.includes("another concurrent operation on the same transaction");
