@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@varstream/cli";
-import { createKafka, createLogger, topicNames } from "@varstream/shared";
+import { createKafka, createLogger, type DryRunReport, topicNames } from "@varstream/shared";
 import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -62,21 +62,7 @@ describe("dry-run: the exact diff, written nowhere", () => {
     const c2 = await app.commit({ "app.yaml": "port: 8080\nname: web\nnew: here\ndb:\n  password: second-pass\n" });
     const res = await pipeline.post("redis", githubRequest(githubPushPayload(app, c2)), "/dry-run");
     expect(res.status).toBe(200);
-    const report = res.body as unknown as {
-      dry_run: boolean;
-      files: { path: string; env: string; keys: number; validation: { status: string } }[];
-      sinks: Record<
-        string,
-        {
-          scopes: {
-            scope: string;
-            set: { key: string; old?: string; new: string }[];
-            unchanged: number;
-            pruned: string[];
-          }[];
-        }
-      >;
-    };
+    const report = res.body as unknown as DryRunReport;
     expect(report.dry_run).toBe(true);
     expect(report.files).toEqual([
       expect.objectContaining({

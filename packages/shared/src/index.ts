@@ -1,6 +1,7 @@
 export * from "./config/bundle.ts";
 export * from "./config/secret.ts";
 export * from "./config/settings.ts";
+export * from "./contracts/dry-run.ts";
 export * from "./contracts/event.ts";
 export * from "./contracts/keyset.ts";
 export * from "./contracts/status.ts";

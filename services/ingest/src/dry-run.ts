@@ -4,7 +4,8 @@ import { platformCredentials, processEvent, RepoCache, SchemaRegistry } from "@v
 import {
   type Bundle,
   canonicalText,
-  type FileReport,
+  type DryRunReport,
+  type DryRunScope,
   type Logger,
   type Secrets,
   type Settings,
@@ -15,24 +16,6 @@ import { createSink, planApply, type Sink } from "@varstream/sink-writer";
 import { ApiError } from "./errors.ts";
 
 const MASK = "****";
-
-export interface DryRunScope {
-  scope: string;
-  set: { key: string; old?: string; new: string }[];
-  unchanged: number;
-  pruned: string[];
-}
-
-/** The dry-run report of SPEC §8.3. */
-export interface DryRunReport {
-  task_id: string;
-  dry_run: true;
-  outcome: string;
-  message: string;
-  files: (FileReport & { env?: string })[];
-  sinks: Record<string, { scopes: DryRunScope[] }>;
-  warnings: string[];
-}
 
 /**
  * Runs ETL for one event in this process and diffs its key sets against each sink's current state

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import {
   type Bundle,
+  type DryRunReport,
   type IngestReport,
   type Logger,
   metrics,
@@ -12,7 +13,7 @@ import {
   type Secrets,
   WebhookEvent,
 } from "@varstream/shared";
-import type { DryRunner, DryRunReport } from "./dry-run.ts";
+import type { DryRunner } from "./dry-run.ts";
 import { ApiError } from "./errors.ts";
 import { type Detected, detectPlatform } from "./platforms/detect.ts";
 import { normalizeGithub } from "./platforms/github.ts";

@@ -1,5 +1,6 @@
 import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import type { DryRunReport } from "@varstream/shared";
 
 export interface DryRunOptions {
   base: string;
@@ -11,31 +12,12 @@ export interface DryRunOptions {
   secret?: string;
 }
 
-interface Report {
-  message: string;
-  files: {
-    path: string;
-    env?: string;
-    keys: number;
-    validation: { status: string; errors: { path: string; message: string }[] };
-  }[];
-  sinks: Record<
-    string,
-    {
-      scopes: {
-        scope: string;
-        set: { key: string; old?: string; new: string }[];
-        unchanged: number;
-        pruned: string[];
-      }[];
-    }
-  >;
-}
-
 const EVENT_HEADERS = { github: "x-github-event", gitea: "x-gitea-event", gitlab: "x-gitlab-event" } as const;
 
 /** `varstream dry-run`: posts a webhook payload to the dry-run endpoint. */
-export async function dryRun(options: DryRunOptions): Promise<Report & { error?: { code: string; message: string } }> {
+export async function dryRun(
+  options: DryRunOptions,
+): Promise<DryRunReport & { error?: { code: string; message: string } }> {
   const body = await readFile(options.payloadFile);
   const headers: Record<string, string> = {
     "content-type": "application/json",
@@ -52,13 +34,13 @@ export async function dryRun(options: DryRunOptions): Promise<Report & { error?:
     headers,
     body,
   });
-  const json = (await res.json()) as Report & { error?: { code: string; message: string } };
+  const json = (await res.json()) as DryRunReport & { error?: { code: string; message: string } };
   if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);
   return json;
 }
 
 /** The report as a diff a person reads. */
-export function diffText(report: Report): string {
+export function diffText(report: DryRunReport): string {
   const lines = [report.message];
   for (const f of report.files) {
     lines.push(`file ${f.path}${f.env ? ` (env ${f.env})` : ""}: ${f.keys} keys, validation ${f.validation.status}`);
