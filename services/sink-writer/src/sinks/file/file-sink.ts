@@ -50,6 +50,8 @@ export class FileSink implements Sink {
   private readonly format: FileFormat;
   private readonly options: FileSinkOptions;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** destination → the manifest file text last checked against its data file and found landed */
+  private readonly landed = new Map<string, string>();
 
   constructor(name: string, config: FileSinkConfig | FileSinkOptions) {
     const options: FileSinkOptions =
@@ -74,9 +76,9 @@ export class FileSink implements Sink {
     return `${this.store.where}/${this.paths(destination).data}`;
   }
 
-  private async manifestFile(destination: string): Promise<ManifestFile> {
+  private async manifestFile(destination: string): Promise<{ file: ManifestFile; text: string | undefined }> {
     const text = await this.store.read(this.paths(destination).manifest);
-    return text === undefined ? { destination, scopes: {} } : (JSON.parse(text) as ManifestFile);
+    return { file: text === undefined ? { destination, scopes: {} } : (JSON.parse(text) as ManifestFile), text };
   }
 
   /** The manifests of the destination's last completed apply, restoring them if an apply was cut off. */
@@ -89,12 +91,17 @@ export class FileSink implements Sink {
     destination: string,
     known?: { data: string | undefined },
   ): Promise<{ file: ManifestFile; restored: boolean }> {
-    const file = await this.manifestFile(destination);
+    const { file, text } = await this.manifestFile(destination);
     if (file.previous === undefined) return { file, restored: false };
+    // A manifest file this process already found landed needs no second look at the data file.
+    if (text !== undefined && this.landed.get(destination) === text) return { file, restored: false };
     const paths = this.paths(destination);
     const data = known ? known.data : await this.store.read(paths.data);
     const landed = sha256(data);
-    if (landed !== file.previous_data_sha256 || landed === file.data_sha256) return { file, restored: false };
+    if (landed !== file.previous_data_sha256 || landed === file.data_sha256) {
+      if (text !== undefined) this.landed.set(destination, text);
+      return { file, restored: false };
+    }
     // The data file is still the one from before that apply (renames are atomic): back to its manifests.
     const restored: ManifestFile = { destination, scopes: file.previous, data_sha256: landed };
     await this.store.write(paths.manifest, `${JSON.stringify(restored, null, 2)}\n`);
