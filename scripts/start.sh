@@ -2,7 +2,8 @@
 # Runs the whole pipeline locally: installs dependencies, starts a single-node Kafka (KRaft, jars from
 # Maven Central, cached), prepares the example (a Git repository with examples/config, the `file`
 # sink), starts ingest, etl and sink-writer, and prints a curl that triggers a real sync.
-# Ctrl-C stops everything.   env: KAFKA_PORT (9092), HTTP_ADDR (127.0.0.1:8000)
+# Ctrl-C stops the services; Kafka keeps running for the next start (bash infra/kafka/kafka.sh stop local).
+# env: KAFKA_PORT (9092), HTTP_ADDR (127.0.0.1:8000)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VARSTREAM_ROOT"
