@@ -4,6 +4,7 @@ export default defineConfig({
   test: {
     include: [
       "packages/*/test/**/*.test.ts",
+      "packages/*/src/**/*.test.ts",
       "services/*/test/**/*.test.ts",
       "test/**/*.test.ts",
       "bench/**/*.test.ts",

@@ -4,8 +4,8 @@
  * for a 20-key and a 1,000-key document. Usage: node bench/cue.ts [ITERATIONS]
  */
 import { join } from "node:path";
+import { loadBundle } from "@varstream/bundle";
 import { type CueEvaluator, NativeCue, WasmCue } from "@varstream/cue";
-import { loadBundle } from "@varstream/shared";
 
 const iterations = Number(process.argv[2] ?? 500);
 

@@ -7,8 +7,9 @@ import { fork } from "node:child_process";
 import { createHmac, randomBytes } from "node:crypto";
 import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
+import { decodeBundle } from "@varstream/bundle";
 import { startIngest } from "@varstream/ingest";
-import { createLogger, decodeBundle, loadSettings } from "@varstream/shared";
+import { createLogger, loadSettings } from "@varstream/shared";
 
 const SECRET = "bench-secret";
 

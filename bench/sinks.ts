@@ -8,8 +8,9 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type DatasourceEntry, decodeBundle, type KeySet, Secrets } from "@varstream/shared";
-import { applyDesired, createSink } from "@varstream/sink-writer";
+import { type DatasourceEntry, decodeBundle } from "@varstream/bundle";
+import { createLogger, type KeySet, Secrets } from "@varstream/shared";
+import { applyDesired, createSink } from "@varstream/sinks";
 import { makeKeySet } from "@varstream/testkit";
 
 const scopes = Number(process.argv[2] ?? 10_000);
@@ -43,7 +44,7 @@ function keySet(sink: string, i: number): KeySet {
 const results: Record<string, unknown> = {};
 for (const name of wanted) {
   const entry = bundle.datasources.get(name) as DatasourceEntry;
-  const sink = await createSink(entry, new Secrets());
+  const sink = await createSink(entry, { secrets: new Secrets() });
   // The file sink writes one file per destination; a scope per file there keeps it from measuring its lock.
   const count = name === "file" ? Math.min(scopes, 2000) : scopes;
   // Pass 1 writes every scope; pass 2 deletes them again (a tombstone per scope: prune of all 20 keys),

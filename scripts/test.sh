@@ -59,6 +59,8 @@ echo "== lint and format (biome)"
 pnpm exec biome ci .
 echo "== typecheck (tsc)"
 pnpm exec tsc -p tsconfig.json --noEmit
+echo "== layering (dependency-cruiser: no package imports a service, no service another; .dependency-cruiser.cjs)"
+pnpm exec depcruise --config .dependency-cruiser.cjs packages services test bench
 echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port"
 mkdir -p "$VARSTREAM_CACHE"
 status=0

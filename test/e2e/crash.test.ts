@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Secrets } from "@varstream/shared";
-import { createSink, type Sink } from "@varstream/sink-writer";
+import { createSink, type Sink } from "@varstream/sinks";
 import {
   GitRepo,
   githubPushPayload,
@@ -62,7 +62,7 @@ describe("kill -9 of the sink-writer between the data write and the offset commi
     pipeline = await Pipeline.start({ bundle });
     await pipeline.stopSinkWriter();
     for (const name of SINKS) {
-      readers.set(name, await createSink(pipeline.bundle.datasources.get(name)!, new Secrets()));
+      readers.set(name, await createSink(pipeline.bundle.datasources.get(name)!, { secrets: new Secrets() }));
     }
   });
 

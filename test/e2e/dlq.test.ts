@@ -60,6 +60,7 @@ describe("poison records", () => {
     await consumer.disconnect();
     expect(seen.map((s) => s.value)).toEqual(["{not json", '{"task_id":"x"}']);
     expect(seen[0]?.headers).toMatchObject({ "dlq-stage": "etl", "dlq-error-class": "DecodeError" });
+    expect(seen[0]?.headers["dlq-error-code"]).toBe("DECODE_ERROR");
     expect(seen[0]?.headers["dlq-error-message"]).toMatch(/not JSON/);
     expect(seen[1]?.headers["dlq-error-message"]).toMatch(/breaks its contract/);
     expect(seen[0]?.headers["dlq-first-seen"]).toMatch(/^\d{4}-\d\d-\d\dT/);

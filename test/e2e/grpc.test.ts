@@ -4,8 +4,9 @@ import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as grpc from "@grpc/grpc-js";
+import { decodeBundle } from "@varstream/bundle";
 import { startIngest } from "@varstream/ingest";
-import { createLogger, decodeBundle, loadSettings } from "@varstream/shared";
+import { createLogger, loadSettings } from "@varstream/shared";
 import { GitRepo, githubPushPayload, Pipeline, TEST_KAFKA, waitFor } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

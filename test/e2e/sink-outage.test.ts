@@ -84,6 +84,7 @@ describe("a sink outage", () => {
     await consumer.disconnect();
     expect(dead[0]).toMatchObject({ taskId: during.task_id, headers: { "dlq-stage": "sink.redis-own" } });
     expect(dead[0]?.headers["dlq-error-message"]).toMatch(/is not reachable/);
+    expect(dead[0]?.headers["dlq-error-code"]).toBe("SINK_UNAVAILABLE");
 
     await server.start();
     await waitFor(async () => (await redis.ping().catch(() => "")) === "PONG", { what: "redis back" });

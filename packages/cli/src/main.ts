@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
-import { loadBundle, loadSettings } from "@varstream/shared";
+import { loadBundle } from "@varstream/bundle";
+import { loadSettings } from "@varstream/shared";
 import { diffText, dryRun } from "./commands/dry-run.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
 import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";

@@ -1,4 +1,3 @@
-export * from "./config/bundle.ts";
 export * from "./config/secret.ts";
 export * from "./config/settings.ts";
 export * from "./contracts/dry-run.ts";
@@ -7,6 +6,7 @@ export * from "./contracts/keyset.ts";
 export * from "./contracts/status.ts";
 export * from "./contracts/task.ts";
 export * from "./contracts/values.ts";
+export * from "./errors/index.ts";
 export * from "./kafka/client.ts";
 export * from "./kafka/codec.ts";
 export * from "./kafka/desired-state.ts";

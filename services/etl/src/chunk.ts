@@ -1,5 +1,13 @@
+import type { Bundle } from "@varstream/bundle";
 import {
-  type Bundle,
+  cloneUrlAllowedForEvent,
+  type EtlOutput,
+  processEvent,
+  type RepoCache,
+  type SchemaRegistry,
+  TransientGitError,
+} from "@varstream/pipeline";
+import {
   backoffMs,
   DecodeError,
   decode,
@@ -17,12 +25,8 @@ import {
   webhookKey,
 } from "@varstream/shared";
 import type { KafkaMessage, Message, TopicMessages } from "kafkajs";
-import { TransientGitError } from "./git/errors.ts";
-import type { RepoCache } from "./git/repo-cache.ts";
-import { cloneUrlAllowedForEvent, type EtlOutput, processEvent } from "./process-event.ts";
 import { type DesiredStateSource, resync } from "./resync.ts";
 import type { ScopeCommits } from "./scope-commits.ts";
-import type { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface ChunkDeps {
   /** where resync reads the desired state */

@@ -1,3 +1,4 @@
+import type { EtlOutput } from "@varstream/pipeline";
 import {
   type FileReport,
   type KeySet,
@@ -8,7 +9,6 @@ import {
   WebhookEvent,
 } from "@varstream/shared";
 import type { Kafka } from "kafkajs";
-import type { EtlOutput } from "./process-event.ts";
 
 export interface DesiredStateSource {
   kafka: Kafka;

@@ -1,7 +1,8 @@
 import { hostname } from "node:os";
+import type { Bundle } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
+import { createGitReaders, processEvent } from "@varstream/pipeline";
 import {
-  type Bundle,
   createKafka,
   createLogger,
   delay,
@@ -17,12 +18,8 @@ import {
 } from "@varstream/shared";
 import type { Consumer, EachBatchPayload, Producer } from "kafkajs";
 import { ATTEMPT_HEADER, type Attempt, type ChunkDeps, NOT_BEFORE_HEADER, processChunk } from "./chunk.ts";
-import { platformCredentials } from "./git/platform-credentials.ts";
-import { RepoCache } from "./git/repo-cache.ts";
-import { processEvent } from "./process-event.ts";
 import { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
-import { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface EtlOptions {
   settings: Settings;
@@ -67,12 +64,15 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     await admin.disconnect();
   }
 
-  const repos = new RepoCache({
-    dir: settings.gitCacheDir,
-    maxEntries: settings.gitCacheMaxEntries,
+  const {
+    repos,
+    schemas,
+    close: closeReaders,
+  } = createGitReaders({
+    bundle,
+    settings,
     logger,
-    allowedHosts: settings.gitAllowedHosts,
-    credentialsFor: platformCredentials(bundle),
+    cue: options.cue ?? (await loadCue()),
   });
   const scopes = new ScopeCommits();
   await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger);
@@ -88,21 +88,6 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   });
   await producer.connect();
   const writer = new TransactionalWriter(producer, topics, scopes);
-  const schemas = bundle.schemaRegistry
-    ? new SchemaRegistry({
-        config: bundle.schemaRegistry,
-        repos: new RepoCache({
-          dir: settings.schemaCacheDir,
-          maxEntries: 2,
-          logger,
-          allowedHosts: settings.gitAllowedHosts,
-          credentialsFor: platformCredentials(bundle),
-        }),
-        cue: options.cue ?? (await loadCue()),
-        ttlMs: settings.schemaTtlMs,
-        logger: logger.child({ component: "schema-registry" }),
-      })
-    : undefined;
   const deps: ChunkDeps = {
     desired: {
       kafka,
@@ -178,7 +163,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       await retryConsumer.disconnect();
       await scopes.stop();
       await producer.disconnect();
-      repos.close();
+      closeReaders();
     },
   };
 }

@@ -1,8 +1,7 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
-import { type Logger, registry } from "@varstream/shared";
+import { ApiError, errorBody, type HttpErrorCode, type Logger, registry } from "@varstream/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
-import { ApiError, type ErrorCode, errorBody } from "./errors.ts";
 import type { WebhookIntake } from "./intake.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { syncRoutes } from "./routes/sync.ts";
@@ -20,7 +19,7 @@ export interface AppDeps {
 }
 
 /** Fastify's own error codes for bad input, mapped onto the catalogue. */
-const FASTIFY_CODES: Record<string, ErrorCode> = {
+const FASTIFY_CODES: Record<string, HttpErrorCode> = {
   FST_ERR_CTP_BODY_TOO_LARGE: "PAYLOAD_TOO_LARGE",
   FST_ERR_CTP_INVALID_MEDIA_TYPE: "UNSUPPORTED_MEDIA_TYPE",
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: "BAD_REQUEST",

@@ -1,8 +1,7 @@
-import { join } from "node:path";
-import { loadCue } from "@varstream/cue";
-import { platformCredentials, processEvent, RepoCache, SchemaRegistry } from "@varstream/etl";
+import type { Bundle } from "@varstream/bundle";
+import { createGitReaders, type GitReaders, processEvent } from "@varstream/pipeline";
 import {
-  type Bundle,
+  ApiError,
   canonicalText,
   type DryRunReport,
   type DryRunScope,
@@ -12,8 +11,7 @@ import {
   scopeKey,
   type WebhookEvent,
 } from "@varstream/shared";
-import { createSink, planApply, type Sink } from "@varstream/sink-writer";
-import { ApiError } from "./errors.ts";
+import { createSink, keysToQuestion, planApply, type Sink } from "@varstream/sinks";
 
 const MASK = "****";
 
@@ -24,8 +22,7 @@ const MASK = "****";
  */
 export class DryRunner {
   private readonly bundle: Bundle;
-  private readonly repos: RepoCache;
-  private readonly schemas: SchemaRegistry | undefined;
+  private readonly readers: GitReaders;
   private readonly secrets: Secrets;
   private readonly sinks = new Map<string, Promise<Sink>>();
 
@@ -33,29 +30,8 @@ export class DryRunner {
     const { bundle, settings, logger, secrets } = options;
     this.bundle = bundle;
     this.secrets = secrets;
-    const credentialsFor = platformCredentials(bundle, secrets);
     // Caches of their own: the ETL of this host may use the same folders with its own locks.
-    this.repos = new RepoCache({
-      dir: join(settings.gitCacheDir, "dry-run"),
-      maxEntries: settings.gitCacheMaxEntries,
-      logger,
-      allowedHosts: settings.gitAllowedHosts,
-      credentialsFor,
-    });
-    this.schemas = bundle.schemaRegistry
-      ? new SchemaRegistry({
-          config: bundle.schemaRegistry,
-          repos: new RepoCache({
-            dir: join(settings.schemaCacheDir, "dry-run"),
-            maxEntries: 2,
-            logger,
-            credentialsFor,
-          }),
-          cue: lazyCue(),
-          ttlMs: settings.schemaTtlMs,
-          logger,
-        })
-      : undefined;
+    this.readers = createGitReaders({ bundle, settings, logger, secrets, subdir: "dry-run" });
   }
 
   private sink(name: string): Promise<Sink> {
@@ -63,20 +39,19 @@ export class DryRunner {
     if (!sink) {
       const entry = this.bundle.datasources.get(name);
       if (!entry) throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${name}`);
-      sink = createSink(entry, this.secrets);
+      sink = createSink(entry, { secrets: this.secrets });
       this.sinks.set(name, sink);
     }
     return sink;
   }
 
   async run(event: WebhookEvent): Promise<DryRunReport> {
-    const output = await processEvent(event, {
-      bundle: this.bundle,
-      repos: this.repos,
-      ...(this.schemas ? { schemas: this.schemas } : {}),
-    }).catch((err: Error) => {
-      throw new ApiError("BAD_REQUEST", `dry-run could not read the change: ${err.message}`);
-    });
+    const { repos, schemas } = this.readers;
+    const output = await processEvent(event, { bundle: this.bundle, repos, ...(schemas ? { schemas } : {}) }).catch(
+      (err: Error) => {
+        throw new ApiError("BAD_REQUEST", `dry-run could not read the change: ${err.message}`);
+      },
+    );
     const envs = new Map(output.keysets.map((k) => [k.scope.file, k.env]));
     const report: DryRunReport = {
       task_id: event.task_id,
@@ -94,10 +69,12 @@ export class DryRunner {
     for (const { scope, keySet } of desired) {
       const sink = await this.sink(scope.datasource);
       const key = scopeKey(scope);
-      const plan = planApply(
-        { scope, taskId: event.task_id, commit: event.after, keySet },
-        await sink.readManifest(scope, key),
-      );
+      // The plan the sink writer would make: the same manifest and the same claims of other scopes.
+      const desired = { scope, taskId: event.task_id, commit: event.after, keySet };
+      const manifest = await sink.readManifest(scope);
+      const questioned = keysToQuestion(desired, manifest);
+      const claims = questioned.length === 0 ? {} : await sink.claims(scope, questioned);
+      const plan = planApply(desired, manifest, { claims });
       const masked = new Set([...(keySet?.sensitive ?? []), ...(keySet?.secrets ?? [])]);
       const old = await sink.readValues(scope.destination, Object.keys(plan.set));
       const entry: DryRunScope = {
@@ -121,22 +98,7 @@ export class DryRunner {
   }
 
   async close(): Promise<void> {
-    this.repos.close();
+    this.readers.close();
     for (const sink of this.sinks.values()) await (await sink.catch(() => undefined))?.close();
   }
-}
-
-function lazyCue() {
-  let cue: ReturnType<typeof loadCue> | undefined;
-  const get = () => {
-    cue ??= loadCue();
-    return cue;
-  };
-  return {
-    backend: "lazy",
-    evaluate: async (source: string, options?: { filename?: string; path?: string }) =>
-      (await get()).evaluate(source, options),
-    compile: async (source: string, filename?: string) => (await get()).compile(source, filename),
-    close: () => undefined,
-  };
 }

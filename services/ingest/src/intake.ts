@@ -1,12 +1,20 @@
 import { randomUUID } from "node:crypto";
+import type { Bundle, PlatformEntry } from "@varstream/bundle";
 import {
-  type Bundle,
+  detectPlatform,
+  eventHeaders,
+  type Normalization,
+  PLATFORMS,
+  type Platform,
+  PlatformError,
+} from "@varstream/platforms";
+import {
+  ApiError,
   type DryRunReport,
   type IngestReport,
   type Logger,
   metrics,
   type PipelineEvent,
-  type PlatformEntry,
   ResyncEvent,
   SCHEMA_REGISTRY_DATASOURCE,
   SecretError,
@@ -14,12 +22,6 @@ import {
   WebhookEvent,
 } from "@varstream/shared";
 import type { DryRunner } from "./dry-run.ts";
-import { ApiError } from "./errors.ts";
-import { type Detected, detectPlatform } from "./platforms/detect.ts";
-import { normalizeGithub } from "./platforms/github.ts";
-import { normalizeGitlab } from "./platforms/gitlab.ts";
-import type { Normalization } from "./platforms/normalized.ts";
-import { verifySignature } from "./platforms/signature.ts";
 import type { EventPublisher } from "./publisher.ts";
 import type { TaskStore } from "./tasks/task-store.ts";
 
@@ -45,6 +47,12 @@ export interface IntakeDeps {
   store: TaskStore;
   publisher: EventPublisher;
   logger: Logger;
+}
+
+interface Detected {
+  platform: Platform;
+  eventName: string;
+  deliveryId: string | undefined;
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
@@ -114,6 +122,15 @@ export class WebhookIntake {
    * is published (or dry-run). Throws {@link ApiError} for every rejection.
    */
   private async verify(req: IntakeRequest): Promise<{ detected: Detected; normalized: Normalization }> {
+    try {
+      return await this.check(req);
+    } catch (err) {
+      if (err instanceof PlatformError) throw new ApiError(err.code, err.message, err.details);
+      throw err;
+    }
+  }
+
+  private async check(req: IntakeRequest): Promise<{ detected: Detected; normalized: Normalization }> {
     const { bundle } = this.deps;
     const registry = req.datasource === SCHEMA_REGISTRY_DATASOURCE ? bundle.schemaRegistry : undefined;
     if (!bundle.datasources.has(req.datasource) && !registry) {
@@ -121,8 +138,9 @@ export class WebhookIntake {
     }
     const detected = detectPlatform(req.headers);
     if (!detected) {
-      throw new ApiError("UNSUPPORTED_EVENT", "no X-GitHub-Event, X-Gitea-Event or X-Gitlab-Event header");
+      throw new ApiError("UNSUPPORTED_EVENT", `no ${eventHeaders()} header`);
     }
+    const adapter = PLATFORMS[detected.platform];
     const platform = pickPlatform(bundle, detected.platform, req.platformName ?? registry?.platform);
     if (platform.config.secret !== undefined) {
       let secret: string;
@@ -133,22 +151,13 @@ export class WebhookIntake {
         this.deps.logger.error({ platform: platform.name, err: err.message }, "webhook secret unavailable");
         throw new ApiError("SECRET_UNAVAILABLE", `webhook secret of platform ${platform.name}: ${err.message}`);
       }
-      if (!verifySignature(detected.platform, secret, req.body, req.headers)) {
+      if (!adapter.verify(secret, req.body, req.headers)) {
         metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
         throw new ApiError("SIGNATURE_INVALID");
       }
     }
     const payload = parseBody(req.body, req.contentType);
-    let normalized: Normalization;
-    switch (detected.platform) {
-      case "github":
-      case "gitea":
-        normalized = normalizeGithub(detected.eventName, payload, detected.platform);
-        break;
-      case "gitlab":
-        normalized = normalizeGitlab(payload);
-        break;
-    }
+    const normalized = adapter.normalize(detected.eventName, payload);
     if (normalized.kind === "ignored") metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
     return { detected, normalized };
   }

@@ -1,4 +1,5 @@
-import { createLogger, loadBundle, loadSettings } from "@varstream/shared";
+import { loadBundle } from "@varstream/bundle";
+import { createLogger, loadSettings } from "@varstream/shared";
 import { runUntilSignal } from "@varstream/shared/process";
 import { startIngest } from "./service.ts";
 

@@ -1,5 +1,5 @@
+import type { Bundle } from "@varstream/bundle";
 import {
-  type Bundle,
   createKafka,
   createLogger,
   ensureTopics,

@@ -1,6 +1,5 @@
 import {
   CRASH_DETECTION,
-  type DatasourceEntry,
   DecodeError,
   decode,
   dlqMessage,
@@ -12,18 +11,21 @@ import {
   parseScopeKey,
   type Scope,
   type Secrets,
-  type SinkReport,
   scopeKey,
+  sinkReport,
   statusKey,
   type Topics,
   watchConsumerCrash,
 } from "@varstream/shared";
+import {
+  applyDesired,
+  createSink,
+  type DatasourceEntry,
+  type Desired,
+  resolveSecrets,
+  type Sink,
+} from "@varstream/sinks";
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
-import { applyDesired } from "./apply/apply.ts";
-import type { Desired } from "./apply/plan.ts";
-import { resolveSecrets } from "./apply/secrets.ts";
-import { createSink } from "./sinks/index.ts";
-import type { Sink } from "./sinks/sink.ts";
 
 const CHUNK = 500;
 
@@ -63,7 +65,7 @@ export class SinkGroup {
 
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
-    this.sink = await createSink(this.options.entry, this.options.secrets);
+    this.sink = await createSink(this.options.entry, { secrets: this.options.secrets });
     const consumer = kafka.consumer({
       groupId: this.groupId,
       maxWaitTimeInMs: 50,
@@ -163,11 +165,19 @@ export class SinkGroup {
                 signal: this.abort.signal,
                 onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
               }),
-            (err: Error) => unresolvedReport(this.name, desired, err),
+            (err: Error) =>
+              sinkReport({
+                sink: this.name,
+                taskId: desired.taskId,
+                scope: desired.scope,
+                commit: desired.commit,
+              }).failed(err, { durationMs: 0, rolledBack: false }),
           );
           if (report.outcome === "failed") {
             metrics.dlq.inc({ stage: `sink.${this.name}` });
-            out.dlq.push(dlqMessage(message, `sink.${this.name}`, new Error(report.error)));
+            out.dlq.push(
+              dlqMessage(message, `sink.${this.name}`, new Error(report.error), { code: report.code ?? "INTERNAL" }),
+            );
           } else if (desired.keySet?.received_at) {
             const seconds = (Date.now() - Date.parse(desired.keySet.received_at)) / 1000;
             metrics.endToEnd.observe({ sink: this.name }, seconds);
@@ -191,24 +201,4 @@ export class SinkGroup {
     await this.consumer?.disconnect();
     await this.sink?.close();
   }
-}
-
-/** The report of a scope whose secrets could not be resolved: failed, nothing written. */
-function unresolvedReport(sink: string, desired: Desired, err: Error): SinkReport {
-  return {
-    component: "sink",
-    sink,
-    task_id: desired.taskId,
-    scope: scopeKey(desired.scope),
-    outcome: "failed",
-    set: 0,
-    unchanged: 0,
-    pruned: 0,
-    rolled_back: false,
-    duration_ms: 0,
-    commit: desired.commit,
-    error: err.message,
-    warnings: [],
-    at: new Date().toISOString(),
-  };
 }

@@ -1,5 +1,5 @@
+import type { Bundle } from "@varstream/bundle";
 import {
-  type Bundle,
   createKafka,
   createLogger,
   type Logger,
@@ -9,7 +9,7 @@ import {
   scopeKey,
   topicNames,
 } from "@varstream/shared";
-import { applyDesired, createSink, type Desired, resolveSecrets } from "@varstream/sink-writer";
+import { applyDesired, createSink, type Desired, resolveSecrets } from "@varstream/sinks";
 
 export interface ReplayOptions {
   settings: Settings;
@@ -79,7 +79,7 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
     datasource: options.sink,
   });
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
-  const sink = await createSink(entry, secrets);
+  const sink = await createSink(entry, { secrets });
   let scopes = 0;
   let keys = 0;
   const failed: string[] = [];

@@ -1,6 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { loadCue } from "@varstream/cue";
-import { parseFile } from "@varstream/etl";
+import { parseFile } from "@varstream/pipeline";
 
 export interface ValidateResult {
   ok: boolean;

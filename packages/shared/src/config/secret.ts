@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
+import { PipelineError } from "../errors/pipeline.ts";
 
 /** A credential field: a literal, `{file: path}`, `{env: NAME}` or `{ref: {path, key}}` (SPEC §7). */
 export const SecretRef = z.union([
@@ -42,8 +43,11 @@ export const SecretManagers = z
   .strict();
 export type SecretManagers = z.infer<typeof SecretManagers>;
 
-export class SecretError extends Error {
+export class SecretError extends PipelineError {
   override name = "SecretError";
+  constructor(message: string) {
+    super("SECRET_UNRESOLVED", message);
+  }
 }
 
 type Env = Record<string, string | undefined>;

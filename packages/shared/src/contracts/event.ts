@@ -1,9 +1,10 @@
+import { Platform } from "@varstream/platforms";
 import { z } from "zod";
+
+export { Platform };
 
 /** Where an event entered varstream (SPEC §3.3). */
 export const EventSource = z.enum(["http", "grpc", "resync", "replay", "cli"]);
-export const Platform = z.enum(["github", "gitea", "gitlab"]);
-export type Platform = z.infer<typeof Platform>;
 
 export const FileChange = z.object({
   path: z.string().min(1),

@@ -1,5 +1,10 @@
 import { z } from "zod";
+import { errorCode, PIPELINE_ERROR_CODES, type PipelineErrorCode } from "../errors/pipeline.ts";
 import { EventSource, Platform } from "./event.ts";
+import { type Scope, scopeKey } from "./keyset.ts";
+
+/** A pipeline error code of the catalogue (`packages/shared/src/errors/pipeline.ts`). */
+export const ErrorCodeField = z.enum(PIPELINE_ERROR_CODES);
 
 /** One validation problem (CUE or parse), addressed by its path in the file's tree. */
 export const ValidationError = z.object({ path: z.string(), message: z.string() });
@@ -13,6 +18,8 @@ export const FileReport = z.object({
     errors: z.array(ValidationError),
   }),
   error: z.string().optional(),
+  /** with error: its catalogue code */
+  code: ErrorCodeField.optional(),
 });
 export type FileReport = z.infer<typeof FileReport>;
 
@@ -38,6 +45,8 @@ export const EtlReport = z.object({
   task_id: z.string(),
   outcome: z.enum(["emitted", "failed", "no_match", "superseded", "retrying"]),
   message: z.string(),
+  /** outcome failed or retrying: the catalogue code of why */
+  code: ErrorCodeField.optional(),
   env: z.string().optional(),
   commit: z.string(),
   files: z.array(FileReport),
@@ -62,6 +71,8 @@ export const SinkReport = z.object({
   duration_ms: z.number().nonnegative(),
   commit: z.string(),
   error: z.string().optional(),
+  /** outcome failed: the catalogue code of why */
+  code: ErrorCodeField.optional(),
   /** in `repair` mode: the keys whose stored value had drifted from the desired one */
   repaired: z.array(z.string()).optional(),
   warnings: z.array(z.string()),
@@ -90,4 +101,94 @@ export function statusKey(report: StatusReport): string {
 export function taskIdOfStatusKey(key: string): string {
   const slash = key.indexOf("/");
   return slash < 0 ? key : key.slice(0, slash);
+}
+
+/** The ingest report of an accepted event: the task exists, PENDING. */
+export function ingestReport(fields: Omit<IngestReport, "component">): IngestReport {
+  return { component: "ingest", ...fields };
+}
+
+type EtlFields = Pick<EtlReport, "files" | "scopes" | "env">;
+
+/**
+ * The ETL reports of one event, one method per outcome; `warnings` collects what every outcome carries.
+ */
+export function etlReport(taskId: string, commit: string, at = new Date().toISOString()) {
+  const warnings: string[] = [];
+  const make = (
+    outcome: EtlReport["outcome"],
+    message: string,
+    fields: Partial<EtlFields> & { code?: PipelineErrorCode },
+  ) => {
+    const { files = [], scopes = [], env, code } = fields;
+    const report: EtlReport = {
+      component: "etl",
+      task_id: taskId,
+      outcome,
+      message,
+      commit,
+      files,
+      scopes,
+      warnings,
+      at,
+    };
+    if (code !== undefined) report.code = code;
+    if (env !== undefined) report.env = env;
+    return report;
+  };
+  return {
+    warnings,
+    emitted: (message: string, fields: Partial<EtlFields> = {}) => make("emitted", message, fields),
+    noMatch: (message: string, fields: Partial<EtlFields> = {}) => make("no_match", message, fields),
+    superseded: (message: string) => make("superseded", message, {}),
+    /** the event fails its task: `code` says why, `files` which file did */
+    failed: (code: PipelineErrorCode, message: string, files: FileReport[] = []) =>
+      make("failed", message, { code, files }),
+    /** a transient failure: the event is retried later */
+    retrying: (code: PipelineErrorCode, message: string) => make("retrying", message, { code }),
+  };
+}
+
+/** The sink reports of one scope of a task. */
+export function sinkReport(fields: { sink: string; taskId: string; scope: Scope | string; commit: string }) {
+  const scope = typeof fields.scope === "string" ? fields.scope : scopeKey(fields.scope);
+  const base = { component: "sink" as const, sink: fields.sink, task_id: fields.taskId, scope, commit: fields.commit };
+  return {
+    scope,
+    applied(
+      counts: { set: number; unchanged: number; pruned: number },
+      extra: { warnings?: string[]; durationMs: number; repaired?: string[] },
+    ): SinkReport {
+      return {
+        ...base,
+        outcome: "applied",
+        ...counts,
+        rolled_back: false,
+        duration_ms: extra.durationMs,
+        ...(extra.repaired === undefined ? {} : { repaired: extra.repaired }),
+        warnings: extra.warnings ?? [],
+        at: new Date().toISOString(),
+      };
+    },
+    /**
+     * Nothing of the apply stayed: `rolledBack` says whether an attempt had begun writing (and was
+     * undone) or the scope failed before anything was tried. A sink error without a code of its own
+     * is SINK_UNAVAILABLE.
+     */
+    failed(err: Error, extra: { durationMs: number; rolledBack?: boolean }): SinkReport {
+      return {
+        ...base,
+        outcome: "failed",
+        set: 0,
+        unchanged: 0,
+        pruned: 0,
+        rolled_back: extra.rolledBack ?? true,
+        duration_ms: extra.durationMs,
+        error: err.message,
+        code: errorCode(err, "SINK_UNAVAILABLE"),
+        warnings: [],
+        at: new Date().toISOString(),
+      };
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { z } from "zod";
+import type { PipelineErrorCode } from "../errors/pipeline.ts";
 import { EventSource, Platform } from "./event.ts";
 import { parseScopeKey } from "./keyset.ts";
-import { type EtlReport, FileReport, type IngestReport, type SinkReport } from "./status.ts";
+import { ErrorCodeField, type EtlReport, FileReport, type IngestReport, type SinkReport } from "./status.ts";
 
 export const TaskState = z.enum(["PENDING", "RUNNING", "SUCCEEDED", "FAILED", "PARTIAL"]);
 export type TaskState = z.infer<typeof TaskState>;
@@ -13,6 +14,7 @@ export const ScopeResult = z.object({
   pruned: z.number(),
   rolled_back: z.boolean(),
   error: z.string().optional(),
+  code: ErrorCodeField.optional(),
   repaired: z.array(z.string()).optional(),
 });
 
@@ -23,6 +25,8 @@ export const TaskDocument = z.object({
   task_id: z.string(),
   state: TaskState,
   message: z.string(),
+  /** FAILED, PARTIAL or retrying: the catalogue code of the (first) failure */
+  code: ErrorCodeField.optional(),
   datasource: z.string().optional(),
   platform: Platform.optional(),
   repo: z.string().optional(),
@@ -61,6 +65,7 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
   const warnings = [...(etl?.warnings ?? [])];
   let state: TaskState = "PENDING";
   let message = "accepted";
+  let code: PipelineErrorCode | undefined;
 
   if (etl) {
     for (const scope of etl.scopes) {
@@ -77,6 +82,7 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
         pruned: report.pruned,
         rolled_back: report.rolled_back,
         ...(report.error === undefined ? {} : { error: report.error }),
+        ...(report.code === undefined ? {} : { code: report.code }),
         ...(report.repaired === undefined ? {} : { repaired: report.repaired }),
       });
       warnings.push(...report.warnings);
@@ -92,9 +98,11 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
     if (etl.outcome === "retrying") {
       state = "RUNNING";
       message = etl.message;
+      code = etl.code;
     } else if (etl.outcome === "failed") {
       state = "FAILED";
       message = etl.message;
+      code = etl.code ?? etl.files.find((f) => f.code)?.code;
     } else if (etl.outcome === "no_match" || etl.outcome === "superseded" || etl.scopes.length === 0) {
       state = "SUCCEEDED";
       message = etl.message;
@@ -110,6 +118,7 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
         message = etl.message;
       } else {
         state = failed.length === all.length ? "FAILED" : "PARTIAL";
+        code = failed.flatMap(([, s]) => s.scopes.filter((x) => x.error)).find((x) => x.code)?.code;
         message = failed
           .map(([name, s]) => `sink ${name} failed: ${s.scopes.find((x) => x.error)?.error ?? "error"}`)
           .join("; ");
@@ -123,6 +132,7 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
     task_id: taskId,
     state,
     message,
+    ...(code === undefined ? {} : { code }),
     ...(ingest
       ? {
           datasource: ingest.datasource,

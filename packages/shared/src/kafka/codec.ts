@@ -1,11 +1,15 @@
 import type { IHeaders, Message } from "kafkajs";
 import type { z } from "zod";
+import { PipelineError } from "../errors/pipeline.ts";
 
 export const CONTENT_TYPE = "application/json";
 
 /** Raised for a record that cannot be decoded into its contract; such records go to a DLQ. */
-export class DecodeError extends Error {
+export class DecodeError extends PipelineError {
   override name = "DecodeError";
+  constructor(message: string) {
+    super("DECODE_ERROR", message);
+  }
 }
 
 export function encode(key: string, value: unknown, headers: Record<string, string> = {}): Message {

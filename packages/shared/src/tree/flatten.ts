@@ -1,8 +1,12 @@
 import type { FlatValue } from "../contracts/values.ts";
+import { PipelineError } from "../errors/pipeline.ts";
 import type { Tree } from "./tree.ts";
 
-export class FlattenError extends Error {
+export class FlattenError extends PipelineError {
   override name = "FlattenError";
+  constructor(message: string) {
+    super("FLATTEN_ERROR", message);
+  }
 }
 
 /** Escapes the separator (and the escape character) inside one key segment: `a.b` → `a\.b`. */

@@ -1,8 +1,12 @@
 import type { FlatValue } from "../contracts/values.ts";
+import { PipelineError } from "../errors/pipeline.ts";
 import type { Tree } from "./tree.ts";
 
-export class UnflattenError extends Error {
+export class UnflattenError extends PipelineError {
   override name = "UnflattenError";
+  constructor(message: string) {
+    super("FLATTEN_ERROR", message);
+  }
 }
 
 /** Splits a flattened key on unescaped separators, undoing the escaping of `flatten`. */

@@ -1,5 +1,5 @@
 import { status } from "@grpc/grpc-js";
-import { ApiError } from "../errors.ts";
+import { ApiError } from "@varstream/shared";
 
 /** HTTP statuses of the error catalogue, as gRPC codes (SPEC §3.2). */
 export function grpcError(err: unknown): { code: status; details: string } {

@@ -1,7 +1,6 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
-import { type Logger, SCHEMA_REGISTRY_DATASOURCE, type Settings } from "@varstream/shared";
-import { ApiError } from "../errors.ts";
+import { ApiError, type Logger, SCHEMA_REGISTRY_DATASOURCE, type Settings } from "@varstream/shared";
 import type { IntakeResult, WebhookIntake } from "../intake.ts";
 import type { TaskStore } from "../tasks/task-store.ts";
 import { grpcError } from "./errors.ts";

@@ -1,5 +1,5 @@
+import { errorBody } from "@varstream/shared";
 import type { FastifyPluginAsync } from "fastify";
-import { errorBody } from "../errors.ts";
 import type { TaskStore } from "../tasks/task-store.ts";
 
 export const healthRoutes: FastifyPluginAsync<{ store: TaskStore; checkKafka: () => Promise<void> }> = async (

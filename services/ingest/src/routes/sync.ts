@@ -1,5 +1,5 @@
+import { ApiError, errorSchema } from "@varstream/shared";
 import type { FastifyPluginAsync } from "fastify";
-import { ApiError, errorSchema } from "../errors.ts";
 import type { WebhookIntake } from "../intake.ts";
 
 interface SyncBody {

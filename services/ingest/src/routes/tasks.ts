@@ -1,6 +1,5 @@
-import { TaskState } from "@varstream/shared";
+import { ApiError, errorSchema, TaskState } from "@varstream/shared";
 import type { FastifyPluginAsync } from "fastify";
-import { ApiError, errorSchema } from "../errors.ts";
 import type { TaskStore } from "../tasks/task-store.ts";
 
 export const taskRoutes: FastifyPluginAsync<{ store: TaskStore }> = async (app, { store }) => {

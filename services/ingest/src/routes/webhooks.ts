@@ -1,5 +1,5 @@
+import { errorSchema } from "@varstream/shared";
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
-import { errorSchema } from "../errors.ts";
 import type { IntakeRequest, WebhookIntake } from "../intake.ts";
 
 const accepted = {

@@ -1,0 +1,192 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { loadCue } from "@varstream/cue";
+import { PLATFORMS, Platform } from "@varstream/platforms";
+import { SecretManagers } from "@varstream/shared";
+import { type DatasourceEntry, SINKS, type SinkKind } from "@varstream/sinks";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { doc } from "./describe.ts";
+import { PlatformConfig } from "./platform.ts";
+import { Rule } from "./rule.ts";
+
+export { PlatformConfig, Rule };
+
+/**
+ * The configuration bundle: `bundle: {platforms, datasources, rules, …}`. Platforms and datasources
+ * are lists of `{<kind>: {…}}` entries, named `<kind>` or `<kind>-<tag>`; their kinds come from the
+ * platform and sink registries. Every field is described in docs/bundle.md (generated from these schemas).
+ */
+
+const Entry = <T extends z.ZodType>(kinds: Record<string, T>) =>
+  z.record(z.string(), z.unknown()).superRefine((entry, ctx) => {
+    const keys = Object.keys(entry);
+    if (keys.length !== 1 || !(keys[0]! in kinds)) {
+      ctx.addIssue({
+        code: "custom",
+        message: `an entry is {<kind>: {…}} with one kind of ${Object.keys(kinds).join(", ")}; got ${keys.join(", ") || "nothing"}`,
+      });
+    }
+  });
+
+export const SchemaRegistry = z
+  .object({
+    platform: doc(z.string().min(1), "the platform (by name) the registry repository lives on", "github"),
+    repo: doc(z.string().min(1), "the repository, `owner/name`", "acme/config-schemas"),
+    branch: doc(z.string().min(1).default("main"), "the branch whose tip holds the schemas"),
+    url: doc(z.string().min(1).optional(), "the clone URL, when it is not `<platform endpoint>/<repo>`"),
+  })
+  .strict();
+
+export const RawBundle = z
+  .object({
+    platforms: doc(
+      z.array(Entry(Object.fromEntries(Object.keys(PLATFORMS).map((kind) => [kind, PlatformConfig])))).default([]),
+      "the git hosts webhooks come from: `{<kind>: {…}}` entries",
+    ),
+    datasources: doc(
+      z.array(Entry(Object.fromEntries(Object.entries(SINKS).map(([kind, d]) => [kind, d.config])))).default([]),
+      "the sinks: `{<kind>: {…}}` entries, each kind's fields on its page under packages/sinks/src/<kind>/README.md",
+    ),
+    rules: doc(z.array(Rule).default([]), "which files of which repositories go to which datasources"),
+    schema_registry: doc(
+      SchemaRegistry.optional(),
+      "the repository holding the CUE schemas files are validated against",
+    ),
+    secret_managers: doc(SecretManagers.optional(), "where `{ref: {path, key}}` credentials are looked up"),
+  })
+  .strict();
+
+export interface PlatformEntry {
+  name: string;
+  kind: Platform;
+  config: z.infer<typeof PlatformConfig>;
+}
+
+export type { DatasourceEntry };
+
+export interface SchemaRegistryConfig {
+  platform: string;
+  repo: string;
+  branch: string;
+  /** the resolved clone URL */
+  url: string;
+}
+
+export interface Bundle {
+  platforms: Map<string, PlatformEntry>;
+  datasources: Map<string, DatasourceEntry>;
+  rules: Rule[];
+  schemaRegistry?: SchemaRegistryConfig;
+  secretManagers?: SecretManagers;
+}
+
+export class BundleError extends Error {
+  override name = "BundleError";
+  readonly path: string;
+  readonly reason: string;
+  constructor(path: string, reason: string) {
+    super(`bundle ${path}: ${reason}`);
+    this.path = path;
+    this.reason = reason;
+  }
+}
+
+function issuePath(path: readonly PropertyKey[]): string {
+  return ["bundle", ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replaceAll(".[", "[");
+}
+
+function parseStrict<T extends z.ZodType>(schema: T, value: unknown, at: (string | number)[]): z.infer<T> {
+  const result = schema.safeParse(value);
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
+    throw new BundleError(issuePath([...at, ...(issue.path as (string | number)[])]), issue.message + extra);
+  }
+  return result.data;
+}
+
+/** Validates a decoded bundle document (`{bundle: {…}}` or the bare inner object) into a {@link Bundle}. */
+export function decodeBundle(doc: unknown): Bundle {
+  const inner = doc !== null && typeof doc === "object" && "bundle" in doc ? (doc as { bundle: unknown }).bundle : doc;
+  const raw = parseStrict(RawBundle, inner, []);
+  const platforms = new Map<string, PlatformEntry>();
+  raw.platforms.forEach((entry, i) => {
+    const kind = Platform.parse(Object.keys(entry)[0]);
+    const config = parseStrict(PlatformConfig, entry[kind], ["platforms", i, kind]);
+    const name = config.tag ? `${kind}-${config.tag}` : kind;
+    if (platforms.has(name)) throw new BundleError(issuePath(["platforms", i]), `duplicate platform name ${name}`);
+    platforms.set(name, { name, kind, config });
+  });
+  const datasources = new Map<string, DatasourceEntry>();
+  raw.datasources.forEach((entry, i) => {
+    const kind = Object.keys(entry)[0] as SinkKind;
+    const config = parseStrict(SINKS[kind].config, entry[kind], ["datasources", i, kind]) as { tag?: string };
+    const name = config.tag ? `${kind}-${config.tag}` : kind;
+    if (datasources.has(name)) {
+      throw new BundleError(issuePath(["datasources", i]), `duplicate datasource name ${name}`);
+    }
+    datasources.set(name, { name, kind, config } as DatasourceEntry);
+  });
+  raw.rules.forEach((rule, i) => {
+    if (!platforms.has(rule.platform)) {
+      throw new BundleError(issuePath(["rules", i, "platform"]), `no platform named ${rule.platform}`);
+    }
+    const missing = rule.datasource.find((name) => !datasources.has(name));
+    if (missing !== undefined) {
+      throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${missing}`);
+    }
+    if (!rule.file_name && rule.file_patterns.length === 0 && Object.keys(rule.file_path_map).length === 0) {
+      throw new BundleError(issuePath(["rules", i]), "a rule needs file_name, file_patterns or file_path_map");
+    }
+  });
+  let schemaRegistry: SchemaRegistryConfig | undefined;
+  if (raw.schema_registry) {
+    const reg = raw.schema_registry;
+    const platform = platforms.get(reg.platform);
+    if (!platform) throw new BundleError("bundle.schema_registry.platform", `no platform named ${reg.platform}`);
+    const base = platform.config.endpoint.replace(/\/+$/, "");
+    const url = reg.url ?? (base.startsWith("file:") ? `${base}/${reg.repo}` : `${base}/${reg.repo}.git`);
+    schemaRegistry = { platform: reg.platform, repo: reg.repo, branch: reg.branch, url };
+  }
+  return {
+    platforms,
+    datasources,
+    rules: raw.rules,
+    ...(schemaRegistry ? { schemaRegistry } : {}),
+    ...(raw.secret_managers ? { secretManagers: raw.secret_managers } : {}),
+  };
+}
+
+/**
+ * Loads the bundle at `path`: `.cue` evaluated by the real CUE evaluator (so a bundle can
+ * use references, defaults and constraints), `.json` or `.yaml`/`.yml`; then decoded strictly.
+ */
+export async function loadBundle(path: string): Promise<Bundle> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new BundleError(path, `cannot read: ${(err as Error).message}`);
+  }
+  const ext = extname(path).toLowerCase();
+  let doc: unknown;
+  try {
+    if (ext === ".cue") {
+      const cue = await loadCue();
+      const result = await cue.evaluate(text, { filename: path });
+      if (!result.ok) {
+        const [first] = result.errors;
+        const at = first?.line === undefined ? "" : ` (${path}:${first.line}:${first.column})`;
+        throw new BundleError(first?.path || "bundle", `${first?.message ?? "invalid CUE"}${at}`);
+      }
+      doc = result.value;
+    } else if (ext === ".json") doc = JSON.parse(text);
+    else if (ext === ".yaml" || ext === ".yml") doc = parseYaml(text, { maxAliasCount: 100 });
+    else throw new BundleError(path, `unsupported bundle format ${ext || "(none)"}; use .cue, .json or .yaml`);
+  } catch (err) {
+    if (err instanceof BundleError) throw err;
+    throw new BundleError(path, `cannot parse: ${(err as Error).message}`);
+  }
+  return decodeBundle(doc);
+}

@@ -1,0 +1,2 @@
+export * from "./bundle.ts";
+export { TEMPLATE_PLACEHOLDERS } from "./rule.ts";

@@ -1,0 +1,56 @@
+import type { Bundle, Rule } from "@varstream/bundle";
+import type { WebhookEvent } from "@varstream/shared";
+import picomatch from "picomatch";
+
+const globCache = new Map<string, (s: string) => boolean>();
+
+/** `*` matches within a path segment, `**` across segments (SPEC §4.1). */
+export function glob(pattern: string): (s: string) => boolean {
+  let matcher = globCache.get(pattern);
+  if (!matcher) {
+    matcher = picomatch(pattern, { dot: true, nobrace: false, noextglob: true });
+    globCache.set(pattern, matcher);
+  }
+  return matcher;
+}
+
+export function repoMatches(rule: Rule, repo: string): boolean {
+  return rule.repositories.some((p) => glob(p)(repo)) && !rule.exclude_repositories.some((p) => glob(p)(repo));
+}
+
+/** How a rule claims a path: its file_name, a file_path_map entry (naming the env), or a pattern. */
+export function pathMatch(rule: Rule, path: string): { env?: string } | undefined {
+  for (const [env, mapped] of Object.entries(rule.file_path_map)) if (mapped === path) return { env };
+  if (
+    rule.file_name !== undefined &&
+    (rule.file_name === path || (!rule.file_name.includes("/") && basename(path) === rule.file_name))
+  ) {
+    return {};
+  }
+  if (rule.file_patterns.some((p) => glob(p)(path))) return {};
+  return undefined;
+}
+
+function basename(path: string): string {
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+export interface RuleMatch {
+  rule: Rule;
+  ruleIndex: number;
+  /** env named by file_path_map, when the path came from it */
+  pathEnv: string | undefined;
+}
+
+/** Every rule that takes this path of this event (all matching rules apply, SPEC §4.1). */
+export function matchRules(bundle: Bundle, event: WebhookEvent, path: string): RuleMatch[] {
+  const matches: RuleMatch[] = [];
+  bundle.rules.forEach((rule, ruleIndex) => {
+    if (!rule.datasource.includes(event.datasource)) return;
+    if (bundle.platforms.get(rule.platform)?.kind !== event.platform) return;
+    if (!repoMatches(rule, event.repo.full_name)) return;
+    const hit = pathMatch(rule, path);
+    if (hit) matches.push({ rule, ruleIndex, pathEnv: hit.env });
+  });
+  return matches;
+}

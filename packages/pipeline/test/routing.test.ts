@@ -1,0 +1,127 @@
+import { decodeBundle } from "@varstream/bundle";
+import type { WebhookEvent } from "@varstream/shared";
+import { describe, expect, it } from "vitest";
+import { cloneUrlAllowed } from "../src/routing/clone-url.ts";
+import { fileStem, normalizeEnv, renderDestination, resolveEnv } from "../src/routing/environment.ts";
+import { matchRules } from "../src/routing/rules.ts";
+import { SelectError, selectRoot, sliceEnv } from "../src/transform/select.ts";
+
+const bundle = decodeBundle({
+  bundle: {
+    platforms: [
+      { github: { endpoint: "https://github.example.com" } },
+      { github: { tag: "local", endpoint: "file:///srv/git" } },
+    ],
+    datasources: [{ file: { path: "/tmp/out" } }, { redis: { tag: "cache" } }],
+    rules: [
+      {
+        platform: "github",
+        datasource: "redis-cache",
+        repositories: ["acme/*"],
+        exclude_repositories: ["acme/secret"],
+        file_name: "app.yaml",
+      },
+      { platform: "github", datasource: "redis-cache", repositories: ["**"], file_patterns: ["conf/**/*.json"] },
+      { platform: "github", datasource: "file", file_path_map: { staging: "env/staging.yaml", prod: "env/prod.yaml" } },
+    ],
+  },
+});
+
+function event(over: Partial<WebhookEvent> = {}): WebhookEvent {
+  return {
+    task_id: "t",
+    delivery_id: "d",
+    source: "http",
+    platform: "github",
+    datasource: "redis-cache",
+    event: "push",
+    repo: { full_name: "acme/app", clone_url: "https://github.example.com/acme/app.git" },
+    ref: "refs/heads/main",
+    branch: "main",
+    before: "0".repeat(40),
+    after: "1".repeat(40),
+    changes: [],
+    received_at: new Date().toISOString(),
+    dry_run: false,
+    ...over,
+  };
+}
+
+describe("rule matching", () => {
+  it("applies every rule whose datasource, platform, repository and path match", () => {
+    expect(matchRules(bundle, event(), "app.yaml").map((m) => m.ruleIndex)).toEqual([0]);
+    expect(matchRules(bundle, event(), "conf/a/b.json").map((m) => m.ruleIndex)).toEqual([1]);
+    expect(matchRules(bundle, event({ repo: { full_name: "acme/secret", clone_url: "x" } }), "app.yaml")).toEqual([]);
+    expect(matchRules(bundle, event({ repo: { full_name: "other/app", clone_url: "x" } }), "app.yaml")).toEqual([]);
+    expect(matchRules(bundle, event({ datasource: "file" }), "app.yaml")).toEqual([]);
+  });
+
+  it("names the env from file_path_map", () => {
+    const [hit] = matchRules(bundle, event({ datasource: "file" }), "env/staging.yaml");
+    expect(hit?.pathEnv).toBe("staging");
+  });
+});
+
+describe("environment", () => {
+  const rule = bundle.rules[0]!;
+  it("follows the documented precedence", () => {
+    const r = { ...rule, branch_map: { main: "Production" }, env_as_branch: true, env_as_pr: true, env_as_tags: true };
+    expect(resolveEnv(r, event(), undefined)).toBe("production");
+    expect(resolveEnv(r, event({ branch: "dev" }), "qa")).toBe("qa");
+    expect(resolveEnv(r, event({ branch: "dev", pr: { number: 7, action: "opened", head_sha: "x" } }), undefined)).toBe(
+      "pr-7",
+    );
+    expect(resolveEnv(r, event({ branch: undefined, tag: "v1.2" }), undefined)).toBe("v1.2");
+    expect(resolveEnv(r, event({ branch: "Feature/X" }), undefined)).toBe("feature-x");
+    expect(resolveEnv(rule, event({ branch: "dev" }), undefined)).toBe("default");
+  });
+
+  it("normalizes names and renders destinations", () => {
+    expect(normalizeEnv("Prod EU#1")).toBe("prod-eu-1");
+    expect(fileStem("a/b/app.config.yaml")).toBe("app.config");
+    expect(
+      renderDestination("{tenant}/{env}/{repo}/{file_stem}", { tenant: "t", env: "e", repo: "o/r", file_stem: "f" }),
+    ).toBe("t/e/o/r/f");
+  });
+});
+
+describe("selecting and slicing", () => {
+  const rule = bundle.rules[0]!;
+  it("selects root_key and fails clearly when it is missing", () => {
+    expect(selectRoot({ app: { config: { a: 1 } } }, "app.config")).toEqual({ a: 1 });
+    expect(() => selectRoot({ app: {} }, "app.config")).toThrow(SelectError);
+  });
+
+  it("slices env_layout top over default, and fails an env with neither", () => {
+    const tree = { default: { a: 1, b: { c: 2 } }, prod: { b: { c: 3 } } };
+    expect(sliceEnv(tree, { ...rule, env_layout: "top" }, "prod", new Set(["prod"]))).toEqual({ a: 1, b: { c: 3 } });
+    expect(() => sliceEnv({ prod: {} }, { ...rule, env_layout: "top" }, "dev", new Set())).toThrow(
+      /no block for env dev/,
+    );
+  });
+
+  it("collapses env_layout leaf maps", () => {
+    const tree = { port: { default: 80, prod: 443 }, host: "x", nested: { a: { prod: 1 } } };
+    expect(sliceEnv(tree, { ...rule, env_layout: "leaf" }, "prod", new Set(["prod", "dev"]))).toEqual({
+      port: 443,
+      host: "x",
+      nested: { a: 1 },
+    });
+    expect(() => sliceEnv(tree, { ...rule, env_layout: "leaf" }, "dev", new Set(["prod", "dev"]))).toThrow(
+      /no value for env dev/,
+    );
+  });
+});
+
+describe("clone URL guard", () => {
+  const [https, local] = [...bundle.platforms.values()];
+  it("accepts URLs of the platform's scheme and host, or under its file:// folder", () => {
+    expect(cloneUrlAllowed(https!, "https://github.example.com/acme/app.git")).toBe(true);
+    expect(cloneUrlAllowed(https!, "https://evil.example.com/acme/app.git")).toBe(false);
+    expect(cloneUrlAllowed(https!, "file:///etc")).toBe(false);
+    expect(cloneUrlAllowed(local!, "file:///srv/git/acme/app")).toBe(true);
+    expect(cloneUrlAllowed(local!, "file:///srv/git/../../etc")).toBe(false);
+    expect(cloneUrlAllowed(local!, "file:///srv/gitx/acme")).toBe(false);
+    expect(cloneUrlAllowed(local!, "not a url")).toBe(false);
+  });
+});

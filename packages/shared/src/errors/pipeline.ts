@@ -1,0 +1,59 @@
+/**
+ * The pipeline's error catalogue: every way processing a change can fail, by a stable code. A code is
+ * carried on the task document (per file and per sink scope), in the `dlq-error-code` header of
+ * dead-lettered records, and in gRPC task messages. `retry: true` codes are transient: the pipeline
+ * retries them; the others fail the task until the input changes.
+ */
+export const PIPELINE_ERRORS = {
+  PARSE_ERROR: { retry: false, summary: "a changed file does not parse in its format (line and column given)" },
+  FLATTEN_ERROR: { retry: false, summary: "a file's tree cannot be flattened or rendered without losing a key" },
+  ROOT_KEY_MISSING: { retry: false, summary: "the rule's root_key or the env slice selects nothing in the file" },
+  SCHEMA_VIOLATION: { retry: false, summary: "a file does not satisfy its CUE schema" },
+  SCHEMA_MISSING: { retry: false, summary: "require_schema is set and no schema applies to the file" },
+  SCHEMA_INVALID: { retry: false, summary: "the schema registry's CUE for the file does not compile" },
+  NO_SCHEMA_REGISTRY: {
+    retry: false,
+    summary: "a schema-registry webhook arrived but the bundle has no schema_registry",
+  },
+  FILE_TOO_LARGE: { retry: false, summary: "a file or a key set is larger than varstream or the broker accepts" },
+  CLONE_URL_REFUSED: { retry: false, summary: "the event's clone URL is not under any configured platform endpoint" },
+  GIT_ERROR: {
+    retry: false,
+    summary: "git refused the request: unknown commit or ref, denied credentials, guarded host",
+  },
+  GIT_UNREACHABLE: { retry: true, summary: "the git host did not answer; the event waits in webhooks.retry" },
+  UNKNOWN_DATASOURCE: { retry: false, summary: "an event names a datasource the bundle does not have" },
+  SECRET_UNRESOLVED: { retry: true, summary: "a credential or @secret() reference cannot be resolved" },
+  SINK_UNAVAILABLE: {
+    retry: true,
+    summary: "a sink's store did not answer or failed the write; retried, then dead-lettered",
+  },
+  SINK_REFUSED: {
+    retry: false,
+    summary: "a sink's store or its rules refused the write (wrong type, validate_command, unsafe path)",
+  },
+  DECODE_ERROR: { retry: false, summary: "a record on a topic does not decode into its contract" },
+  INTERNAL: { retry: false, summary: "an unexpected error; the log has its stack" },
+} as const;
+
+export type PipelineErrorCode = keyof typeof PIPELINE_ERRORS;
+
+export const PIPELINE_ERROR_CODES = Object.keys(PIPELINE_ERRORS) as [PipelineErrorCode, ...PipelineErrorCode[]];
+
+/** An error of the pipeline with its catalogue code. Subclasses fix the code of one kind of failure. */
+export class PipelineError extends Error {
+  override name = "PipelineError";
+  readonly code: PipelineErrorCode;
+  constructor(code: PipelineErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+  }
+}
+
+/**
+ * The catalogue code of any error: its own when it is a {@link PipelineError}, else `fallback` (what
+ * the failing step means by an unknown error: a sink's SINK_UNAVAILABLE, ETL's INTERNAL).
+ */
+export function errorCode(err: unknown, fallback: PipelineErrorCode = "INTERNAL"): PipelineErrorCode {
+  return err instanceof PipelineError ? err.code : fallback;
+}

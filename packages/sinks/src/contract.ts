@@ -1,0 +1,69 @@
+import type { FlatValue, Scope, Secrets } from "@varstream/shared";
+
+/** What a sink last wrote for one scope, stored in the sink next to the data. */
+export interface Manifest {
+  commit: string;
+  task_id: string;
+  /** key → hash of the value written */
+  keys: Record<string, string>;
+  /** the apply that wrote this manifest; a redelivery of the same task reports it again */
+  report: { set: number; unchanged: number; pruned: number; warnings?: string[]; duration_ms?: number };
+  /** the scope's file was deleted */
+  deleted?: boolean;
+}
+
+/** Another scope of the same destination that also claims a key: its scope key and manifest. */
+export interface Claim {
+  scope: string;
+  manifest: Manifest;
+}
+
+/** The writes of one apply: set these, delete those, and store the new manifest — atomically. */
+export interface ApplyPlan {
+  scope: Scope;
+  set: Record<string, FlatValue>;
+  unchanged: string[];
+  /** keys to delete: in the old manifest, not desired, not protected, and claimed by no other scope */
+  stale: string[];
+  /** keys of the old manifest that the new one no longer holds (pruned, or left alone when protected) */
+  released: string[];
+  /** written keys another scope of the destination also claims (this commit wins; both are told) */
+  contested: string[];
+  /** what the task is told besides the counts; kept in the manifest */
+  warnings: string[];
+  manifest: Manifest;
+}
+
+/**
+ * The contract every sink implements; the diff itself is `planApply`, common to all. A scope is
+ * always passed as a {@link Scope}; its key (`scopeKey(scope)`) is what a sink stores manifests under.
+ * `apply` writes data and manifest in one transaction where the store has them; where it has none, it
+ * first records a snapshot of everything it will touch, so that `restore` can undo an apply that was cut
+ * off half-way — by a failure, a server that went away, or a writer killed in the middle.
+ */
+export interface Sink {
+  /** the datasource's name in the bundle */
+  readonly name: string;
+  /** The manifest of the scope's last completed apply: an apply left half-done is restored first. */
+  readManifest(scope: Scope): Promise<Manifest | null>;
+  apply(plan: ApplyPlan): Promise<void>;
+  /**
+   * Puts back the values and the manifest an interrupted apply of the scope had snapshotted; false when
+   * there was nothing to undo (always, for a sink whose apply is one transaction).
+   */
+  restore(scope: Scope): Promise<boolean>;
+  /**
+   * Keys of `keys` that another scope's manifest claims at the same destination, with that scope:
+   * two files feeding one key; the later apply wins and both are reported.
+   */
+  claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>>;
+  /** the stored values of `keys` at a destination, as canonical text (undefined: absent) */
+  readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>>;
+  close(): Promise<void>;
+}
+
+/** What a sink's `connect` is given besides its configuration. */
+export interface SinkDeps {
+  /** resolves the configuration's credential fields */
+  secrets: Secrets;
+}

@@ -1,0 +1,110 @@
+import { createHash } from "node:crypto";
+import type { FlatValue, KeySet, Scope, SyncMode } from "@varstream/shared";
+import picomatch from "picomatch";
+import type { ApplyPlan, Claim, Manifest } from "./contract.ts";
+
+/** A value's fingerprint in a manifest: type and value, so `1` and `"1"` differ. */
+export function valueHash(value: FlatValue): string {
+  return createHash("sha256").update(JSON.stringify(value)).digest("base64url").slice(0, 16);
+}
+
+export interface Desired {
+  scope: Scope;
+  taskId: string;
+  commit: string;
+  /** null: the file was deleted (a tombstone) */
+  keySet: KeySet | null;
+}
+
+interface Diff {
+  set: Record<string, FlatValue>;
+  unchanged: string[];
+  /** in the old manifest, not desired, not protected */
+  stale: string[];
+  /** the new manifest's keys */
+  keys: Record<string, string>;
+}
+
+function diff(desired: Desired, manifest: Manifest | null): Diff {
+  const { keySet } = desired;
+  const old = manifest?.keys ?? {};
+  const mode: SyncMode = keySet?.sync_mode ?? "mirror";
+  const protection = (keySet?.prune.protection ?? []).map((p) => picomatch(p, { dot: true }));
+  const isProtected = (key: string) => protection.some((m) => m(key));
+  const pruneEnabled = keySet === null || (keySet.prune.enabled && mode !== "upsert");
+
+  const set: Record<string, FlatValue> = {};
+  const unchanged: string[] = [];
+  const keys: Record<string, string> = {};
+  for (const [key, value] of Object.entries(keySet?.keys ?? {})) {
+    const hash = valueHash(value);
+    keys[key] = hash;
+    if (mode !== "repair" && old[key] === hash) unchanged.push(key);
+    else set[key] = value;
+  }
+  const stale: string[] = [];
+  for (const key of Object.keys(old)) {
+    if (key in keys) continue;
+    if (pruneEnabled && !isProtected(key)) stale.push(key);
+    else if (!pruneEnabled) keys[key] = old[key]!; // upsert: still varstream's key, kept in the manifest
+  }
+  return { set, unchanged, stale, keys };
+}
+
+/**
+ * The keys whose claims by other scopes of the destination matter to this apply: keys the scope claims
+ * anew (they may be shared) and keys it drops (another file may still want them). Steady-state applies,
+ * where only values change, question nothing and skip the lookup.
+ */
+export function keysToQuestion(desired: Desired, manifest: Manifest | null): string[] {
+  const { set, stale } = diff(desired, manifest);
+  return [...Object.keys(set).filter((key) => manifest?.keys[key] === undefined), ...stale];
+}
+
+export interface PlanOptions {
+  /** what other scopes of the destination claim of {@link keysToQuestion}'s keys */
+  claims?: Record<string, Claim>;
+  /** time spent on this apply so far, recorded in the manifest's report */
+  elapsedMs?: number;
+}
+
+/**
+ * The final plan of one apply: `set` (new or changed; every key in `repair` mode), `unchanged`, and
+ * `stale` (in the manifest, not desired, not protected, not claimed by another scope). A written key
+ * that another scope claims is contested: this commit wins and both tasks are warned. Only manifest keys
+ * are ever deleted. Sinks write the plan as it is.
+ */
+export function planApply(desired: Desired, manifest: Manifest | null, options: PlanOptions = {}): ApplyPlan {
+  const claims = options.claims ?? {};
+  const { set, unchanged, stale, keys } = diff(desired, manifest);
+  const old = manifest?.keys ?? {};
+  const contested = Object.keys(claims).filter((key) => key in keys);
+  const kept = stale.filter((key) => !(key in claims));
+  const destination = desired.scope.destination;
+  const warnings = contested.map(
+    (key) => `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}; this commit wins`,
+  );
+  return {
+    scope: desired.scope,
+    set,
+    unchanged,
+    stale: kept,
+    released: Object.keys(old).filter((key) => !(key in keys)),
+    contested,
+    warnings,
+    manifest: {
+      commit: desired.commit,
+      task_id: desired.taskId,
+      keys,
+      report: {
+        set: Object.keys(set).length,
+        unchanged: unchanged.length,
+        pruned: kept.length,
+        // Kept in the manifest, so a redelivery and a later conflict notice repeat them.
+        ...(warnings.length > 0 ? { warnings } : {}),
+        ...(options.elapsedMs === undefined ? {} : { duration_ms: options.elapsedMs }),
+      },
+      ...(desired.keySet === null ? { deleted: true } : {}),
+    },
+  };
+}

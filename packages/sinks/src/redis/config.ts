@@ -1,0 +1,24 @@
+import { z } from "zod";
+import { credential, doc, sinkConfig } from "../config.ts";
+
+export const RedisSinkConfig = sinkConfig({
+  host: doc(z.string().default("127.0.0.1"), "the Redis server's host name or address"),
+  port: doc(z.number().int().positive().default(6379), "its port"),
+  db: doc(z.number().int().nonnegative().default(0), "the database number"),
+  username: credential("an ACL user", { env: "REDIS_USERNAME" }).optional(),
+  password: credential("the password (of the ACL user, or requirepass)", { env: "REDIS_PASSWORD" }).optional(),
+  tls: doc(z.boolean().default(false), "connect over TLS, the server's certificate verified"),
+  tls_ca: credential("with tls: the CA (PEM) that signed the server's certificate, when it is not a public one", {
+    file: "/etc/varstream/redis-ca.pem",
+  }).optional(),
+  layout: doc(
+    z.enum(["hash", "string", "json"]).default("hash"),
+    "hash: HSET <destination> key value; string: SET <destination>:<key> value; json: one JSON value per destination",
+  ),
+  ttl_seconds: doc(
+    z.number().int().positive().optional(),
+    "string layout: keys expire after this many seconds (re-set by every apply that writes them)",
+    3600,
+  ),
+});
+export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;

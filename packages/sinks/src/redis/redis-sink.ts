@@ -1,0 +1,261 @@
+import { canonicalText, destinationPrefix, type FlatValue, type Scope, scopeKey } from "@varstream/shared";
+import { type ChainableCommander, Redis } from "ioredis";
+import { claimedBy } from "../claims.ts";
+import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import type { RedisSinkConfig } from "./config.ts";
+import { APPLY, UPDATE_CLAIMS } from "./scripts.ts";
+
+/** The APPLY script as a command: sent by its SHA, the text only when Redis does not know it yet. */
+type WithApply = Redis & { varstreamApply(...args: string[]): Promise<number> };
+
+/** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
+export const MANIFEST_PREFIX = "__varstream__:";
+const META_FIELD = "__meta__";
+/** separates the scope keys claiming one key (a scope key holds no NUL) */
+const CLAIM_SEPARATOR = "\0";
+
+const KEY_FIELD = "k:";
+
+/**
+ * Redis, three layouts: `hash` (`HSET <destination> <key> <value>`), `string`
+ * (`SET <destination>:<key> <value>`, optional TTL) — values as canonical text — and `json` (one JSON
+ * object at `<destination>`, values typed, written with WATCH so a concurrent writer is never lost).
+ * The manifest is the hash `__varstream__:<scope key>` (field `k:<key>` → value hash, `__meta__` →
+ * commit, task and report). One apply is one atomic step: a Lua script for `hash` and `string`
+ * (scripts.ts), MULTI/EXEC under WATCH for `json` — data, manifest and claims change together or not at all.
+ */
+export class RedisSink implements Sink {
+  readonly name: string;
+  readonly client: Redis;
+  private readonly where: string;
+  private readonly config: RedisSinkConfig;
+  /** why the connection last failed (refused, WRONGPASS, a certificate…), for the scope's error */
+  private lastError: string | undefined;
+
+  private constructor(
+    name: string,
+    config: RedisSinkConfig,
+    auth: { username?: string; password?: string },
+    ca: string | undefined,
+  ) {
+    this.name = name;
+    this.config = config;
+    this.where = `${config.host}:${config.port}`;
+    this.client = new Redis({
+      host: config.host,
+      port: config.port,
+      db: config.db,
+      ...auth,
+      ...(config.tls ? { tls: ca === undefined ? {} : { ca } } : {}),
+      lazyConnect: true,
+      // Scopes applied side by side share round trips: commands issued in one tick go in one write.
+      enableAutoPipelining: true,
+      maxRetriesPerRequest: 1,
+      enableOfflineQueue: true,
+      connectTimeout: 2000,
+      retryStrategy: (times) => Math.min(times * 100, 1000),
+    });
+    this.client.defineCommand("varstreamApply", { numberOfKeys: 3, lua: APPLY });
+  }
+
+  /** Resolves the credentials (at use, SPEC §7) and connects. */
+  static async connect(name: string, config: RedisSinkConfig, deps: SinkDeps): Promise<RedisSink> {
+    const { secrets } = deps;
+    const auth: { username?: string; password?: string } = {};
+    if (config.username !== undefined) auth.username = await secrets.resolve(config.username);
+    if (config.password !== undefined) auth.password = await secrets.resolve(config.password);
+    const ca = config.tls_ca === undefined ? undefined : await secrets.resolve(config.tls_ca);
+    const sink = new RedisSink(name, config, auth, ca);
+    // A Redis that is down at start must not keep the sink writer (and the other sinks) from starting:
+    // applies fail and retry until it answers, ioredis reconnecting meanwhile.
+    sink.client.on("error", (err: Error) => {
+      sink.lastError = err.message;
+    });
+    sink.client.on("ready", () => {
+      sink.lastError = undefined;
+    });
+    await sink.client.connect().catch(() => undefined);
+    return sink;
+  }
+
+  /** Waits briefly for a reconnecting client (a restart should not cost an apply), else fails. */
+  private async ready(): Promise<void> {
+    if (this.client.status === "ready") return;
+    const reconnecting = ["connecting", "connect", "reconnecting"].includes(this.client.status);
+    if (reconnecting) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(done, 2000);
+        function done() {
+          clearTimeout(timer);
+          resolve();
+        }
+        this.client.once("ready", done);
+      });
+    }
+    if ((this.client.status as string) !== "ready")
+      throw new Error(
+        `redis ${this.where} is not reachable (${this.client.status}${this.lastError ? `: ${this.lastError}` : ""})`,
+      );
+  }
+
+  readManifest(scope: Scope): Promise<Manifest | null> {
+    return this.manifestAt(scopeKey(scope));
+  }
+
+  private async manifestAt(scopeKey: string): Promise<Manifest | null> {
+    await this.ready();
+    const fields = await this.client.hgetall(MANIFEST_PREFIX + scopeKey);
+    const meta = fields[META_FIELD];
+    if (meta === undefined) return null;
+    const keys: Record<string, string> = {};
+    for (const [field, hash] of Object.entries(fields)) {
+      if (field.startsWith(KEY_FIELD)) keys[field.slice(KEY_FIELD.length)] = hash;
+    }
+    return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
+  }
+
+  /** Who claims each key of one destination: a hash, field = key, value = the claiming scope keys. */
+  private claimsKey(scopeKey: string): string {
+    return `${MANIFEST_PREFIX}claims:${destinationPrefix(scopeKey)}`;
+  }
+
+  claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
+    return this.claimsAt(scopeKey(scope), keys);
+  }
+
+  private async claimsAt(scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
+    await this.ready();
+    if (keys.length === 0) return {};
+    const lists = await this.client.hmget(this.claimsKey(scopeKey), ...keys);
+    const others = new Set<string>();
+    for (const list of lists) for (const other of list?.split(CLAIM_SEPARATOR) ?? []) others.add(other);
+    others.delete(scopeKey);
+    if (others.size === 0) return {};
+    // Only a real conflict costs the other scopes' manifests (read side by side: one write to Redis).
+    const manifests = await Promise.all(
+      [...others].map(async (other): Promise<[string, Manifest | null]> => [other, await this.manifestAt(other)]),
+    );
+    return claimedBy(keys, manifests);
+  }
+
+  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+    await this.ready();
+    if (keys.length === 0) return {};
+    if (this.config.layout === "json") {
+      const doc = await this.readJson(destination);
+      return Object.fromEntries(keys.map((k) => [k, k in doc ? canonicalText(doc[k]!) : undefined]));
+    }
+    const values =
+      this.config.layout === "string"
+        ? await this.client.mget(...keys.map((k) => `${destination}:${k}`))
+        : await this.client.hmget(destination, ...keys);
+    return Object.fromEntries(keys.map((k, i) => [k, values[i] ?? undefined]));
+  }
+
+  private async readJson(destination: string): Promise<Record<string, FlatValue>> {
+    const text = await this.client.get(destination);
+    if (text === null) return {};
+    let doc: unknown;
+    try {
+      doc = JSON.parse(text);
+    } catch {
+      throw new Error(`redis key ${destination} does not hold JSON; refusing to overwrite it`);
+    }
+    if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+      throw new Error(`redis key ${destination} does not hold a JSON object; refusing to overwrite it`);
+    }
+    return doc as Record<string, FlatValue>;
+  }
+
+  private writeManifest(multi: ChainableCommander, plan: ApplyPlan): void {
+    const manifestKey = MANIFEST_PREFIX + scopeKey(plan.scope);
+    multi.del(manifestKey);
+    const { keys, ...meta } = plan.manifest;
+    const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
+    for (const [key, hash] of Object.entries(keys)) fields[KEY_FIELD + key] = hash;
+    multi.hset(manifestKey, fields);
+    const claimed = Object.keys(plan.set);
+    if (claimed.length + plan.released.length > 0) {
+      multi.eval(
+        UPDATE_CLAIMS,
+        1,
+        this.claimsKey(scopeKey(plan.scope)),
+        scopeKey(plan.scope),
+        String(claimed.length),
+        ...claimed,
+        ...plan.released,
+      );
+    }
+  }
+
+  private async exec(multi: ChainableCommander): Promise<void> {
+    const results = await multi.exec();
+    if (results === null) throw new Error("redis transaction was discarded (a watched key changed); retrying");
+    const failed = results.find(([err]) => err !== null);
+    if (failed) throw failed[0] as Error;
+  }
+
+  async restore(): Promise<boolean> {
+    return false; // one transaction per apply: an interrupted one was aborted by the server
+  }
+
+  async apply(plan: ApplyPlan): Promise<void> {
+    await this.ready();
+    if (this.config.layout === "json") {
+      // WATCH is the connection's state: applies of this layout take turns on the shared connection.
+      return this.inTurn(() => this.applyJson(plan));
+    }
+    // hash and string: one script does the type check, data, manifest and claims, atomically.
+    const { keys, ...meta } = plan.manifest;
+    const args: string[] = [this.config.layout, scopeKey(plan.scope), String(this.config.ttl_seconds ?? 0)];
+    const set = Object.entries(plan.set);
+    args.push(String(set.length));
+    for (const [key, value] of set) args.push(key, canonicalText(value));
+    args.push(String(plan.stale.length), ...plan.stale, JSON.stringify(meta));
+    const fields = Object.entries(keys);
+    args.push(String(fields.length));
+    for (const [key, hash] of fields) args.push(KEY_FIELD + key, hash);
+    args.push(String(plan.released.length), ...plan.released);
+    await (this.client as WithApply).varstreamApply(
+      MANIFEST_PREFIX + scopeKey(plan.scope),
+      this.claimsKey(scopeKey(plan.scope)),
+      plan.scope.destination,
+      ...args,
+    );
+  }
+
+  private turn: Promise<unknown> = Promise.resolve();
+
+  private inTurn<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.turn.then(fn);
+    this.turn = run.catch(() => undefined);
+    return run;
+  }
+
+  private async applyJson(plan: ApplyPlan): Promise<void> {
+    // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it meanwhile.
+    await this.client.watch(plan.scope.destination);
+    try {
+      const doc = await this.readJson(plan.scope.destination);
+      for (const k of plan.stale) delete doc[k];
+      Object.assign(doc, plan.set);
+      const sorted = Object.fromEntries(
+        Object.keys(doc)
+          .sort()
+          .map((k) => [k, doc[k]]),
+      );
+      const multi = this.client.multi();
+      if (Object.keys(sorted).length === 0) multi.del(plan.scope.destination);
+      else multi.set(plan.scope.destination, JSON.stringify(sorted));
+      this.writeManifest(multi, plan);
+      return await this.exec(multi);
+    } catch (err) {
+      await this.client.unwatch();
+      throw err;
+    }
+  }
+
+  async close(): Promise<void> {
+    this.client.disconnect();
+  }
+}

@@ -1,0 +1,93 @@
+import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { desiredOf, makeKeySet, Sshd } from "@varstream/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyDesired } from "../apply.ts";
+import { connectSink } from "../registry.ts";
+
+const logger = createLogger("test", "silent");
+const options = { maxRetries: 0, retryBaseMs: 10, logger };
+
+const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"]) => makeKeySet(scope, keys, { task_id: taskId });
+const desired = desiredOf;
+
+describe("ssh sink against a real OpenSSH server", () => {
+  let sshd: Sshd;
+  let dir: string;
+  let remote: string;
+
+  beforeAll(async () => {
+    sshd = await Sshd.start();
+    ({ dir, remote } = sshd);
+  });
+
+  afterAll(() => {
+    sshd?.stop();
+  });
+
+  const sink = (extra: Record<string, string> = {}) =>
+    connectSink(
+      "ssh",
+      "ssh",
+      {
+        host: "127.0.0.1",
+        port: sshd.port,
+        username: "root",
+        private_key: sshd.clientKey,
+        host_key_sha256: sshd.hostKeySha256,
+        path: remote,
+        format: "env",
+        ...extra,
+      },
+      { secrets: new Secrets() },
+    );
+  const scope = (destination: string): Scope => ({ datasource: "ssh", destination, repo: "acme/c", file: "app.yaml" });
+
+  it("writes the remote .env exactly as its README says, and prunes stale keys", async () => {
+    const s = await sink({ reload_command: `touch ${join(dir, "reloaded")}` });
+    const first = await applyDesired(
+      s,
+      desired(keySet(scope("app"), "t1", { DB_HOST: "db.internal", DB_PORT: 5432, GREETING: "hello world" })),
+      options,
+    );
+    expect(first).toMatchObject({ outcome: "applied", set: 3 });
+    expect(await readFile(join(remote, "app.env"), "utf8")).toBe(
+      "DB_HOST=db.internal\nDB_PORT=5432\nGREETING='hello world'\n",
+    );
+    expect(readFileSync(join(dir, "reloaded"), "utf8")).toBe("");
+    const second = await applyDesired(
+      s,
+      desired(keySet(scope("app"), "t2", { DB_HOST: "db.internal", DB_PORT: 6432 })),
+      options,
+    );
+    expect(second).toMatchObject({ set: 1, unchanged: 1, pruned: 1 });
+    expect(await readFile(join(remote, "app.env"), "utf8")).toBe("DB_HOST=db.internal\nDB_PORT=6432\n");
+    const manifest = JSON.parse(await readFile(join(remote, ".varstream", "app.manifest.json"), "utf8"));
+    expect(Object.keys(manifest.scopes)).toEqual(["ssh|app|acme/c:app.yaml"]);
+    await s.close();
+  });
+
+  it("a failed validate_command leaves the old file in place", async () => {
+    const s = await sink({ validate_command: "grep -q '^DB_HOST=' {file}" });
+    await applyDesired(s, desired(keySet(scope("guarded"), "t1", { DB_HOST: "a" })), options);
+    const refused = await applyDesired(s, desired(keySet(scope("guarded"), "t2", { OTHER: "b" })), options);
+    expect(refused).toMatchObject({ outcome: "failed", rolled_back: true });
+    expect(refused.error).toMatch(/validate_command refused the new file/);
+    expect(await readFile(join(remote, "guarded.env"), "utf8")).toBe("DB_HOST=a\n");
+    await s.close();
+  });
+
+  it("refuses a server whose host key is not the configured one", async () => {
+    const s = await sink({ host_key_sha256: `SHA256:${"A".repeat(43)}` });
+    const report = await applyDesired(
+      s,
+      desired(keySet(scope(`x-${randomUUID().slice(0, 4)}`), "t1", { A: "1" })),
+      options,
+    );
+    expect(report.outcome).toBe("failed");
+    await s.close();
+  });
+});

@@ -1,0 +1,41 @@
+import { randomUUID } from "node:crypto";
+import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { desiredOf, makeKeySet } from "@varstream/testkit";
+import zookeeper from "node-zookeeper-client";
+import { describe, expect, it } from "vitest";
+import { applyDesired } from "../apply.ts";
+import { connectSink } from "../registry.ts";
+
+const _REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
+const logger = createLogger("test", "silent");
+const options = { maxRetries: 1, retryBaseMs: 10, logger };
+const deps = { secrets: new Secrets() };
+
+const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
+  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
+const desired = desiredOf;
+
+describe("zookeeper sink against a real ZooKeeper", () => {
+  const connect = `127.0.0.1:${process.env.ZK_PORT ?? 32181}`;
+  const root = `/vs-${randomUUID().slice(0, 8)}`;
+
+  it("stores JSON with encoding json, a znode per key", async () => {
+    const json = await connectSink("zookeeper", "zookeeper", { connect, encoding: "json", root }, deps);
+    const scope: Scope = { datasource: "zookeeper", destination: "prod/app", repo: "acme/c", file: "app.yaml" };
+    await applyDesired(json, desired(keySet(scope, "t1", { "db.port": 5432, on: true })), options);
+    const values = await json.readValues("prod/app", ["db.port", "on"]);
+    expect(values).toEqual({ "db.port": "5432", on: "true" });
+    // The znodes as a user reads them (README.md beside this file).
+    const raw = zookeeper.createClient(connect);
+    await new Promise<void>((resolve) => {
+      raw.once("connected", () => resolve());
+      raw.connect();
+    });
+    const data = await new Promise<string>((resolve, reject) =>
+      raw.getData(`${root}/prod/app/db/port`, (err, d) => (err ? reject(err) : resolve(d.toString("utf8")))),
+    );
+    expect(data).toBe("5432");
+    raw.close();
+    await json.close();
+  });
+});

@@ -1,0 +1,113 @@
+import { randomUUID } from "node:crypto";
+import { type KeySet, type Scope, type SinkReport, scopeKey } from "@varstream/shared";
+import { desiredOf, makeKeySet } from "@varstream/testkit";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { applyDesired } from "../src/apply.ts";
+import type { Sink } from "../src/contract.ts";
+import type { OpenStore } from "../src/fixture.ts";
+import type { SinkKind } from "../src/registry.ts";
+import { CASES, logger, openSink } from "./fixtures.ts";
+
+/**
+ * The contract every sink keeps, checked against its real store through its fixture
+ * (`src/<kind>/fixture.ts`): every kind of the registry, in each of its variants.
+ */
+
+const options = { maxRetries: 1, retryBaseMs: 10, logger };
+
+const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
+  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
+const desired = desiredOf;
+
+/** The same contract checks for every sink, against its real store. */
+function sinkContract(kind: SinkKind, variant: string | undefined) {
+  let sink: Sink;
+  let store: OpenStore;
+  const read = (destination: string) => store.view.read(destination);
+  const plant = (destination: string, key: string, value: string) => store.view.plant(destination, key, value);
+  const destination = `contract-${randomUUID().slice(0, 8)}`;
+  const scopeA: Scope = { datasource: "s", destination, repo: "acme/c", file: "a.yaml" };
+  const scopeB: Scope = { ...scopeA, file: "b.yaml" };
+
+  beforeAll(async () => {
+    ({ sink, store } = await openSink(kind, "s", variant === undefined ? {} : { variant }));
+  });
+  afterAll(async () => {
+    await sink?.close();
+    await store?.close();
+  });
+
+  it("writes a key set, and the same key set again changes nothing", async () => {
+    const ks = keySet(scopeA, "t1", { "db.host": "h", "db.port": 5432, debug: false });
+    expect(await applyDesired(sink, desired(ks), options)).toMatchObject({ outcome: "applied", set: 3, unchanged: 0 });
+    expect(await read(destination)).toEqual({ "db.host": "h", "db.port": "5432", debug: "false" });
+    const again = keySet(scopeA, "t2", { "db.host": "h", "db.port": 5432, debug: false });
+    expect(await applyDesired(sink, desired(again), options)).toMatchObject({ set: 0, unchanged: 3, pruned: 0 });
+  });
+
+  it("a redelivered key set of an applied task reports the first apply and writes nothing", async () => {
+    const ks = keySet(scopeA, "t3", { "db.host": "h2", "db.port": 5432, debug: false });
+    const first = await applyDesired(sink, desired(ks), options);
+    const second = await applyDesired(sink, desired(ks), options);
+    expect(first).toMatchObject({ set: 1, unchanged: 2 });
+    expect(second).toMatchObject({ set: 1, unchanged: 2, pruned: 0 });
+  });
+
+  it("prunes exactly the stale keys; protected keys, other scopes' keys and keys written by others survive", async () => {
+    await applyDesired(sink, desired(keySet(scopeB, "t4", { "b.only": 1 })), options);
+    await plant(destination, "manual.flag", "by-hand");
+    // An edit by somebody else is not mistaken for an apply that did not land.
+    expect(await sink.readManifest(scopeB)).toMatchObject({ task_id: "t4" });
+    const ks = keySet(scopeA, "t5", { "db.host": "h2", "local.override": "x" }, ["local.*"]);
+    await applyDesired(sink, desired(ks), options);
+    const pruned = keySet(scopeA, "t6", { "db.host": "h2" }, ["local.*"]);
+    expect(await applyDesired(sink, desired(pruned), options)).toMatchObject({ set: 0, unchanged: 1, pruned: 0 });
+    expect(await read(destination)).toEqual({
+      "db.host": "h2",
+      "local.override": "x",
+      "b.only": "1",
+      "manual.flag": "by-hand",
+    });
+  });
+
+  it("reports a key claimed by two files of one destination as a conflict; the later apply wins", async () => {
+    const notices: SinkReport[] = [];
+    const report = await applyDesired(sink, desired(keySet(scopeB, "t6b", { "b.only": 1, "db.host": "from-b" })), {
+      ...options,
+      onConflict: (notice) => notices.push(notice),
+    });
+    expect(report.warnings).toEqual([
+      `conflict: db.host at ${destination} is also claimed by ${scopeKey(scopeA)}; this commit wins`,
+    ]);
+    // The task that last applied A hears of it too: its own report, re-issued with the warning.
+    expect(notices).toEqual([
+      expect.objectContaining({
+        task_id: "t6",
+        scope: scopeKey(scopeA),
+        outcome: "applied",
+        set: 0,
+        unchanged: 1,
+        pruned: 0,
+        commit: "commit-t6",
+        warnings: [
+          `conflict: db.host at ${destination} is also claimed by ${scopeKey(scopeB)}, whose later commit wins`,
+        ],
+      }),
+    ]);
+    expect((await read(destination))["db.host"]).toBe("from-b");
+    // B drops the key: A still claims it, so it is not pruned.
+    const dropped = await applyDesired(sink, desired(keySet(scopeB, "t6c", { "b.only": 1 })), options);
+    expect(dropped).toMatchObject({ pruned: 0 });
+    expect((await read(destination))["db.host"]).toBe("from-b");
+  });
+
+  it("a tombstone removes the scope's keys only", async () => {
+    const report = await applyDesired(sink, { scope: scopeA, taskId: "t7", commit: "c7", keySet: null }, options);
+    expect(report).toMatchObject({ outcome: "applied", set: 0, pruned: 1 });
+    expect(await read(destination)).toEqual({ "local.override": "x", "b.only": "1", "manual.flag": "by-hand" });
+  });
+}
+
+for (const [label, kind, variant] of CASES) {
+  describe(`${label} sink contract against its real store`, () => sinkContract(kind, variant));
+}

@@ -1,0 +1,69 @@
+import type { KeySet } from "@varstream/shared";
+import { makeKeySet } from "@varstream/testkit";
+import { describe, expect, it } from "vitest";
+import type { Manifest } from "../src/contract.ts";
+import { planApply, valueHash } from "../src/plan.ts";
+
+const scope = { datasource: "redis", destination: "d", repo: "acme/c", file: "app.yaml" };
+
+const keySet = (keys: KeySet["keys"], over: Partial<KeySet> = {}) =>
+  makeKeySet(scope, keys, { task_id: "t2", commit: "c2", prune: { enabled: true, protection: ["keep.*"] }, ...over });
+
+function manifest(keys: KeySet["keys"]): Manifest {
+  return {
+    commit: "c1",
+    task_id: "t1",
+    keys: Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, valueHash(v)])),
+    report: { set: 0, unchanged: 0, pruned: 0 },
+  };
+}
+
+describe("planApply", () => {
+  const old = manifest({ a: 1, b: "x", gone: true, "keep.me": 1 });
+
+  it("sets new and changed keys, counts unchanged, prunes stale unprotected manifest keys", () => {
+    const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "y", c: 3 }) }, old);
+    expect(plan.set).toEqual({ b: "y", c: 3 });
+    expect(plan.unchanged).toEqual(["a"]);
+    expect(plan.stale).toEqual(["gone"]);
+    // A protected key leaves the manifest without being deleted: varstream no longer claims it.
+    expect(plan.released.sort()).toEqual(["gone", "keep.me"]);
+    expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "c"]);
+    expect(plan.manifest.report).toEqual({ set: 2, unchanged: 1, pruned: 1 });
+  });
+
+  it("tells a number from the same text", () => {
+    const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ a: "1", b: "x" }) }, old);
+    expect(plan.set).toEqual({ a: "1" });
+  });
+
+  it("upsert never deletes and keeps claiming old keys", () => {
+    const plan = planApply(
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 2 }, { sync_mode: "upsert" }) },
+      old,
+    );
+    expect(plan.stale).toEqual([]);
+    expect(plan.released).toEqual([]);
+    expect(Object.keys(plan.manifest.keys).sort()).toEqual(["a", "b", "gone", "keep.me"]);
+  });
+
+  it("repair writes every key even when the manifest says unchanged", () => {
+    const plan = planApply(
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "x" }, { sync_mode: "repair" }) },
+      old,
+    );
+    expect(plan.set).toEqual({ a: 1, b: "x" });
+    expect(plan.unchanged).toEqual([]);
+  });
+
+  it("a tombstone prunes every manifest key and leaves a deleted manifest", () => {
+    const plan = planApply({ scope, taskId: "t3", commit: "c3", keySet: null }, old);
+    expect(plan.stale.sort()).toEqual(["a", "b", "gone", "keep.me"]);
+    expect(plan.manifest).toMatchObject({ deleted: true, keys: {}, task_id: "t3" });
+  });
+
+  it("without a manifest, sets everything and prunes nothing", () => {
+    const plan = planApply({ scope, taskId: "t1", commit: "c1", keySet: keySet({ a: 1 }) }, null);
+    expect(plan).toMatchObject({ set: { a: 1 }, unchanged: [], stale: [] });
+  });
+});

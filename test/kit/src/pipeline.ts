@@ -1,0 +1,142 @@
+import { randomBytes } from "node:crypto";
+import { mkdtemp } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type Bundle, decodeBundle } from "@varstream/bundle";
+import { type EtlService, startEtl } from "@varstream/etl";
+import { type IngestService, startIngest } from "@varstream/ingest";
+import { createLogger, loadSettings, type Settings, type TaskDocument, TERMINAL_STATES } from "@varstream/shared";
+import { type SinkWriterService, startSinkWriter } from "@varstream/sink-writer";
+import type { SignedRequest } from "./github.ts";
+import { waitFor } from "./wait.ts";
+
+export const TEST_KAFKA = process.env.KAFKA_BROKERS ?? "127.0.0.1:39092";
+export const TEST_REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
+
+/** Any answer of the webhook route; tests assert which fields are there. */
+export interface WebhookAnswer {
+  task_id: string;
+  message?: string;
+  reason?: string;
+  received_at?: string;
+  error?: { code: string; message: string; details?: unknown };
+}
+
+export interface PipelineOptions {
+  /** a bundle document (`{bundle: {…}}`), decoded strictly like a file */
+  bundle: unknown;
+  settings?: Partial<Settings>;
+  etlRetryAttempts?: number;
+  etlRetryBaseMs?: number;
+  /** where every service logs (default stdout) */
+  logStream?: NodeJS.WritableStream;
+}
+
+/** The three services in this process against the real broker, isolated by a topic prefix of their own. */
+export class Pipeline {
+  readonly settings: Settings;
+  readonly bundle: Bundle;
+  ingest: IngestService | undefined;
+  etl: EtlService | undefined;
+  sinkWriter: SinkWriterService | undefined;
+  private readonly options: PipelineOptions;
+
+  private constructor(settings: Settings, bundle: Bundle, options: PipelineOptions) {
+    this.settings = settings;
+    this.bundle = bundle;
+    this.options = options;
+  }
+
+  static async start(options: PipelineOptions): Promise<Pipeline> {
+    const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}.`;
+    const settings = loadSettings(
+      { KAFKA_BROKERS: TEST_KAFKA, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
+      {
+        topicPrefix: prefix,
+        topicPartitions: 3,
+        httpHost: "127.0.0.1",
+        httpPort: 0,
+        grpcAddr: "127.0.0.1:0",
+        gitCacheDir: await mkdtemp(join(tmpdir(), "varstream-gitcache-")),
+        sinkMaxRetries: 2,
+        ...options.settings,
+      },
+    );
+    const pipeline = new Pipeline(settings, decodeBundle(options.bundle), options);
+    await pipeline.startIngest();
+    await pipeline.startEtl();
+    await pipeline.startSinkWriter();
+    return pipeline;
+  }
+
+  get url(): string {
+    if (!this.ingest) throw new Error("ingest is not running");
+    return this.ingest.url;
+  }
+
+  async startIngest(): Promise<void> {
+    this.ingest = await startIngest({
+      settings: this.settings,
+      bundle: this.bundle,
+      logger: createLogger("ingest", this.settings.logLevel, this.options.logStream),
+    });
+  }
+
+  async startEtl(): Promise<void> {
+    this.etl = await startEtl({
+      settings: this.settings,
+      bundle: this.bundle,
+      logger: createLogger("etl", this.settings.logLevel, this.options.logStream),
+      transactionalId: `${this.settings.topicPrefix}etl`,
+      retryAttempts: this.options.etlRetryAttempts ?? 3,
+      retryBaseMs: this.options.etlRetryBaseMs ?? 50,
+    });
+  }
+
+  async startSinkWriter(): Promise<void> {
+    this.sinkWriter = await startSinkWriter({
+      settings: this.settings,
+      bundle: this.bundle,
+      logger: createLogger("sink-writer", this.settings.logLevel, this.options.logStream),
+      retryBaseMs: 50,
+    });
+  }
+
+  async stopSinkWriter(): Promise<void> {
+    await this.sinkWriter?.close();
+    this.sinkWriter = undefined;
+  }
+
+  /** POSTs a webhook; returns the HTTP status and JSON body. */
+  async post(datasource: string, req: SignedRequest, path = ""): Promise<{ status: number; body: WebhookAnswer }> {
+    const res = await fetch(`${this.url}/v1/webhooks/${datasource}${path}`, {
+      method: "POST",
+      headers: req.headers,
+      body: req.body,
+    });
+    return { status: res.status, body: (await res.json()) as WebhookAnswer };
+  }
+
+  async task(id: string): Promise<TaskDocument | undefined> {
+    const res = await fetch(`${this.url}/v1/tasks/${id}`);
+    if (res.status === 404) return undefined;
+    return (await res.json()) as TaskDocument;
+  }
+
+  /** Waits until the task reaches a terminal state and returns its document. */
+  waitTask(id: string, timeoutMs = 30_000): Promise<TaskDocument> {
+    return waitFor(
+      async () => {
+        const doc = await this.task(id);
+        return doc && TERMINAL_STATES.has(doc.state) ? doc : undefined;
+      },
+      { timeoutMs, what: `task ${id} to finish` },
+    );
+  }
+
+  async stop(): Promise<void> {
+    await this.sinkWriter?.close();
+    await this.etl?.close();
+    await this.ingest?.close();
+  }
+}
