@@ -4,7 +4,8 @@
  * line. Usage: node bench/ingest.ts [REQUESTS] [CONCURRENCY]   (env KAFKA_BROKERS)
  */
 import { fork } from "node:child_process";
-import { createHmac, randomBytes } from "node:crypto";
+import { randomBytes } from "node:crypto";
+import { PLATFORMS } from "@varstream/platforms";
 import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { decodeBundle } from "@varstream/bundle";
@@ -37,9 +38,7 @@ if (process.argv[2] === "--client") {
       headers: {
         "content-type": "application/json",
         "content-length": String(Buffer.byteLength(body)),
-        "x-github-event": "push",
-        "x-github-delivery": randomBytes(16).toString("hex"),
-        "x-hub-signature-256": `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`,
+        ...PLATFORMS.github.sign(body, { eventName: "push", deliveryId: randomBytes(16).toString("hex") }, SECRET),
       },
     };
   });

@@ -6,7 +6,7 @@ import { flatten } from "@varstream/shared";
 import { GitRepo, githubPushPayload, githubRequest, Pipeline, waitFor } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-/** SPEC §5.2: a key claimed by two scopes of one destination is a conflict warning on both tasks. */
+/** A key claimed by two scopes of one destination is a conflict warning on both tasks. */
 describe("two files feeding one destination", () => {
   let repo: GitRepo;
   let out: string;

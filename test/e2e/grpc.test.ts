@@ -10,7 +10,7 @@ import { createLogger, loadSettings } from "@varstream/shared";
 import { GitRepo, githubPushPayload, Pipeline, TEST_KAFKA, waitFor } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-// Protocol buffers by hand, from the field numbers of SPEC §2.2 — not from varstream's own .proto.
+// Protocol buffers by hand, from varTrack's field numbers (proto/README.md) — not from varstream's own .proto.
 const varint = (value: number | bigint): Buffer => {
   let n = BigInt(value);
   const out: number[] = [];

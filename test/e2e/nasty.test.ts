@@ -1,3 +1,4 @@
+import { PLATFORMS } from "@varstream/platforms";
 import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -85,8 +86,7 @@ describe("nasty inputs: each a clear error, nothing written, the service still a
   it("a body that is not UTF-8 is BAD_JSON", async () => {
     const req = githubRequest("x", { secret: SECRET });
     const body = Buffer.from([0x7b, 0x22, 0xff, 0x22, 0x7d]);
-    const { createHmac } = await import("node:crypto");
-    req.headers["x-hub-signature-256"] = `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`;
+    Object.assign(req.headers, PLATFORMS.github.sign(body, { eventName: "push", deliveryId: undefined }, SECRET));
     const res = await fetch(`${pipeline.url}/v1/webhooks/file`, { method: "POST", headers: req.headers, body });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/UTF-8/);

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const PG_PORT = Number(process.env.PG_PORT ?? 35432);
 
-/** SPEC §5.1: a slow or broken sink never delays another sink. */
+/** A slow or broken sink never delays another sink. */
 describe("a sink whose server hangs", () => {
   let repo: GitRepo;
   let out: string;

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { loadBundle } from "@varstream/bundle";
+import { PLATFORM_KINDS, PLATFORMS, Platform } from "@varstream/platforms";
 import { loadSettings } from "@varstream/shared";
 import { diffText, dryRun } from "./commands/dry-run.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
@@ -28,7 +29,7 @@ Run "varstream <command> --help" for a command's options.`,
   validate: `varstream validate <file> [--schema schema.cue] [--json]
 Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL, XML) and, with
 --schema, unifies it with the schema's #Config (or the whole schema). Exit 1 when anything fails.`,
-  "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform github|gitea|gitlab] [--event push] [--json]
+  "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform ${PLATFORM_KINDS.join("|")}] [--event push] [--json]
 Posts the payload to the dry-run endpoint and prints, per sink and scope, the keys that would be set
 (+ new, ~ old → new), pruned (-) and left unchanged. Sensitive values are masked. Writes nothing.
 VARSTREAM_WEBHOOK_SECRET signs the payload when the platform has a secret.`,
@@ -91,15 +92,15 @@ export async function main(argv: string[], out: (line: string) => void = console
       case "dry-run": {
         const datasource = rest[0];
         if (!datasource || !values.payload) throw new UsageError(HELP["dry-run"]!);
-        const platform = (values.platform ?? "github") as "github" | "gitea" | "gitlab";
-        if (!["github", "gitea", "gitlab"].includes(platform))
-          throw new UsageError("--platform is github, gitea or gitlab");
+        const parsed = Platform.safeParse(values.platform ?? "github");
+        if (!parsed.success) throw new UsageError(`--platform is one of ${PLATFORM_KINDS.join(", ")}`);
+        const platform = parsed.data;
         const report = await dryRun({
           base: new ApiClient().base,
           datasource,
           payloadFile: values.payload,
           platform,
-          event: values.event ?? (platform === "gitlab" ? "Push Hook" : "push"),
+          event: values.event ?? PLATFORMS[platform].events.push,
           ...(process.env.VARSTREAM_WEBHOOK_SECRET ? { secret: process.env.VARSTREAM_WEBHOOK_SECRET } : {}),
         });
         print(diffText(report), report);

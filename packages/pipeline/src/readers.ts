@@ -1,9 +1,11 @@
 import { join } from "node:path";
 import type { Bundle } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
-import type { Logger, Secrets, Settings } from "@varstream/shared";
+import type { Logger, Secrets, Settings, WebhookEvent } from "@varstream/shared";
 import { platformCredentials } from "./git/platform-credentials.ts";
 import { RepoCache } from "./git/repo-cache.ts";
+import { type EtlOutput, processEvent } from "./process-event.ts";
+import type { ProcessDeps } from "./stages/deps.ts";
 import { SchemaRegistry } from "./validation/schema-registry.ts";
 
 export interface GitReaders {
@@ -11,6 +13,8 @@ export interface GitReaders {
   repos: RepoCache;
   /** the schema registry, when the bundle has one, under SCHEMA_CACHE_DIR */
   schemas?: SchemaRegistry;
+  /** processEvent with these caches, the bundle and the settings' limits */
+  process(event: WebhookEvent, extra?: Pick<ProcessDeps, "lastCommit" | "now">): Promise<EtlOutput>;
   close(): void;
 }
 
@@ -30,8 +34,8 @@ export interface GitReadersOptions {
 }
 
 /**
- * The git caches and the schema registry, built one way for every user (ETL and dry-run): the same
- * host guard, credentials and limits, so the two can never read Git differently.
+ * The git caches, the schema registry and processEvent over them, built one way for every user (ETL
+ * and dry-run): the same host guard, credentials and limits, so the two can never read Git differently.
  */
 export function createGitReaders(options: GitReadersOptions): GitReaders {
   const { bundle, settings, logger } = options;
@@ -66,6 +70,14 @@ export function createGitReaders(options: GitReadersOptions): GitReaders {
   return {
     repos,
     ...(schemas ? { schemas } : {}),
+    process: (event, extra = {}) =>
+      processEvent(event, {
+        bundle,
+        repos,
+        ...(schemas ? { schemas } : {}),
+        maxFileBytes: settings.maxFileBytes,
+        ...extra,
+      }),
     close() {
       repos.close();
       schemaRepos?.close();

@@ -1,7 +1,7 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 
 /**
- * One registry per process with every varstream metric (prefix `varstream_`, SPEC §9). Services
+ * One registry per process with every varstream metric (prefix `varstream_`). Services
  * running in one process (the local runner, tests) share it.
  */
 export const registry = new Registry();

@@ -10,7 +10,7 @@ describe("topics against the real broker", () => {
   beforeAll(() => admin.connect());
   afterAll(() => admin.disconnect());
 
-  it("creates the topics of SPEC §1.1 with their partitions and cleanup policies, idempotently", async () => {
+  it("creates the topics of docs/architecture.md#topics with their partitions and cleanup policies, idempotently", async () => {
     const prefix = `topics${randomBytes(3).toString("hex")}.`;
     const specs = topicSpecs(prefix, 3, ["etl"]);
     await ensureTopics(admin, specs);

@@ -1,18 +1,12 @@
 import type { Bundle } from "@varstream/bundle";
-import {
-  cloneUrlAllowedForEvent,
-  type EtlOutput,
-  processEvent,
-  type RepoCache,
-  type SchemaRegistry,
-  TransientGitError,
-} from "@varstream/pipeline";
+import { cloneUrlAllowedForEvent, type EtlOutput, type GitReaders, TransientGitError } from "@varstream/pipeline";
 import {
   backoffMs,
   DecodeError,
   decode,
   dlqMessage,
   encode,
+  etlReport,
   isResync,
   type Logger,
   metrics,
@@ -32,9 +26,8 @@ export interface ChunkDeps {
   /** where resync reads the desired state */
   desired: DesiredStateSource;
   bundle: Bundle;
-  repos: RepoCache;
+  readers: GitReaders;
   scopes: ScopeCommits;
-  schemas?: SchemaRegistry;
   topics: Topics;
   logger: Logger;
   /** attempts for a transient failure before the event fails its task */
@@ -93,9 +86,11 @@ export async function processChunk(
       // One fetch for the whole chunk of this repository; each event then reads from the cache.
       const first = events[0]!.event;
       if (cloneUrlAllowedForEvent(deps.bundle, first)) {
-        await deps.repos.prefetch(first.repo.clone_url, [...new Set(events.map((e) => e.event.after))]).catch((err) => {
-          logger.debug({ err: (err as Error).message, repo: first.repo.full_name }, "prefetch failed");
-        });
+        await deps.readers.repos
+          .prefetch(first.repo.clone_url, [...new Set(events.map((e) => e.event.after))])
+          .catch((err) => {
+            logger.debug({ err: (err as Error).message, repo: first.repo.full_name }, "prefetch failed");
+          });
       }
       for (const { record, event } of events) {
         const stop = metrics.stageDuration.startTimer({ stage: "etl" });
@@ -135,12 +130,7 @@ async function attempt(
   record: Attempt,
 ): Promise<{ event: WebhookEvent; output: EtlOutput; retry?: Message }> {
   try {
-    const output = await processEvent(event, {
-      bundle: deps.bundle,
-      repos: deps.repos,
-      lastCommit: (key) => deps.scopes.get(key),
-      ...(deps.schemas ? { schemas: deps.schemas } : {}),
-    });
+    const output = await deps.readers.process(event, { lastCommit: (key) => deps.scopes.get(key) });
     return { event, output };
   } catch (err) {
     if (!(err instanceof TransientGitError)) throw err;
@@ -149,20 +139,11 @@ async function attempt(
       ? `${err.message} (gave up after ${deps.attempts} attempts)`
       : `retrying: ${err.message} (attempt ${record.attempt} of ${deps.attempts})`;
     deps.logger.warn({ task_id: event.task_id, attempt: record.attempt, err: err.message }, "transient failure");
+    const report = etlReport(event.task_id, event.after);
     const output: EtlOutput = {
       keysets: [],
       tombstones: [],
-      report: {
-        component: "etl",
-        task_id: event.task_id,
-        outcome: exhausted ? "failed" : "retrying",
-        message,
-        commit: event.after,
-        files: [],
-        scopes: [],
-        warnings: [],
-        at: new Date().toISOString(),
-      },
+      report: exhausted ? report.failed(err.code, message) : report.retrying(err.code, message),
     };
     if (exhausted) return { event, output };
     const notBefore = Date.now() + backoffMs(record.attempt - 1, deps.retryBaseMs, 30_000);

@@ -1,5 +1,6 @@
 import type { EtlOutput } from "@varstream/pipeline";
 import {
+  etlReport,
   type FileReport,
   type KeySet,
   type Logger,
@@ -71,7 +72,7 @@ async function refetch(
 }
 
 /**
- * Resync (SPEC §8.2): the desired key sets of the datasource, read from the compacted `keysets` topic
+ * Resync: the desired key sets of the datasource, read from the compacted `keysets` topic
  * (its latest record per scope, tombstoned scopes left out), re-emitted in `repair` mode under the
  * resync's task; with `refetch`, read again from Git at the branch tips first. Filters: `env`,
  * `platform` (kind) and `tenant` (key sets produced before they recorded these match no such filter).
@@ -103,17 +104,12 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
   return {
     keysets,
     tombstones: [],
-    report: {
-      component: "etl",
-      task_id: event.task_id,
-      outcome: keysets.length === 0 ? "no_match" : "emitted",
-      message:
-        keysets.length === 0 ? "resync: no scope to repair" : `resync: ${keysets.length} scope(s) in repair mode`,
-      commit: "",
-      files: fresh.files,
-      scopes,
-      warnings: fresh.warnings,
-      at: now,
-    },
+    report: (() => {
+      const report = etlReport(event.task_id, "", now);
+      report.warnings.push(...fresh.warnings);
+      return keysets.length === 0
+        ? report.noMatch("resync: no scope to repair", { files: fresh.files })
+        : report.emitted(`resync: ${keysets.length} scope(s) in repair mode`, { files: fresh.files, scopes });
+    })(),
   };
 }

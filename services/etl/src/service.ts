@@ -1,7 +1,7 @@
 import { hostname } from "node:os";
 import type { Bundle } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
-import { createGitReaders, processEvent } from "@varstream/pipeline";
+import { createGitReaders } from "@varstream/pipeline";
 import {
   createKafka,
   createLogger,
@@ -44,7 +44,7 @@ const CHUNK = 200;
 
 /**
  * ETL: reads `webhooks` (and `webhooks.retry`), and for each chunk writes the key sets, tombstones,
- * status reports and the consumed offsets in one Kafka transaction (SPEC §1.2). A crash mid-chunk
+ * status reports and the consumed offsets in one Kafka transaction. A crash mid-chunk
  * leaves nothing visible to `read_committed` readers, and the chunk is processed again.
  */
 export async function startEtl(options: EtlOptions): Promise<EtlService> {
@@ -64,11 +64,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     await admin.disconnect();
   }
 
-  const {
-    repos,
-    schemas,
-    close: closeReaders,
-  } = createGitReaders({
+  const readers = createGitReaders({
     bundle,
     settings,
     logger,
@@ -94,13 +90,12 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       topic: topics.keysets,
       groupPrefix: settings.topicPrefix,
       logger,
-      process: (event) => processEvent(event, { bundle, repos, ...(schemas ? { schemas } : {}) }),
-      branchTip: (url, branch) => repos.fetchBranch(url, branch),
+      process: (event) => readers.process(event),
+      branchTip: (url, branch) => readers.repos.fetchBranch(url, branch),
     },
     bundle,
-    repos,
+    readers,
     scopes,
-    ...(schemas ? { schemas } : {}),
     topics,
     logger,
     attempts: options.retryAttempts ?? 5,
@@ -163,7 +158,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       await retryConsumer.disconnect();
       await scopes.stop();
       await producer.disconnect();
-      closeReaders();
+      readers.close();
     },
   };
 }

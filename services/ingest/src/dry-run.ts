@@ -1,5 +1,5 @@
 import type { Bundle } from "@varstream/bundle";
-import { createGitReaders, type GitReaders, processEvent } from "@varstream/pipeline";
+import { createGitReaders, type GitReaders } from "@varstream/pipeline";
 import {
   ApiError,
   canonicalText,
@@ -46,12 +46,9 @@ export class DryRunner {
   }
 
   async run(event: WebhookEvent): Promise<DryRunReport> {
-    const { repos, schemas } = this.readers;
-    const output = await processEvent(event, { bundle: this.bundle, repos, ...(schemas ? { schemas } : {}) }).catch(
-      (err: Error) => {
-        throw new ApiError("BAD_REQUEST", `dry-run could not read the change: ${err.message}`);
-      },
-    );
+    const output = await this.readers.process(event).catch((err: Error) => {
+      throw new ApiError("BAD_REQUEST", `dry-run could not read the change: ${err.message}`);
+    });
     const envs = new Map(output.keysets.map((k) => [k.scope.file, k.env]));
     const report: DryRunReport = {
       task_id: event.task_id,

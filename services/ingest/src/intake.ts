@@ -185,7 +185,7 @@ export class WebhookIntake {
   }
 
   /**
-   * Resync (SPEC §8.2): a task that re-emits the desired key sets of a datasource, optionally of one
+   * Resync: a task that re-emits the desired key sets of a datasource, optionally of one
    * env, in `repair` mode. The same path serves HTTP, gRPC TriggerSync/SyncDatasource and the CLI.
    */
   async resync(request: {
@@ -250,7 +250,7 @@ export class WebhookIntake {
   }
 
   /**
-   * Dry-run (SPEC §8.3): the same checks, then ETL in this process and a diff against each sink's
+   * Dry-run: the same checks, then ETL in this process and a diff against each sink's
    * current state. Publishes nothing and writes nothing.
    */
   async dryRun(req: IntakeRequest): Promise<DryRunReport | { message: "ignored"; reason: string }> {

@@ -47,7 +47,7 @@ function etl(taskId: string, at: string): EtlReport {
   };
 }
 
-describe("task store retention (SPEC §6)", () => {
+describe("task store retention", () => {
   it("forgets finished tasks after the retention, keeps running ones, and lets old delivery ids go", () => {
     // Nothing here reads Kafka: reports are folded in directly.
     const store = new TaskStore(

@@ -43,7 +43,7 @@ export interface SinkGroupOptions {
 }
 
 /**
- * One consumer group per sink (`<prefix>sink.<name>`, SPEC §5.1) reading `keysets` read_committed and
+ * One consumer group per sink (`<prefix>sink.<name>`) reading `keysets` read_committed and
  * applying the scopes of its own datasource. At least once: the offset is committed after the status
  * report is acknowledged; a redelivery is absorbed by the idempotent apply.
  */

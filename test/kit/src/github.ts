@@ -1,4 +1,5 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { PLATFORMS } from "@varstream/platforms";
 import type { CommitResult, GitRepo } from "./git-repo.ts";
 
 /** A GitHub push payload as GitHub documents it (the fields varstream reads, plus realistic extras). */
@@ -54,11 +55,7 @@ export function githubRequest(
   const headers: Record<string, string> = {
     "content-type": "application/json",
     "user-agent": "GitHub-Hookshot/test",
-    "x-github-event": event,
-    "x-github-delivery": delivery,
+    ...PLATFORMS.github.sign(body, { eventName: event, deliveryId: delivery }, secret),
   };
-  if (secret !== undefined) {
-    headers["x-hub-signature-256"] = `sha256=${createHmac("sha256", secret).update(body).digest("hex")}`;
-  }
   return { headers, body };
 }

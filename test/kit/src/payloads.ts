@@ -1,4 +1,5 @@
-import { createHmac, randomUUID } from "node:crypto";
+import { randomUUID } from "node:crypto";
+import { PLATFORMS } from "@varstream/platforms";
 import type { CommitResult, GitRepo } from "./git-repo.ts";
 import { githubPushPayload, type SignedRequest } from "./github.ts";
 
@@ -155,21 +156,11 @@ export function giteaRequest(
   { secret, event = "push", delivery = randomUUID() }: { secret?: string; event?: string; delivery?: string } = {},
 ): SignedRequest {
   const body = JSON.stringify(payload);
-  const headers: Record<string, string> = {
+  // Gitea sends GitHub's and Gogs' headers too (its adapter signs as Gitea does); varstream must still see Gitea.
+  const headers = {
     "content-type": "application/json",
-    "x-gitea-event": event,
-    "x-gitea-event-type": event,
-    "x-gitea-delivery": delivery,
-    // Gitea sends GitHub's and Gogs' headers too; varstream must still see Gitea.
-    "x-github-event": event,
-    "x-github-delivery": delivery,
-    "x-gogs-event": event,
+    ...PLATFORMS.gitea.sign(body, { eventName: event, deliveryId: delivery }, secret),
   };
-  if (secret !== undefined) {
-    const hex = createHmac("sha256", secret).update(body).digest("hex");
-    headers["x-gitea-signature"] = hex;
-    headers["x-hub-signature-256"] = `sha256=${hex}`;
-  }
   return { headers, body };
 }
 
@@ -177,12 +168,11 @@ export function gitlabRequest(
   payload: unknown,
   { token, event = "Push Hook", delivery = randomUUID() }: { token?: string; event?: string; delivery?: string } = {},
 ): SignedRequest {
-  const headers: Record<string, string> = {
+  const body = JSON.stringify(payload);
+  const headers = {
     "content-type": "application/json",
-    "x-gitlab-event": event,
-    "x-gitlab-event-uuid": delivery,
     "x-gitlab-instance": "https://gitlab.invalid",
+    ...PLATFORMS.gitlab.sign(body, { eventName: event, deliveryId: delivery }, token),
   };
-  if (token !== undefined) headers["x-gitlab-token"] = token;
-  return { headers, body: JSON.stringify(payload) };
+  return { headers, body };
 }

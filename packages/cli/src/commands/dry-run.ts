@@ -1,34 +1,26 @@
-import { createHmac } from "node:crypto";
 import { readFile } from "node:fs/promises";
+import { PLATFORMS, type Platform } from "@varstream/platforms";
 import type { DryRunReport } from "@varstream/shared";
 
 export interface DryRunOptions {
   base: string;
   datasource: string;
   payloadFile: string;
-  platform: "github" | "gitea" | "gitlab";
+  platform: Platform;
   event: string;
   /** signs the payload (or sends the GitLab token) when the platform has a secret */
   secret?: string;
 }
-
-const EVENT_HEADERS = { github: "x-github-event", gitea: "x-gitea-event", gitlab: "x-gitlab-event" } as const;
 
 /** `varstream dry-run`: posts a webhook payload to the dry-run endpoint. */
 export async function dryRun(
   options: DryRunOptions,
 ): Promise<DryRunReport & { error?: { code: string; message: string } }> {
   const body = await readFile(options.payloadFile);
-  const headers: Record<string, string> = {
+  const headers = {
     "content-type": "application/json",
-    [EVENT_HEADERS[options.platform]]: options.event,
+    ...PLATFORMS[options.platform].sign(body, { eventName: options.event, deliveryId: undefined }, options.secret),
   };
-  if (options.secret !== undefined) {
-    const hex = createHmac("sha256", options.secret).update(body).digest("hex");
-    if (options.platform === "github") headers["x-hub-signature-256"] = `sha256=${hex}`;
-    if (options.platform === "gitea") headers["x-gitea-signature"] = hex;
-    if (options.platform === "gitlab") headers["x-gitlab-token"] = options.secret;
-  }
   const res = await fetch(`${options.base}/v1/webhooks/${encodeURIComponent(options.datasource)}/dry-run`, {
     method: "POST",
     headers,

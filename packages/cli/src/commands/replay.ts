@@ -21,7 +21,7 @@ export interface ReplayOptions {
 }
 
 /**
- * `varstream replay --sink <name> [--to-datetime T]` (SPEC §8.1): resets the sink's consumer group
+ * `varstream replay --sink <name> [--to-datetime T]`: resets the sink's consumer group
  * through the admin API so the sink writer re-reads the compacted `keysets` topic and converges the
  * sink to the desired state of every scope. Kafka only moves the offsets of a group without members,
  * so the sink's writer must be stopped first; it is started again after.

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { chmod, mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 
-/** Credentials for one remote, resolved from the bundle's platform (SPEC §4.3, §7). */
+/** Credentials for one remote, resolved from the bundle's platform. */
 export interface GitCredentials {
   username?: string;
   /** a token or password for https */

@@ -36,7 +36,7 @@ export function isInternalAddress(address: string): boolean {
 
 /**
  * Refuses a remote whose host resolves to a loopback, link-local or private address unless the host
- * is listed in GIT_ALLOWED_HOSTS (SPEC §4.3): a webhook must not turn varstream into a probe of its
+ * is listed in GIT_ALLOWED_HOSTS: a webhook must not turn varstream into a probe of its
  * own network. `file://` remotes are guarded by the platform endpoint check instead.
  */
 export async function checkRemoteHost(url: string, allowed: readonly string[]): Promise<void> {

@@ -1,7 +1,7 @@
 import type { PlatformEntry } from "@varstream/bundle";
 
 /**
- * A payload may not point varstream at another host or at the server's own disk (SPEC §4.3): the clone
+ * A payload may not point varstream at another host or at the server's own disk: the clone
  * URL must have the scheme and host of the platform's endpoint, or for a `file://` endpoint lie under it.
  */
 export function cloneUrlAllowed(platform: PlatformEntry, cloneUrl: string): boolean {

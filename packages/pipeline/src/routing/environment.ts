@@ -7,7 +7,7 @@ export function normalizeEnv(name: string): string {
 }
 
 /**
- * The environment of an event for a rule (SPEC §4.2), first hit wins:
+ * The environment of an event for a rule, first hit wins:
  * `branch_map[branch]` → `file_path_map` env → `env_as_pr` (`pr-<n>`) → `env_as_tags` (the tag) →
  * `env_as_branch` (the branch) → `"default"`.
  */

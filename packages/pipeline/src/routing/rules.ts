@@ -4,7 +4,7 @@ import picomatch from "picomatch";
 
 const globCache = new Map<string, (s: string) => boolean>();
 
-/** `*` matches within a path segment, `**` across segments (SPEC §4.1). */
+/** `*` matches within a path segment, `**` across segments. */
 export function glob(pattern: string): (s: string) => boolean {
   let matcher = globCache.get(pattern);
   if (!matcher) {
@@ -42,7 +42,7 @@ export interface RuleMatch {
   pathEnv: string | undefined;
 }
 
-/** Every rule that takes this path of this event (all matching rules apply, SPEC §4.1). */
+/** Every rule that takes this path of this event (all matching rules apply). */
 export function matchRules(bundle: Bundle, event: WebhookEvent, path: string): RuleMatch[] {
   const matches: RuleMatch[] = [];
   bundle.rules.forEach((rule, ruleIndex) => {

@@ -25,7 +25,7 @@ export function selectRoot(tree: Tree, rootKey: string | undefined): Tree {
 }
 
 /**
- * Environment slicing (SPEC §4.5), explicit per rule. `top`: the top-level keys are env names plus
+ * Environment slicing, explicit per rule. `top`: the top-level keys are env names plus
  * `default`; the env's block is laid over `default`. `leaf`: any map whose keys are all env names plus
  * `default` collapses to the env's value. An env with neither a block nor a default fails the file.
  */

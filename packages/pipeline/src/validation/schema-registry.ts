@@ -22,7 +22,7 @@ export interface SchemaRegistryOptions {
 }
 
 /**
- * The schema registry repository (SPEC §4.7): the schema of `config/app.yaml` is `app.yaml.cue`, else
+ * The schema registry repository: the schema of `config/app.yaml` is `app.yaml.cue`, else
  * `app.cue`, else `default.cue`, at the registry branch's tip. The tip is fetched again on a push to
  * the registry (`refresh`) and whenever it is older than SCHEMA_TTL_SECONDS. Schemas compile once per
  * content, so a refresh that changes nothing costs nothing.

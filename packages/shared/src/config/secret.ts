@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { PipelineError } from "../errors/pipeline.ts";
 
-/** A credential field: a literal, `{file: path}`, `{env: NAME}` or `{ref: {path, key}}` (SPEC §7). */
+/** A credential field: a literal, `{file: path}`, `{env: NAME}` or `{ref: {path, key}}`. */
 export const SecretRef = z.union([
   z.string(),
   z.object({ file: z.string().min(1) }).strict(),
@@ -11,7 +11,7 @@ export const SecretRef = z.union([
 ]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
-/** The secret managers a bundle names (SPEC §7): Vault KV v1/v2 with a token or AppRole. */
+/** The secret managers a bundle names: Vault KV v1/v2 with a token or AppRole. */
 export const SecretManagers = z
   .object({
     vault: z
@@ -61,7 +61,7 @@ export interface SecretsOptions {
 }
 
 /**
- * Resolves secrets at use and caches them for a TTL (SPEC §7). A secret that cannot be resolved
+ * Resolves secrets at use and caches them for a TTL. A secret that cannot be resolved
  * throws: a placeholder is never used. Values never reach a log; errors name the reference only.
  */
 export class Secrets {

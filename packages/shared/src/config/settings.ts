@@ -1,5 +1,5 @@
 /**
- * Process settings from environment variables (SPEC §2.1, §7). Read once at start; every service gets
+ * Process settings from environment variables. Read once at start; every service gets
  * the same object, and tests build one with overrides instead of mutating process.env.
  */
 export interface Settings {
@@ -20,6 +20,8 @@ export interface Settings {
   schemaCacheDir: string;
   schemaTtlMs: number;
   maxWebhookBytes: number;
+  /** a config file larger than this fails with FILE_TOO_LARGE before it is parsed */
+  maxFileBytes: number;
   sinks: string[] | undefined;
   sinkMaxRetries: number;
   taskRetentionMs: number;
@@ -80,6 +82,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     schemaCacheDir: env.SCHEMA_CACHE_DIR ?? "/tmp/schema_registry",
     schemaTtlMs: int(env, "SCHEMA_TTL_SECONDS", 300) * 1000,
     maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 10 * 1024 * 1024),
+    maxFileBytes: int(env, "MAX_FILE_BYTES", 16 * 1024 * 1024),
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
     taskRetentionMs: parseDuration(env.TASK_RETENTION ?? "7d"),

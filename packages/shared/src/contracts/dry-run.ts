@@ -1,6 +1,6 @@
 import type { FileReport } from "./status.ts";
 
-/** What one scope's apply would do (SPEC §8.3): keys set (old → new, masked where sensitive), pruned. */
+/** What one scope's apply would do: keys set (old → new, masked where sensitive), pruned. */
 export interface DryRunScope {
   scope: string;
   set: { key: string; old?: string; new: string }[];
@@ -8,7 +8,7 @@ export interface DryRunScope {
   pruned: string[];
 }
 
-/** The answer of `POST /v1/webhooks/<datasource>/dry-run` (SPEC §8.3): nothing published, nothing written. */
+/** The answer of `POST /v1/webhooks/<datasource>/dry-run`: nothing published, nothing written. */
 export interface DryRunReport {
   task_id: string;
   dry_run: true;

@@ -3,7 +3,7 @@ import { z } from "zod";
 
 export { Platform };
 
-/** Where an event entered varstream (SPEC §3.3). */
+/** Where an event entered varstream. */
 export const EventSource = z.enum(["http", "grpc", "resync", "replay", "cli"]);
 
 export const FileChange = z.object({
@@ -13,7 +13,7 @@ export const FileChange = z.object({
 });
 export type FileChange = z.infer<typeof FileChange>;
 
-/** The normalized webhook event published to the `webhooks` topic (SPEC §3.3). */
+/** The normalized webhook event published to the `webhooks` topic. */
 export const WebhookEvent = z.object({
   task_id: z.string().min(1),
   delivery_id: z.string(),
@@ -48,7 +48,7 @@ export function webhookKey(event: Pick<WebhookEvent, "platform" | "repo">): stri
   return `${event.platform}/${event.repo.full_name}`;
 }
 
-/** A request to re-emit the desired key sets of a datasource in `repair` mode (SPEC §8.2). */
+/** A request to re-emit the desired key sets of a datasource in `repair` mode. */
 export const ResyncEvent = z.object({
   kind: z.literal("resync"),
   task_id: z.string().min(1),

@@ -16,7 +16,7 @@ export type Scope = z.infer<typeof Scope>;
 export const SyncMode = z.enum(["upsert", "mirror", "repair"]);
 export type SyncMode = z.infer<typeof SyncMode>;
 
-/** The complete desired key set of one scope (SPEC §4.8), the value of a `keysets` record. */
+/** The complete desired key set of one scope, the value of a `keysets` record. */
 export const KeySet = z.object({
   task_id: z.string().min(1),
   scope: Scope,

@@ -57,7 +57,7 @@ export const EtlReport = z.object({
 });
 export type EtlReport = z.infer<typeof EtlReport>;
 
-/** A sink applied (or failed to apply) one scope of a task (SPEC §5.2 step 5). */
+/** A sink applied (or failed to apply) one scope of a task. */
 export const SinkReport = z.object({
   component: z.literal("sink"),
   sink: z.string(),

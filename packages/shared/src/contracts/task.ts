@@ -20,7 +20,7 @@ export const ScopeResult = z.object({
 
 export const SinkState = z.enum(["pending", "applied", "failed"]);
 
-/** The task document served by `GET /v1/tasks/{id}` (SPEC §6). */
+/** The task document served by `GET /v1/tasks/{id}`. */
 export const TaskDocument = z.object({
   task_id: z.string(),
   state: TaskState,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 
 /**
- * A flattened leaf value (SPEC §4.6): scalars keep their type; empty maps and arrays are kept as `{}`/`[]`.
+ * A flattened leaf value: scalars keep their type; empty maps and arrays are kept as `{}`/`[]`.
  */
 export const FlatValue = z.union([
   z.string(),

@@ -4,7 +4,7 @@ import { taskIdOfStatusKey } from "../contracts/status.ts";
 
 /**
  * kafkajs' default (murmur2, Java-compatible) partitioner, hashing on part of the key for two topics:
- * `status` records on their task id, so every report of one task lands on one partition (SPEC §1.1);
+ * `status` records on their task id, so every report of one task lands on one partition;
  * `keysets` records on `<datasource>|<destination>|`, so every scope of one destination lands on one
  * partition and one sink writer applies them in turn (two files feeding one file sink never race).
  */

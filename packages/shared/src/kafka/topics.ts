@@ -15,7 +15,7 @@ export interface Topics {
   dlq(stage: string): string;
 }
 
-/** Topic names under the configured prefix (SPEC §1.1). */
+/** Topic names under the configured prefix. */
 export function topicNames(prefix: string): Topics {
   return {
     webhooks: `${prefix}webhooks`,
@@ -32,7 +32,7 @@ export interface TopicSpec {
   config: Record<string, string>;
 }
 
-/** The partition counts and configs of SPEC §1.1. `dlqStages` names the DLQs a service writes. */
+/** The partition counts and configs of docs/architecture.md#topics. `dlqStages` names the DLQs a service writes. */
 export function topicSpecs(prefix: string, partitions: number, dlqStages: string[] = []): TopicSpec[] {
   const t = topicNames(prefix);
   return [

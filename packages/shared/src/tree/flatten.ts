@@ -15,7 +15,7 @@ export function escapeSegment(segment: string, separator: string): string {
 }
 
 /**
- * Flattens a tree to `key → value` (SPEC §4.6): maps by key, arrays by index, the separator inside a
+ * Flattens a tree to `key → value`: maps by key, arrays by index, the separator inside a
  * key escaped so two different trees never give the same key, empty maps and arrays kept as `{}`/`[]`,
  * scalars keeping their type. A scalar root is refused: a config file is a map.
  */
@@ -53,7 +53,7 @@ function sortKeys(record: Record<string, FlatValue>): Record<string, FlatValue> 
 }
 
 /**
- * `variables_map` (SPEC §4.6), applied after flattening: `{to: from}` copies the value of key `from`
+ * `variables_map`, applied after flattening: `{to: from}` copies the value of key `from`
  * to key `to` and drops `from` (a rename); a `from` that is no key is taken as a literal value (an addition).
  */
 export function applyVariablesMap(

@@ -58,7 +58,7 @@ export class RedisSink implements Sink {
     this.client.defineCommand("varstreamApply", { numberOfKeys: 3, lua: APPLY });
   }
 
-  /** Resolves the credentials (at use, SPEC §7) and connects. */
+  /** Resolves the credentials (at use) and connects. */
   static async connect(name: string, config: RedisSinkConfig, deps: SinkDeps): Promise<RedisSink> {
     const { secrets } = deps;
     const auth: { username?: string; password?: string } = {};

@@ -42,7 +42,7 @@ export class ZookeeperSink implements Sink {
     this.connected = this.connect();
   }
 
-  /** Resolves the credentials (at use, SPEC §7) and connects. */
+  /** Resolves the credentials (at use) and connects. */
   static async connect(name: string, config: ZookeeperSinkConfig, deps: SinkDeps): Promise<ZookeeperSink> {
     const { secrets } = deps;
     const auth =

@@ -1,7 +1,7 @@
 import { status } from "@grpc/grpc-js";
 import { ApiError } from "@varstream/shared";
 
-/** HTTP statuses of the error catalogue, as gRPC codes (SPEC §3.2). */
+/** HTTP statuses of the error catalogue, as gRPC codes. */
 export function grpcError(err: unknown): { code: status; details: string } {
   if (!(err instanceof ApiError)) return { code: status.INTERNAL, details: "internal error" };
   const details = `${err.code}: ${err.message}`;

@@ -25,7 +25,7 @@ interface WebhookRequest {
 
 /**
  * TLS from TLS_CERT_FILE/TLS_KEY_FILE (client certificates checked against TLS_CA_FILE: mTLS).
- * APP_ENV=production refuses to start without them (SPEC §3.2).
+ * APP_ENV=production refuses to start without them.
  */
 export function grpcCredentials(settings: Settings, env = process.env): grpc.ServerCredentials {
   const cert = env.TLS_CERT_FILE;
@@ -70,7 +70,7 @@ function unary<Req, Res>(logger: Logger, fn: (req: Req) => Promise<Res>): Handle
 }
 
 /**
- * `vartrack.v1.Orchestrator` (SPEC §2.2): existing varTrack gateways call ProcessWebhook and
+ * `vartrack.v1.Orchestrator`: existing varTrack gateways call ProcessWebhook and
  * ProcessSchemaWebhook, which take the same path as the HTTP webhook, and GetWebhookTask;
  * `vartrack.v1.Watcher` (drift watchers' SyncDatasource) and `varstream.v1.Control/TriggerSync` resync.
  */

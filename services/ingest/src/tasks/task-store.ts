@@ -37,7 +37,7 @@ export interface ListQuery {
 }
 
 /**
- * The `status` topic materialized in memory (SPEC §6): read from the beginning at start (the topic is
+ * The `status` topic materialized in memory: read from the beginning at start (the topic is
  * compacted, so this grows with live tasks, not history), then followed. Also indexes delivery ids so a
  * redelivered webhook gets its task id back, across restarts.
  */
