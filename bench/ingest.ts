@@ -5,11 +5,11 @@
  */
 import { fork } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { PLATFORMS } from "@varstream/platforms";
 import { Agent, request } from "node:http";
 import { fileURLToPath } from "node:url";
 import { decodeBundle } from "@varstream/bundle";
 import { startIngest } from "@varstream/ingest";
+import { PLATFORMS } from "@varstream/platforms";
 import { createLogger, loadSettings } from "@varstream/shared";
 
 const SECRET = "bench-secret";

@@ -99,7 +99,11 @@ export async function generated(): Promise<Generated[]> {
     out.push({ path, content: text });
   };
   for (const [kind, descriptor] of Object.entries(SINKS)) {
-    await edit(`packages/sinks/src/${kind}/README.md`, { config: `${NOTE}\n\n${schemaTable(descriptor.config)}` });
+    const credentials =
+      "A *credential* takes a literal, `{file: path}`, `{env: NAME}` or `{ref: {path, key}}`, resolved at use and never logged.";
+    await edit(`packages/sinks/src/${kind}/README.md`, {
+      config: `${NOTE}\n\n${descriptor.summary[0]!.toUpperCase()}${descriptor.summary.slice(1)}. ${credentials}\n\n${schemaTable(descriptor.config)}`,
+    });
   }
   await edit("README.md", { "http-errors": httpErrorTable(), "pipeline-errors": pipelineErrorTable() });
   await edit("docs/operations.md", { "error-codes": `${pipelineErrorTable()}\n${httpErrorTable()}` });

@@ -22,7 +22,7 @@ const code = (value: unknown) => `\`${typeof value === "string" ? value : JSON.s
 const isCredential = (node: Node) => node.anyOf?.some((n) => n.properties?.file !== undefined) ?? false;
 
 function typeOf(node: Node): string {
-  if (node.enum) return node.enum.map(code).join(" \\| ");
+  if (node.enum) return node.enum.map(code).join(" | ");
   if (node.const !== undefined) return code(node.const);
   if (isCredential(node)) return "credential";
   if (node.anyOf) return [...new Set(node.anyOf.map(typeOf))].join(" or ");
@@ -43,11 +43,12 @@ function rows(node: Node, prefix: string, out: string[]): void {
   for (const [name, field] of Object.entries(node.properties ?? {})) {
     const path = `${prefix}${name}`;
     const nested = field.anyOf?.find((n) => n.properties !== undefined && !isCredential(field)) ?? field;
-    const fallback =
-      field.default !== undefined ? code(field.default) : required.has(name) ? "**required**" : "—";
+    const fallback = field.default !== undefined ? code(field.default) : required.has(name) ? "**required**" : "—";
     const example = field.examples?.[0] === undefined ? "" : ` — e.g. ${code(field.examples[0])}`;
     const describedType = nested.properties && !isCredential(field) ? "object" : typeOf(field);
-    out.push(`| \`${path}\` | ${cell(describedType)} | ${cell(fallback)} | ${cell(`${field.description ?? ""}${example}`)} |`);
+    out.push(
+      `| \`${path}\` | ${cell(describedType)} | ${cell(fallback)} | ${cell(`${field.description ?? ""}${example}`)} |`,
+    );
     if (nested.properties && !isCredential(field)) rows(nested, `${path}.`, out);
   }
 }

@@ -1,7 +1,7 @@
-import { PLATFORMS } from "@varstream/platforms";
 import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PLATFORMS } from "@varstream/platforms";
 import { GitRepo, githubPushPayload, githubRequest, Pipeline } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 

@@ -2,8 +2,7 @@ import { SecretRef } from "@varstream/shared";
 import { z } from "zod";
 import { doc } from "./describe.ts";
 
-const credential = (description: string) =>
-  doc(SecretRef, `${description}; a literal, {file}, {env} or {ref} (resolved at use, never logged)`).optional();
+const credential = (description: string) => doc(SecretRef, description).optional();
 
 /** One git host of a kind of the platform registry (github, gitea, gitlab). */
 export const PlatformConfig = z

@@ -17,8 +17,7 @@ export const Tag = doc(
 );
 
 /** A credential field: a literal or any secret reference of the bundle, resolved at use and never logged. */
-export const credential = (description: string, example?: unknown) =>
-  doc(SecretRef, `${description}; a literal, {file}, {env} or {ref} (resolved at use, never logged)`, example);
+export const credential = (description: string, example?: unknown) => doc(SecretRef, description, example);
 
 /** A sink's configuration: its fields plus `tag`, unknown fields refused. */
 export function sinkConfig<S extends z.ZodRawShape>(shape: S) {

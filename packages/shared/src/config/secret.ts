@@ -12,33 +12,42 @@ export const SecretRef = z.union([
 export type SecretRef = z.infer<typeof SecretRef>;
 
 /** The secret managers a bundle names: Vault KV v1/v2 with a token or AppRole. */
+const about = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description });
+
+/** A credential of the secret manager itself: a literal, a file or an environment variable. */
+const LocalSecret = z.union([
+  z.string(),
+  z.object({ file: z.string() }).strict(),
+  z.object({ env: z.string() }).strict(),
+]);
+
 export const SecretManagers = z
   .object({
-    vault: z
-      .object({
-        address: z.string().url(),
-        mount: z.string().min(1).default("secret"),
-        kv_version: z.union([z.literal(1), z.literal(2)]).default(2),
-        namespace: z.string().optional(),
-        token: z
-          .union([z.string(), z.object({ file: z.string() }).strict(), z.object({ env: z.string() }).strict()])
-          .optional(),
-        approle: z
-          .object({
-            role_id: z.string().min(1),
-            secret_id: z.union([
-              z.string(),
-              z.object({ file: z.string() }).strict(),
-              z.object({ env: z.string() }).strict(),
-            ]),
-            mount: z.string().default("approle"),
-          })
-          .strict()
-          .optional(),
-      })
-      .strict()
-      .refine((v) => v.token !== undefined || v.approle !== undefined, "vault needs token or approle")
-      .optional(),
+    vault: about(
+      z
+        .object({
+          address: about(z.string().url(), "the Vault server's URL"),
+          mount: about(z.string().min(1).default("secret"), "the KV secrets engine's mount"),
+          kv_version: about(z.union([z.literal(1), z.literal(2)]).default(2), "the KV engine's version"),
+          namespace: about(z.string().optional(), "a Vault Enterprise namespace"),
+          token: about(LocalSecret.optional(), "a token (a literal, {file} or {env}); or approle"),
+          approle: about(
+            z
+              .object({
+                role_id: about(z.string().min(1), "the AppRole's role id"),
+                secret_id: about(LocalSecret, "its secret id (a literal, {file} or {env})"),
+                mount: about(z.string().default("approle"), "where the AppRole auth method is mounted"),
+              })
+              .strict()
+              .optional(),
+            "AppRole login, instead of a token",
+          ),
+        })
+        .strict()
+        .refine((v) => v.token !== undefined || v.approle !== undefined, "vault needs token or approle")
+        .optional(),
+      "HashiCorp Vault KV v1/v2: `{ref: {path, key}}` reads `key` of the secret at `path`",
+    ),
   })
   .strict();
 export type SecretManagers = z.infer<typeof SecretManagers>;
