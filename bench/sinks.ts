@@ -2,35 +2,23 @@
  * bench/sinks: keys/s each sink applies for SCOPES scopes × 20 keys, through the apply path the sink
  * writer uses (manifest read, diff, transactional write), SCOPES/CONCURRENCY scopes in flight at once.
  * Then deletes every scope again (tombstones), measuring prune. Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
- * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT; SINKS default: file,redis,postgres,etcd,zookeeper)
+ * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT; SINKS: kinds of the sink registry, default file,redis,postgres,etcd,zookeeper)
  */
 import { randomUUID } from "node:crypto";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { type DatasourceEntry, decodeBundle } from "@varstream/bundle";
 import { createLogger, type KeySet, Secrets } from "@varstream/shared";
-import { applyDesired, createSink } from "@varstream/sinks";
+import { applyDesired, connectSink, SINK_KINDS, type SinkKind } from "@varstream/sinks";
+import { loadFixtures } from "@varstream/sinks/testing";
 import { makeKeySet } from "@varstream/testkit";
 
 const scopes = Number(process.argv[2] ?? 10_000);
 const concurrency = Number(process.argv[3] ?? 64);
 const wanted = (process.argv[4] ?? "file,redis,postgres,etcd,zookeeper").split(",");
+const unknown = wanted.filter((name) => !(SINK_KINDS as string[]).includes(name));
+if (unknown.length > 0) throw new Error(`no sink kind ${unknown.join(", ")}; kinds: ${SINK_KINDS.join(", ")}`);
 const logger = createLogger("bench", "error");
-const dir = await mkdtemp(join(tmpdir(), "varstream-bench-sinks-"));
 const run = randomUUID().slice(0, 8);
-
-const bundle = decodeBundle({
-  bundle: {
-    datasources: [
-      { file: { path: dir, format: "json" } },
-      { redis: { port: Number(process.env.REDIS_PORT ?? 26379) } },
-      { postgres: { port: Number(process.env.PG_PORT ?? 35432), table: `bench_${run}` } },
-      { etcd: { hosts: [`http://127.0.0.1:${process.env.ETCD_PORT ?? 32379}`], prefix: `bench-${run}/` } },
-      { zookeeper: { connect: `127.0.0.1:${process.env.ZK_PORT ?? 32181}`, root: `/bench-${run}` } },
-    ],
-  },
-});
+// Each sink's store as its tests reach it (src/<kind>/fixture.ts): a table, prefix, root or folder of its own.
+const fixtures = new Map(await loadFixtures());
 
 function keySet(sink: string, i: number): KeySet {
   const keys: Record<string, string | number> = {};
@@ -42,9 +30,9 @@ function keySet(sink: string, i: number): KeySet {
 }
 
 const results: Record<string, unknown> = {};
-for (const name of wanted) {
-  const entry = bundle.datasources.get(name) as DatasourceEntry;
-  const sink = await createSink(entry, { secrets: new Secrets() });
+for (const name of wanted as SinkKind[]) {
+  const store = await fixtures.get(name)!.open();
+  const sink = await connectSink(name, name, store.config, { secrets: new Secrets() });
   // The file sink writes one file per destination; a scope per file there keeps it from measuring its lock.
   const count = name === "file" ? Math.min(scopes, 2000) : scopes;
   // Pass 1 writes every scope; pass 2 deletes them again (a tombstone per scope: prune of all 20 keys),
@@ -85,7 +73,7 @@ for (const name of wanted) {
     failed: written.failed + removed.failed,
   };
   await sink.close();
+  await store.close();
 }
-await rm(dir, { recursive: true, force: true });
 console.log(JSON.stringify({ bench: "sinks", keys_per_scope: 20, concurrency, ...results }));
 process.exit(0);

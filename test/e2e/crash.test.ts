@@ -3,57 +3,32 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Secrets } from "@varstream/shared";
-import { createSink, type Sink } from "@varstream/sinks";
-import {
-  GitRepo,
-  githubPushPayload,
-  githubRequest,
-  Pipeline,
-  Sshd,
-  TEST_REDIS_PORT,
-  waitFor,
-} from "@varstream/testkit";
+import { SINK_KINDS, type SinkKind } from "@varstream/sinks";
+import { loadFixtures, type OpenStore } from "@varstream/sinks/testing";
+import { GitRepo, githubPushPayload, githubRequest, Pipeline, waitFor } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const ROOT = join(import.meta.dirname, "../..");
-const SINKS = ["file", "redis", "postgres", "etcd", "zookeeper", "ssh"] as const;
+const SINKS = SINK_KINDS;
 
 /**
- * For every sink: a sink-writer process running only that sink dies (SIGKILL) right after writing a
+ * For every sink of the registry, its store from its fixture: a sink-writer process running only that sink dies (SIGKILL) right after writing a
  * chunk, before it reports or commits the offset. The restarted writer gets the same records again.
  */
 describe("kill -9 of the sink-writer between the data write and the offset commit", () => {
   let repo: GitRepo;
   let pipeline: Pipeline;
-  let sshd: Sshd;
   let bundlePath: string;
-  const readers = new Map<string, Sink>();
+  const stores = new Map<SinkKind, OpenStore>();
   const dest = `crash-${randomUUID().slice(0, 8)}`;
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/crash");
-    sshd = await Sshd.start();
-    const out = await mkdtemp(join(tmpdir(), "varstream-crash-out-"));
+    for (const [kind, fixture] of await loadFixtures()) stores.set(kind, await fixture.open());
     const bundle = {
       bundle: {
         platforms: [{ github: { endpoint: repo.endpoint } }],
-        datasources: [
-          { file: { path: out } },
-          { redis: { port: TEST_REDIS_PORT } },
-          { postgres: { port: Number(process.env.PG_PORT ?? 35432), table: "crash_config" } },
-          { etcd: { hosts: [`http://127.0.0.1:${process.env.ETCD_PORT ?? 32379}`] } },
-          { zookeeper: { connect: `127.0.0.1:${process.env.ZK_PORT ?? 32181}` } },
-          {
-            ssh: {
-              host: "127.0.0.1",
-              port: sshd.port,
-              username: "root",
-              private_key: sshd.clientKey,
-              path: sshd.remote,
-            },
-          },
-        ],
+        datasources: SINKS.map((kind) => ({ [kind]: stores.get(kind)!.config })),
         rules: [{ platform: "github", datasource: [...SINKS], file_name: "app.yaml", destination_template: dest }],
       },
     };
@@ -61,19 +36,15 @@ describe("kill -9 of the sink-writer between the data write and the offset commi
     await writeFile(bundlePath, JSON.stringify(bundle));
     pipeline = await Pipeline.start({ bundle });
     await pipeline.stopSinkWriter();
-    for (const name of SINKS) {
-      readers.set(name, await createSink(pipeline.bundle.datasources.get(name)!, { secrets: new Secrets() }));
-    }
   });
 
   afterAll(async () => {
     await pipeline?.stop();
-    for (const reader of readers.values()) await reader.close();
-    sshd?.stop();
+    for (const store of stores.values()) await store.close();
     await repo?.cleanup();
   });
 
-  const stored = (sink: string) => readers.get(sink)!.readValues(dest, ["a", "b", "c"]);
+  const stored = (sink: SinkKind) => stores.get(sink)!.view.read(dest);
 
   it("after restart: the same state in every sink, and the task's counts are those of the one real apply", async () => {
     const commit = await repo.commit({ "app.yaml": "a: 1\nb: 2\nc: 3\n" });

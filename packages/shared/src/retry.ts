@@ -1,4 +1,4 @@
-/** Capped exponential backoff with full jitter: attempt 0 → up to base, doubling to at most cap. */
+/** Capped exponential backoff with equal jitter: between half and all of base · 2^attempt, at most cap. */
 export function backoffMs(attempt: number, baseMs = 100, capMs = 10_000, random = Math.random): number {
   const ceiling = Math.min(capMs, baseMs * 2 ** attempt);
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);

@@ -41,7 +41,10 @@ describe("topics against the real broker", () => {
 
   it("refuses an existing topic whose cleanup policy is wrong instead of changing it", async () => {
     const prefix = `topics${randomBytes(3).toString("hex")}.`;
+    // kafkajs' own waitForLeaders reads metadata before the broker knows the topic and fails with "This
+    // server does not host this topic-partition"; ensureTopics waits for the leader itself.
     await admin.createTopics({
+      waitForLeaders: false,
       topics: [
         { topic: `${prefix}keysets`, numPartitions: 1, configEntries: [{ name: "cleanup.policy", value: "delete" }] },
       ],

@@ -1,16 +1,11 @@
 import { createLogger, Secrets } from "@varstream/shared";
 import type { Sink } from "../src/contract.ts";
 import type { OpenOptions, OpenStore, SinkFixture } from "../src/fixture.ts";
-import { connectSink, SINK_KINDS, type SinkKind } from "../src/registry.ts";
+import { connectSink, type SinkKind } from "../src/registry.ts";
+import { loadFixtures } from "../src/testing.ts";
 
 /** Every kind's fixture, from its folder (`src/<kind>/fixture.ts`): a kind without one fails here. */
-export const FIXTURES: [SinkKind, SinkFixture][] = await Promise.all(
-  SINK_KINDS.map(async (kind): Promise<[SinkKind, SinkFixture]> => {
-    const module = (await import(`../src/${kind}/fixture.ts`)) as { fixture?: SinkFixture };
-    if (!module.fixture) throw new Error(`src/${kind}/fixture.ts exports no fixture`);
-    return [kind, module.fixture];
-  }),
-);
+export const FIXTURES: [SinkKind, SinkFixture][] = await loadFixtures();
 
 /** Each kind once per variant (or once, when it has none): [label, kind, variant]. */
 type Case = [label: string, kind: SinkKind, variant: string | undefined];

@@ -97,14 +97,19 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
   }, 50);
   const present = specs.filter((s) => existing.has(s.topic));
   if (present.length === 0) return;
-  const described = await admin.describeConfigs({
-    includeSynonyms: false,
-    resources: present.map((s) => ({
-      type: ConfigResourceTypes.TOPIC,
-      name: s.topic,
-      configNames: ["cleanup.policy"],
-    })),
-  });
+  // Right after another process created them, a broker may still answer that it does not host them.
+  const described = await retrying(
+    () =>
+      admin.describeConfigs({
+        includeSynonyms: false,
+        resources: present.map((s) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: s.topic,
+          configNames: ["cleanup.policy"],
+        })),
+      }),
+    20,
+  );
   for (const resource of described.resources) {
     const want = present.find((s) => s.topic === resource.resourceName)?.config["cleanup.policy"];
     const have = resource.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue;

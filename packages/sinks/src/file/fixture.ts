@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { canonicalText, type Scope, scopeKey } from "@varstream/shared";
@@ -39,7 +39,7 @@ export const fixture: SinkFixture = {
       config: { path: dir, format },
       // the README shows the JSON file as it is
       view: fileView(dir, format, (_d, text) => text),
-      close: async () => undefined,
+      close: () => rm(dir, { recursive: true, force: true }),
     };
   },
 };
