@@ -34,6 +34,7 @@ describe("nasty inputs: each a clear error, nothing written, the service still a
           rules: [{ platform: "github", datasource: "file", file_patterns: ["**/*.yaml", "**/*.json"] }],
         },
       },
+      settings: { maxFileBytes: 64 * 1024 },
     });
   });
 
@@ -51,6 +52,20 @@ describe("nasty inputs: each a clear error, nothing written, the service still a
     const task = await pushFile("bomb.yaml", levels.join("\n"));
     expect(task.state).toBe("FAILED");
     expect(task.etl.files[0]?.error).toMatch(/alias/i);
+    expect(task.etl.files[0]?.code).toBe("PARSE_ERROR");
+    expect(task.code).toBe("PARSE_ERROR");
+    await stillAnswering();
+  });
+
+  it("a file over MAX_FILE_BYTES fails with FILE_TOO_LARGE before it is parsed, and nothing is written", async () => {
+    const task = await pushFile("huge.yaml", `a: "${"x".repeat(70 * 1024)}"\n`);
+    expect(task.state).toBe("FAILED");
+    expect(task).toMatchObject({
+      code: "FILE_TOO_LARGE",
+      etl: { files: [{ path: "huge.yaml", code: "FILE_TOO_LARGE" }] },
+    });
+    expect(task.etl.files[0]?.error).toMatch(/more than MAX_FILE_BYTES \(65536\)/);
+    expect((await readdir(out, { recursive: true })).filter((f) => f.includes("huge"))).toEqual([]);
     await stillAnswering();
   });
 
@@ -118,6 +133,7 @@ describe("nasty inputs: each a clear error, nothing written, the service still a
     const task = await pipeline.waitTask(res.body.task_id);
     expect(task.state).toBe("FAILED");
     expect(task.message).toMatch(/not under any github platform endpoint/);
+    expect(task.code).toBe("CLONE_URL_REFUSED");
     await stillAnswering();
   });
 });

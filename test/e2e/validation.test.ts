@@ -92,6 +92,7 @@ describe("CUE validation of every file against the schema registry", () => {
     expect(task.etl.files[0]?.validation.status).toBe("failed");
     expect(paths).toEqual(expect.arrayContaining(["service.port", "env", "db.host"]));
     expect(task.message).toMatch(/schema app\.cue: .*service\.port/);
+    expect(task.code).toBe("SCHEMA_VIOLATION");
     expect(await redis.hgetall(`${dest}:app`)).toEqual(before);
   });
 
@@ -107,6 +108,7 @@ describe("CUE validation of every file against the schema registry", () => {
     const task = await push({ "free.yaml": "a: 1\n" });
     expect(task.state).toBe("FAILED");
     expect(task.message).toMatch(/no schema for free\.yaml/);
+    expect(task.code).toBe("SCHEMA_MISSING");
   });
 
   it("applies a schema pushed to the registry to the next config push, without a restart", async () => {
@@ -144,6 +146,7 @@ describe("CUE validation of every file against the schema registry", () => {
     const missing = await push({ "secret.yaml": "name: web2\ndb:\n  token: env:VS_E2E_NOT_SET\n" });
     expect(missing.state).toBe("FAILED");
     expect(missing.message).toMatch(/secret db\.token: secret env VS_E2E_NOT_SET is not set/);
+    expect(missing.code).toBe("SECRET_UNRESOLVED");
     expect(await redis.hget(`${dest}:secret`, "name")).toBe("web");
     expect(logs.join("")).not.toContain("the-real-token");
   });

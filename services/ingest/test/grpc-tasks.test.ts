@@ -30,6 +30,10 @@ describe("GetWebhookTask mapping", () => {
       message: "partial: sink b failed: down",
       error: "partial: sink b failed: down",
     });
+    expect(toWebhookTask(doc({ state: "FAILED", code: "PARSE_ERROR", message: "a.yaml: yaml: bad" }))).toMatchObject({
+      state: "TASK_STATE_FAILED",
+      error: "PARSE_ERROR: a.yaml: yaml: bad",
+    });
     expect(toWebhookTask(doc({ state: "RUNNING", finished_at: undefined, duration_ms: undefined }))).toMatchObject({
       state: "TASK_STATE_RUNNING",
       finished_at: null,

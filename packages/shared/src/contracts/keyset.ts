@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PipelineError } from "../errors/pipeline.ts";
 import { FlatType, FlatValue } from "./values.ts";
 
 /** The datasource name webhooks of the schema registry repository are posted to. */
@@ -64,7 +65,7 @@ export function parseScopeKey(key: string): Scope {
   const second = key.indexOf("|", first + 1);
   const colon = key.indexOf(":", second + 1);
   if (first <= 0 || second <= first + 1 || colon <= second + 1 || colon === key.length - 1) {
-    throw new Error(`not a scope key: ${JSON.stringify(key)}`);
+    throw new PipelineError("DECODE_ERROR", `not a scope key: ${JSON.stringify(key)}`);
   }
   return Scope.parse({
     datasource: key.slice(0, first),

@@ -1,4 +1,4 @@
-import { type FlatValue, flatten, type Tree, unflatten } from "@varstream/shared";
+import { type FlatValue, flatten, PipelineError, type Tree, unflatten } from "@varstream/shared";
 import { parse as parseDotProperties, stringify as stringifyProperties } from "dot-properties";
 import { parse as parseDotenv } from "dotenv";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
@@ -14,7 +14,8 @@ export interface FileFormat {
 
 function mapOf(tree: unknown, what: string): Data {
   if (tree === null || tree === undefined) return {};
-  if (typeof tree !== "object" || Array.isArray(tree)) throw new Error(`${what} does not hold a map`);
+  if (typeof tree !== "object" || Array.isArray(tree))
+    throw new PipelineError("SINK_REFUSED", `${what} does not hold a map`);
   return flatten(tree as Tree);
 }
 
@@ -25,7 +26,10 @@ function envValue(text: string): string {
   if (/^[A-Za-z0-9_./:@+,=-]*$/.test(text)) return text;
   if (!text.includes("'") && !/[\n\r]/.test(text)) return `'${text}'`;
   if (!text.includes("`")) return `\`${text}\``;
-  throw new Error("a value with ', ` and a line break together cannot be written to an env file");
+  throw new PipelineError(
+    "FLATTEN_ERROR",
+    "a value with ', ` and a line break together cannot be written to an env file",
+  );
 }
 
 /**
@@ -49,7 +53,8 @@ export const FORMATS: Record<"json" | "yaml" | "env" | "properties", FileFormat>
     render: (data) =>
       Object.entries(data)
         .map(([key, value]) => {
-          if (!ENV_NAME.test(key)) throw new Error(`key ${key} cannot be written as an env variable name`);
+          if (!ENV_NAME.test(key))
+            throw new PipelineError("FLATTEN_ERROR", `key ${key} cannot be written as an env variable name`);
           return `${key}=${envValue(canonical(value))}\n`;
         })
         .join(""),

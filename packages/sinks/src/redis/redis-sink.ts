@@ -1,4 +1,11 @@
-import { canonicalText, destinationPrefix, type FlatValue, type Scope, scopeKey } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type FlatValue,
+  PipelineError,
+  type Scope,
+  scopeKey,
+} from "@varstream/shared";
 import { type ChainableCommander, Redis } from "ioredis";
 import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
@@ -93,7 +100,8 @@ export class RedisSink implements Sink {
       });
     }
     if ((this.client.status as string) !== "ready")
-      throw new Error(
+      throw new PipelineError(
+        "SINK_UNAVAILABLE",
         `redis ${this.where} is not reachable (${this.client.status}${this.lastError ? `: ${this.lastError}` : ""})`,
       );
   }
@@ -159,10 +167,13 @@ export class RedisSink implements Sink {
     try {
       doc = JSON.parse(text);
     } catch {
-      throw new Error(`redis key ${destination} does not hold JSON; refusing to overwrite it`);
+      throw new PipelineError("SINK_REFUSED", `redis key ${destination} does not hold JSON; refusing to overwrite it`);
     }
     if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
-      throw new Error(`redis key ${destination} does not hold a JSON object; refusing to overwrite it`);
+      throw new PipelineError(
+        "SINK_REFUSED",
+        `redis key ${destination} does not hold a JSON object; refusing to overwrite it`,
+      );
     }
     return doc as Record<string, FlatValue>;
   }
@@ -190,7 +201,8 @@ export class RedisSink implements Sink {
 
   private async exec(multi: ChainableCommander): Promise<void> {
     const results = await multi.exec();
-    if (results === null) throw new Error("redis transaction was discarded (a watched key changed); retrying");
+    if (results === null)
+      throw new PipelineError("SINK_UNAVAILABLE", "redis transaction was discarded (a watched key changed); retrying");
     const failed = results.find(([err]) => err !== null);
     if (failed) throw failed[0] as Error;
   }
@@ -216,12 +228,18 @@ export class RedisSink implements Sink {
     args.push(String(fields.length));
     for (const [key, hash] of fields) args.push(KEY_FIELD + key, hash);
     args.push(String(plan.released.length), ...plan.released);
-    await (this.client as WithApply).varstreamApply(
-      MANIFEST_PREFIX + scopeKey(plan.scope),
-      this.claimsKey(scopeKey(plan.scope)),
-      plan.scope.destination,
-      ...args,
-    );
+    await (this.client as WithApply)
+      .varstreamApply(
+        MANIFEST_PREFIX + scopeKey(plan.scope),
+        this.claimsKey(scopeKey(plan.scope)),
+        plan.scope.destination,
+        ...args,
+      )
+      .catch((err: Error) => {
+        // The script's own refusal (the destination holds another type) is the store refusing, not failing.
+        if (/refusing to write into it/.test(err.message)) throw new PipelineError("SINK_REFUSED", err.message);
+        throw err;
+      });
   }
 
   private turn: Promise<unknown> = Promise.resolve();

@@ -34,6 +34,7 @@ describe("redis sink (hash layout) against a real Redis", () => {
     const report = await applyDesired(sink, desired(keySet(scope, "t1", { a: 1 })), options);
     expect(report).toMatchObject({ outcome: "failed", rolled_back: true });
     expect(report.error).toMatch(/not a hash/);
+    expect(report.code).toBe("SINK_REFUSED");
     expect(await redis.get(destination)).toBe("a string");
     expect(await redis.exists(`${MANIFEST_PREFIX}redis|${destination}|acme/c:x.yaml`)).toBe(0);
     await sink.close();

@@ -1,4 +1,12 @@
-import { canonicalText, destinationPrefix, type FlatValue, type Scope, scopeKey, splitKey } from "@varstream/shared";
+import {
+  canonicalText,
+  destinationPrefix,
+  type FlatValue,
+  PipelineError,
+  type Scope,
+  scopeKey,
+  splitKey,
+} from "@varstream/shared";
 import zookeeper from "node-zookeeper-client";
 import { claimedBy } from "../claims.ts";
 import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
@@ -76,7 +84,10 @@ export class ZookeeperSink implements Sink {
   private async waitConnected(connected: Promise<void>): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`zookeeper ${this.config.connect} is not reachable`)), 5000);
+      timer = setTimeout(
+        () => reject(new PipelineError("SINK_UNAVAILABLE", `zookeeper ${this.config.connect} is not reachable`)),
+        5000,
+      );
     });
     await Promise.race([connected, timeout]).finally(() => clearTimeout(timer));
   }

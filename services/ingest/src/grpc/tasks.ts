@@ -29,6 +29,7 @@ export function toWebhookTask(doc: TaskDocument) {
       doc.duration_ms === undefined
         ? null
         : { seconds: String(Math.floor(doc.duration_ms / 1000)), nanos: (doc.duration_ms % 1000) * 1_000_000 },
-    error: failed ? message : "",
+    // The pipeline catalogue's code first, as in the task document's `code`.
+    error: failed ? (doc.code === undefined ? message : `${doc.code}: ${message}`) : "",
   };
 }
