@@ -2,88 +2,20 @@ import { existsSync } from "node:fs";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { loadFixtures } from "@varstream/platforms/testing";
 import { flatten } from "@varstream/shared";
-import {
-  type CommitResult,
-  GitRepo,
-  giteaPushPayload,
-  giteaRequest,
-  githubPullRequestPayload,
-  githubPushPayload,
-  githubRequest,
-  gitlabMergeRequestPayload,
-  gitlabPushPayload,
-  gitlabRequest,
-  Pipeline,
-  type PullRequestSpec,
-  type SignedRequest,
-} from "@varstream/testkit";
+import { GitRepo, Pipeline, type SignedRequest } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const SECRET = "platform-secret";
 
-interface Platform {
-  name: "github" | "gitea" | "gitlab";
-  tenant: string;
-  push(repo: GitRepo, commit: CommitResult): SignedRequest;
-  tag(repo: GitRepo, commit: CommitResult, tag: string): SignedRequest;
-  pr(repo: GitRepo, spec: PullRequestSpec): SignedRequest;
-  prRef(n: number): string;
-}
-
-const PLATFORMS: Platform[] = [
-  {
-    name: "github",
-    tenant: "gh",
-    push: (repo, c) => githubRequest(githubPushPayload(repo, c), { secret: SECRET }),
-    tag: (repo, c, tag) =>
-      githubRequest(
-        { ...githubPushPayload(repo, c), ref: `refs/tags/${tag}`, before: "0".repeat(40), commits: [] },
-        { secret: SECRET },
-      ),
-    pr: (repo, spec) => githubRequest(githubPullRequestPayload(repo, spec), { secret: SECRET, event: "pull_request" }),
-    prRef: (n) => `refs/pull/${n}/head`,
-  },
-  {
-    name: "gitea",
-    tenant: "gt",
-    push: (repo, c) => giteaRequest(giteaPushPayload(repo, c), { secret: SECRET }),
-    tag: (repo, c, tag) =>
-      giteaRequest(
-        { ...giteaPushPayload(repo, c, `refs/tags/${tag}`), before: "0".repeat(40), commits: [] },
-        { secret: SECRET },
-      ),
-    pr: (repo, spec) =>
-      giteaRequest(
-        githubPullRequestPayload(repo, {
-          ...spec,
-          action: spec.action === "synchronize" ? "synchronized" : spec.action,
-        }),
-        { secret: SECRET, event: "pull_request" },
-      ),
-    prRef: (n) => `refs/pull/${n}/head`,
-  },
-  {
-    name: "gitlab",
-    tenant: "gl",
-    push: (repo, c) => gitlabRequest(gitlabPushPayload(repo, c), { token: SECRET }),
-    tag: (repo, c, tag) =>
-      gitlabRequest(
-        gitlabPushPayload(repo, { ...c, before: "0".repeat(40) }, { ref: `refs/tags/${tag}`, kind: "tag_push" }),
-        {
-          token: SECRET,
-          event: "Tag Push Hook",
-        },
-      ),
-    pr: (repo, spec) =>
-      gitlabRequest(gitlabMergeRequestPayload(repo, spec), { token: SECRET, event: "Merge Request Hook" }),
-    prRef: (n) => `refs/merge-requests/${n}/head`,
-  },
-];
+/** Every platform of the registry, driven by its fixture (packages/platforms/src/<kind>/fixture.ts). */
+const PLATFORMS = (await loadFixtures()).map(([name, fixture]) => ({ name, tenant: `t-${name}`, fixture }));
 
 const appYaml = (port: number, extra = "") => `service:\n  name: web\n  port: ${port}\n${extra}`;
 
 describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file sink", (platform) => {
+  const { fixture } = platform;
   let root: string;
   let repo: GitRepo;
   let out: string;
@@ -130,7 +62,7 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
 
   it("push to main → env production", async () => {
     const commit = await repo.commit({ "config/app.yaml": appYaml(8080), "README.md": "docs" });
-    const task = await send(platform.push(repo, commit));
+    const task = await send(fixture.push(repo, commit, SECRET));
     expect(task).toMatchObject({ state: "SUCCEEDED", env: "production", platform: platform.name });
     expect(await readSink("production")).toEqual({ "service.name": "web", "service.port": 8080 });
   });
@@ -138,7 +70,7 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
   it("tag push → the tag's env, with every file at the tag", async () => {
     await repo.tag("v1.0");
     const task = await send(
-      platform.tag(repo, { before: "", after: repo.headSha, added: [], modified: [], removed: [] }, "v1.0"),
+      fixture.tag(repo, { before: "", after: repo.headSha, added: [], modified: [], removed: [] }, "v1.0", SECRET),
     );
     expect(task).toMatchObject({ state: "SUCCEEDED", env: "v1.0" });
     expect(await readSink("v1.0")).toEqual({ "service.name": "web", "service.port": 8080 });
@@ -148,19 +80,25 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
     const base = repo.headSha;
     const first = await repo.commitOnBranch("feature", { "config/app.yaml": appYaml(9000, "  preview: true\n") });
     // Only the pull ref keeps the head: the fetch must ask for it.
-    await repo.setRef(platform.prRef(7), first.after);
+    await repo.setRef(fixture.prRef(7), first.after);
     await repo.deleteBranch("feature");
-    const opened = await send(platform.pr(repo, { number: 7, action: "opened", head: first.after, base }));
+    const opened = await send(
+      fixture.pullRequest(repo, { number: 7, action: "opened", head: first.after, base }, SECRET),
+    );
     expect(opened).toMatchObject({ state: "SUCCEEDED", env: "pr-7" });
     expect(await readSink("pr-7")).toEqual({ "service.name": "web", "service.port": 9000, "service.preview": true });
 
     const second = await repo.commitOnBranch("feature", { "config/app.yaml": appYaml(9001) });
-    await repo.setRef(platform.prRef(7), second.after);
-    const synced = await send(platform.pr(repo, { number: 7, action: "synchronize", head: second.after, base }));
+    await repo.setRef(fixture.prRef(7), second.after);
+    const synced = await send(
+      fixture.pullRequest(repo, { number: 7, action: "synchronize", head: second.after, base }, SECRET),
+    );
     expect(synced.sinks.file?.scopes[0]).toMatchObject({ set: 1, unchanged: 1, pruned: 1 });
     expect(await readSink("pr-7")).toEqual({ "service.name": "web", "service.port": 9001 });
 
-    const closed = await send(platform.pr(repo, { number: 7, action: "closed", head: second.after, base }));
+    const closed = await send(
+      fixture.pullRequest(repo, { number: 7, action: "closed", head: second.after, base }, SECRET),
+    );
     expect(closed.state).toBe("SUCCEEDED");
     expect(closed.sinks.file?.scopes[0]).toMatchObject({ pruned: 2 });
     expect(existsSync(sinkFile("pr-7"))).toBe(false);
@@ -172,7 +110,7 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
     const head = repo.headSha;
     const res = await pipeline.post(
       "file",
-      platform.pr(repo, { number: 8, action: "opened", head, base: head, fork: "evil/web" }),
+      fixture.pullRequest(repo, { number: 8, action: "opened", head, base: head, fork: "evil/web" }, SECRET),
     );
     expect(res.status).toBe(400);
     expect(res.body.error?.code).toBe("UNSUPPORTED_EVENT");

@@ -12,6 +12,12 @@ export interface CommitResult {
   removed: string[];
 }
 
+/** What payload builders need of a repository: its name and clone URL. */
+export interface RepoLike {
+  readonly fullName: string;
+  readonly cloneUrl: string;
+}
+
 /** A real Git repository in a temp folder, served over `file://` like a remote. */
 export class GitRepo {
   readonly root: string;

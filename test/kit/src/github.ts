@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto";
 import { PLATFORMS } from "@varstream/platforms";
-import type { CommitResult, GitRepo } from "./git-repo.ts";
+import type { CommitResult, RepoLike } from "./git-repo.ts";
 
 /** A GitHub push payload as GitHub documents it (the fields varstream reads, plus realistic extras). */
-export function githubPushPayload(repo: GitRepo, push: CommitResult, branch = "main"): Record<string, unknown> {
+export function githubPushPayload(repo: RepoLike, push: CommitResult, branch = "main"): Record<string, unknown> {
   const [owner, name] = repo.fullName.split("/");
   return {
     ref: `refs/heads/${branch}`,

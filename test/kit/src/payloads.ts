@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { PLATFORMS } from "@varstream/platforms";
-import type { CommitResult, GitRepo } from "./git-repo.ts";
+import type { CommitResult, RepoLike } from "./git-repo.ts";
 import { githubPushPayload, type SignedRequest } from "./github.ts";
 
 /**
@@ -10,7 +10,7 @@ import { githubPushPayload, type SignedRequest } from "./github.ts";
 
 const user = { id: 1, login: "octo", username: "octo", name: "Octo Cat", email: "octo@varstream.invalid" };
 
-function githubRepo(repo: GitRepo) {
+function githubRepo(repo: RepoLike) {
   const [owner, name] = repo.fullName.split("/");
   return {
     id: 42,
@@ -34,7 +34,7 @@ export interface PullRequestSpec {
   fork?: string;
 }
 
-export function githubPullRequestPayload(repo: GitRepo, pr: PullRequestSpec): Record<string, unknown> {
+export function githubPullRequestPayload(repo: RepoLike, pr: PullRequestSpec): Record<string, unknown> {
   const base = githubRepo(repo);
   const headRepo = pr.fork
     ? { ...base, id: 43, full_name: pr.fork, clone_url: `https://github.com/${pr.fork}.git` }
@@ -63,7 +63,7 @@ export function githubPullRequestPayload(repo: GitRepo, pr: PullRequestSpec): Re
 }
 
 /** Gitea sends GitHub's push shape (plus its own fields); its PR action for new commits is "synchronized". */
-export function giteaPushPayload(repo: GitRepo, push: CommitResult, ref = "refs/heads/main"): Record<string, unknown> {
+export function giteaPushPayload(repo: RepoLike, push: CommitResult, ref = "refs/heads/main"): Record<string, unknown> {
   const payload = githubPushPayload(repo, push, ref.replace(/^refs\/heads\//, ""));
   return {
     ...payload,
@@ -75,7 +75,7 @@ export function giteaPushPayload(repo: GitRepo, push: CommitResult, ref = "refs/
 }
 
 export function gitlabPushPayload(
-  repo: GitRepo,
+  repo: RepoLike,
   push: CommitResult,
   { ref = "refs/heads/main", kind = "push" }: { ref?: string; kind?: "push" | "tag_push" } = {},
 ): Record<string, unknown> {
@@ -116,7 +116,7 @@ export function gitlabPushPayload(
   };
 }
 
-function gitlabProject(repo: GitRepo) {
+function gitlabProject(repo: RepoLike) {
   return {
     id: 7,
     name: repo.fullName.split("/")[1],
@@ -128,7 +128,7 @@ function gitlabProject(repo: GitRepo) {
   };
 }
 
-export function gitlabMergeRequestPayload(repo: GitRepo, pr: PullRequestSpec): Record<string, unknown> {
+export function gitlabMergeRequestPayload(repo: RepoLike, pr: PullRequestSpec): Record<string, unknown> {
   const project = gitlabProject(repo);
   const action = { opened: "open", synchronize: "update", reopened: "reopen", closed: "close" }[pr.action] ?? pr.action;
   return {
