@@ -34,9 +34,9 @@ function httpErrorTable(): string {
 
 function pipelineErrorTable(): string {
   const rows = Object.entries(PIPELINE_ERRORS).map(
-    ([code, e]) => `| \`${code}\` | ${e.retry ? "retried" : "fails the task"} | ${e.summary} |`,
+    ([code, e]) => `| \`${code}\` | ${e.retry ? "retries, then fails" : "fails at once"} | ${e.summary} |`,
   );
-  return `| code | on its own | meaning |\n|---|---|---|\n${rows.join("\n")}\n`;
+  return `| code | the pipeline | meaning |\n|---|---|---|\n${rows.join("\n")}\n`;
 }
 
 function bundleDoc(): string {
