@@ -2,7 +2,7 @@
 # Builds packages/cue/go (cuelang.org/go at the version go.mod pins) twice, once per source hash:
 #   .cache/cue/cue-<hash>.wasm     a WASI reactor Node loads in-process   (.cache/cue/current.wasm)
 #   .cache/cue/helper-<hash>       a native helper Node talks to on stdio (.cache/cue/current-helper)
-# Needs Go >= 1.24. Runs from the root package's postinstall; a cached build costs nothing.
+# Needs Go >= 1.25. Runs from the root package's postinstall; a cached build costs nothing.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(cd "$here/../.." && pwd)"
@@ -12,7 +12,7 @@ wasm="$out_dir/cue-$hash.wasm"
 helper="$out_dir/helper-$hash"
 mkdir -p "$out_dir"
 if [ ! -f "$wasm" ] || [ ! -f "$helper" ]; then
-  command -v go >/dev/null 2>&1 || { echo "cue: Go >= 1.24 is needed to build the CUE evaluator" >&2; exit 1; }
+  command -v go >/dev/null 2>&1 || { echo "cue: Go >= 1.25 is needed to build the CUE evaluator" >&2; exit 1; }
   echo "cue: building the CUE evaluator (cuelang.org/go → WASI and native), once" >&2
   cd "$here/go"
   GOOS=wasip1 GOARCH=wasm GOFLAGS=-mod=mod go build -buildmode=c-shared -trimpath -ldflags="-s -w" -o "$wasm.tmp" .
