@@ -3,8 +3,8 @@
  * services are wiring, tests and benchmarks sit on top. See docs/architecture.md#layering.
  */
 const PACKAGE_SOURCE = "^packages/[^/]+/src/";
-/** test support inside a package's source: its tests and the sink fixtures, which may use the test kit */
-const TEST_SUPPORT = "(\\.test\\.ts|/fixture\\.ts)$";
+/** test support inside a package's source: its tests, fixtures and `testing.ts`, which may use the test kit */
+const TEST_SUPPORT = "(\\.test\\.ts|/fixture\\.ts|/testing\\.ts)$";
 
 /** Which packages a package may import, besides npm modules; anything else is an upward or sideways arrow. */
 const ALLOWED = {

@@ -1,3 +1,6 @@
+import { randomUUID } from "node:crypto";
+import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { desiredOf, makeKeySet } from "@varstream/testkit";
 import type { SinkFixture } from "./fixture.ts";
 import { SINK_KINDS, type SinkKind } from "./registry.ts";
 
@@ -16,4 +19,21 @@ export async function loadFixtures(): Promise<[SinkKind, SinkFixture][]> {
       return [kind, module.fixture];
     }),
   );
+}
+
+/** Apply options for tests: one retry after 10 ms, nothing logged. */
+export const retryOnce = { maxRetries: 1, retryBaseMs: 10, logger: createLogger("test", "silent") };
+/** Apply options for tests: no retry. */
+export const noRetry = { ...retryOnce, maxRetries: 0 };
+/** What `connect` is given in tests: secrets from the environment. */
+export const testDeps = { secrets: new Secrets() };
+
+/** A key set of `keys` for a scope, with prune on and these protection globs. */
+export const keySetOf = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
+  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
+
+/** The desired state of a scope of `app.yaml` in `acme/c`, under a new task id. */
+export function desiredAt(datasource: string, destination: string, keys: KeySet["keys"]) {
+  const scope: Scope = { datasource, destination, repo: "acme/c", file: "app.yaml" };
+  return desiredOf(makeKeySet(scope, keys, { task_id: randomUUID() }));
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { PLATFORMS } from "@varstream/platforms";
+import type { PullRequestSpec } from "@varstream/platforms/testing";
 import type { CommitResult, RepoLike } from "./git-repo.ts";
 import { githubPushPayload, type SignedRequest } from "./github.ts";
 
@@ -23,16 +24,7 @@ function githubRepo(repo: RepoLike) {
   };
 }
 
-export interface PullRequestSpec {
-  number: number;
-  action: string;
-  head: string;
-  base: string;
-  headBranch?: string;
-  baseBranch?: string;
-  /** full name of the head repository when it is a fork */
-  fork?: string;
-}
+export type { PullRequestSpec };
 
 export function githubPullRequestPayload(repo: RepoLike, pr: PullRequestSpec): Record<string, unknown> {
   const base = githubRepo(repo);

@@ -23,7 +23,10 @@ export const PIPELINE_ERRORS = {
   },
   GIT_UNREACHABLE: { retry: true, summary: "the git host did not answer; the event waits in webhooks.retry" },
   UNKNOWN_DATASOURCE: { retry: false, summary: "an event names a datasource the bundle does not have" },
-  SECRET_UNRESOLVED: { retry: false, summary: "a credential or @secret() reference cannot be resolved; nothing of the scope is written" },
+  SECRET_UNRESOLVED: {
+    retry: false,
+    summary: "a credential or @secret() reference cannot be resolved; nothing of the scope is written",
+  },
   SINK_UNAVAILABLE: {
     retry: true,
     summary: "a sink's store did not answer or failed the write; retried, then dead-lettered",

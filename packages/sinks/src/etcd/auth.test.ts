@@ -1,22 +1,12 @@
-import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
-import { desiredOf, makeKeySet, TestServer } from "@varstream/testkit";
+import { TestServer } from "@varstream/testkit";
 import { Etcd3 } from "etcd3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
+import { testDeps as deps, desiredAt as desired, noRetry as once } from "../testing.ts";
 
 /** The bundle fields a user of the store expects for credentials and TLS, against a real server. */
-
-const logger = createLogger("test", "silent");
-const once = { maxRetries: 0, retryBaseMs: 10, logger };
-const deps = { secrets: new Secrets() };
-
-function desired(datasource: string, destination: string, keys: KeySet["keys"]) {
-  const scope: Scope = { datasource, destination, repo: "acme/c", file: "app.yaml" };
-  return desiredOf(makeKeySet(scope, keys, { task_id: randomUUID() }));
-}
 
 describe("etcd over TLS with authentication on", () => {
   let server: TestServer;

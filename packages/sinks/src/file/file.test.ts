@@ -2,23 +2,16 @@ import { randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createLogger, type FlatValue, flatten, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { type FlatValue, flatten, type Scope } from "@varstream/shared";
 import { desiredOf, makeKeySet } from "@varstream/testkit";
 import { beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
+import { testDeps as deps, keySetOf as keySet, noRetry as once, retryOnce as options } from "../testing.ts";
 import { FileSink, type FileSinkOptions } from "./file-sink.ts";
 import { LocalStore } from "./store.ts";
 
-const _REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
-const logger = createLogger("test", "silent");
-const options = { maxRetries: 1, retryBaseMs: 10, logger };
-const deps = { secrets: new Secrets() };
-
-const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
-  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
 const desired = desiredOf;
-const once = { maxRetries: 0, retryBaseMs: 10, logger };
 const text = (values: Record<string, FlatValue>) =>
   Object.fromEntries(Object.entries(values).map(([k, v]) => [k, String(v)]));
 const desiredKeys = (scope: Scope, taskId: string, values: Record<string, FlatValue>) =>

@@ -1,21 +1,11 @@
 import { randomUUID } from "node:crypto";
-import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
-import { desiredOf, makeKeySet } from "@varstream/testkit";
 import pg from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
+import { testDeps as deps, desiredAt as desired, noRetry as once } from "../testing.ts";
 
 /** The bundle fields a user of the store expects for credentials and TLS, against a real server. */
-
-const logger = createLogger("test", "silent");
-const once = { maxRetries: 0, retryBaseMs: 10, logger };
-const deps = { secrets: new Secrets() };
-
-function desired(datasource: string, destination: string, keys: KeySet["keys"]) {
-  const scope: Scope = { datasource, destination, repo: "acme/c", file: "app.yaml" };
-  return desiredOf(makeKeySet(scope, keys, { task_id: randomUUID() }));
-}
 
 describe("postgres over TLS, and with a password", () => {
   const port = Number(process.env.PG_PORT ?? 35432);

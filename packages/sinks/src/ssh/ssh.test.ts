@@ -2,14 +2,12 @@ import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
+import { type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { desiredOf, makeKeySet, Sshd } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
-
-const logger = createLogger("test", "silent");
-const options = { maxRetries: 0, retryBaseMs: 10, logger };
+import { noRetry as options } from "../testing.ts";
 
 const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"]) => makeKeySet(scope, keys, { task_id: taskId });
 const desired = desiredOf;

@@ -1,18 +1,12 @@
 import { randomUUID } from "node:crypto";
-import { createLogger, type KeySet, type Scope, Secrets } from "@varstream/shared";
-import { desiredOf, makeKeySet } from "@varstream/testkit";
+import type { Scope } from "@varstream/shared";
+import { desiredOf } from "@varstream/testkit";
 import zookeeper from "node-zookeeper-client";
 import { describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
+import { testDeps as deps, keySetOf as keySet, retryOnce as options } from "../testing.ts";
 
-const _REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
-const logger = createLogger("test", "silent");
-const options = { maxRetries: 1, retryBaseMs: 10, logger };
-const deps = { secrets: new Secrets() };
-
-const keySet = (scope: Scope, taskId: string, keys: KeySet["keys"], protection: string[] = []) =>
-  makeKeySet(scope, keys, { task_id: taskId, prune: { enabled: true, protection } });
 const desired = desiredOf;
 
 describe("zookeeper sink against a real ZooKeeper", () => {
