@@ -1,13 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Bundle, PlatformEntry } from "@varstream/bundle";
-import {
-  detectPlatform,
-  eventHeaders,
-  type Normalization,
-  PLATFORMS,
-  type Platform,
-  PlatformError,
-} from "@varstream/platforms";
+import { detectPlatform, eventHeaders, type Normalization, PLATFORMS, PlatformError } from "@varstream/platforms";
 import {
   ApiError,
   type DryRunReport,
@@ -49,11 +42,8 @@ export interface IntakeDeps {
   logger: Logger;
 }
 
-interface Detected {
-  platform: Platform;
-  eventName: string;
-  deliveryId: string | undefined;
-}
+/** The platform a request came from, with its event name and delivery id. */
+type Detected = NonNullable<ReturnType<typeof detectPlatform>>;
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
