@@ -5,6 +5,7 @@ import {
   ApiError,
   type DryRunReport,
   type IngestReport,
+  ingestReport,
   type Logger,
   metrics,
   type PipelineEvent,
@@ -207,15 +208,7 @@ export class WebhookIntake {
       ...(request.reason ? { reason: request.reason } : {}),
       received_at: receivedAt,
     });
-    const report: IngestReport = {
-      component: "ingest",
-      task_id: taskId,
-      delivery_id: "",
-      datasource: request.datasource,
-      source: request.source,
-      dry_run: false,
-      at: receivedAt,
-    };
+    const report = ingestReport.resync(event);
     await this.publish(event, report);
     this.deps.logger.info({ task_id: taskId, datasource: request.datasource, filters }, "resync accepted");
     return { task_id: taskId, received_at: receivedAt };
@@ -257,19 +250,7 @@ export class WebhookIntake {
   ): Promise<IntakeResult> {
     const event = toEvent(req, normalized, deliveryId, false);
     const receivedAt = event.received_at;
-    const report: IngestReport = {
-      component: "ingest",
-      task_id: event.task_id,
-      delivery_id: deliveryId,
-      datasource: event.datasource,
-      platform: event.platform,
-      repo: event.repo.full_name,
-      ref: event.ref,
-      commit: event.after,
-      source: event.source,
-      dry_run: false,
-      at: receivedAt,
-    };
+    const report = ingestReport.webhook(event);
     await this.publish(event, report);
     metrics.webhooks.inc({ outcome: "accepted", platform: event.platform });
     this.deps.logger.info(

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { errorCode, PIPELINE_ERROR_CODES, type PipelineErrorCode } from "../errors/pipeline.ts";
-import { EventSource, Platform } from "./event.ts";
+import { EventSource, Platform, type ResyncEvent, type WebhookEvent } from "./event.ts";
 import { type Scope, scopeKey } from "./keyset.ts";
 
 /** A pipeline error code of the catalogue (`packages/shared/src/errors/pipeline.ts`). */
@@ -104,9 +104,36 @@ export function taskIdOfStatusKey(key: string): string {
 }
 
 /** The ingest report of an accepted event: the task exists, PENDING. */
-export function ingestReport(fields: Omit<IngestReport, "component">): IngestReport {
-  return { component: "ingest", ...fields };
-}
+export const ingestReport = {
+  /** a webhook, normalized: what it is about is known from the start */
+  webhook(event: WebhookEvent): IngestReport {
+    return {
+      component: "ingest",
+      task_id: event.task_id,
+      delivery_id: event.delivery_id,
+      datasource: event.datasource,
+      platform: event.platform,
+      repo: event.repo.full_name,
+      ref: event.ref,
+      commit: event.after,
+      source: event.source,
+      dry_run: event.dry_run,
+      at: event.received_at,
+    };
+  },
+  /** a resync of a datasource */
+  resync(event: ResyncEvent): IngestReport {
+    return {
+      component: "ingest",
+      task_id: event.task_id,
+      delivery_id: "",
+      datasource: event.datasource,
+      source: event.source,
+      dry_run: false,
+      at: event.received_at,
+    };
+  },
+};
 
 type EtlFields = Pick<EtlReport, "files" | "scopes" | "env">;
 

@@ -95,14 +95,15 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
     const leaderless = meta.topics.filter((t) => t.partitions.some((p) => p.leader < 0));
     if (leaderless.length > 0) throw new Error(`no leader yet for ${leaderless.map((t) => t.name).join(", ")}`);
   }, 50);
-  const present = specs.filter((s) => existing.has(s.topic));
-  if (present.length === 0) return;
+  // Every topic's policy is checked, not only those listed at first: a topic created a moment ago by
+  // someone else (another replica, an operator) may be missing from that list yet exist with another
+  // policy — then our create failed with "already exists". Topics this call created pass trivially.
   // Right after another process created them, a broker may still answer that it does not host them.
   const described = await retrying(
     () =>
       admin.describeConfigs({
         includeSynonyms: false,
-        resources: present.map((s) => ({
+        resources: specs.map((s) => ({
           type: ConfigResourceTypes.TOPIC,
           name: s.topic,
           configNames: ["cleanup.policy"],
@@ -111,7 +112,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
     20,
   );
   for (const resource of described.resources) {
-    const want = present.find((s) => s.topic === resource.resourceName)?.config["cleanup.policy"];
+    const want = specs.find((s) => s.topic === resource.resourceName)?.config["cleanup.policy"];
     const have = resource.configEntries.find((e) => e.configName === "cleanup.policy")?.configValue;
     if (want !== undefined && have !== undefined && !samePolicy(want, have)) {
       throw new TopicConfigError(
