@@ -2,11 +2,10 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { loadCue } from "@varstream/cue";
 import { PLATFORMS, Platform } from "@varstream/platforms";
-import { SecretManagers } from "@varstream/shared";
+import { doc, SecretManagers } from "@varstream/shared";
 import { type DatasourceEntry, SINKS, type SinkKind } from "@varstream/sinks";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { doc } from "./describe.ts";
 import { PlatformConfig } from "./platform.ts";
 import { Rule } from "./rule.ts";
 

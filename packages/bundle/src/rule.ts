@@ -1,6 +1,5 @@
-import { SyncMode } from "@varstream/shared";
+import { doc, SyncMode } from "@varstream/shared";
 import { z } from "zod";
-import { doc } from "./describe.ts";
 
 /** varTrack's sync mode names map onto varstream's three. */
 const SYNC_MODE_ALIASES: Record<string, SyncMode> = {

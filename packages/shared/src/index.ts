@@ -1,3 +1,4 @@
+export * from "./config/describe.ts";
 export * from "./config/secret.ts";
 export * from "./config/settings.ts";
 export * from "./contracts/dry-run.ts";

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { z } from "zod";
 import { PipelineError } from "../errors/pipeline.ts";
+import { doc } from "./describe.ts";
 
 /** A credential field: a literal, `{file: path}`, `{env: NAME}` or `{ref: {path, key}}`. */
 export const SecretRef = z.union([
@@ -11,9 +12,10 @@ export const SecretRef = z.union([
 ]);
 export type SecretRef = z.infer<typeof SecretRef>;
 
-/** The secret managers a bundle names: Vault KV v1/v2 with a token or AppRole. */
-const about = <T extends z.ZodType>(schema: T, description: string) => schema.meta({ description });
+/** A credential field: a literal or any secret reference of the bundle, resolved at use and never logged. */
+export const credential = (description: string, example?: unknown) => doc(SecretRef, description, example);
 
+/** The secret managers a bundle names: Vault KV v1/v2 with a token or AppRole. */
 /** A credential of the secret manager itself: a literal, a file or an environment variable. */
 const LocalSecret = z.union([
   z.string(),
@@ -23,20 +25,20 @@ const LocalSecret = z.union([
 
 export const SecretManagers = z
   .object({
-    vault: about(
+    vault: doc(
       z
         .object({
-          address: about(z.string().url(), "the Vault server's URL"),
-          mount: about(z.string().min(1).default("secret"), "the KV secrets engine's mount"),
-          kv_version: about(z.union([z.literal(1), z.literal(2)]).default(2), "the KV engine's version"),
-          namespace: about(z.string().optional(), "a Vault Enterprise namespace"),
-          token: about(LocalSecret.optional(), "a token (a literal, {file} or {env}); or approle"),
-          approle: about(
+          address: doc(z.string().url(), "the Vault server's URL"),
+          mount: doc(z.string().min(1).default("secret"), "the KV secrets engine's mount"),
+          kv_version: doc(z.union([z.literal(1), z.literal(2)]).default(2), "the KV engine's version"),
+          namespace: doc(z.string().optional(), "a Vault Enterprise namespace"),
+          token: doc(LocalSecret.optional(), "a token (a literal, {file} or {env}); or approle"),
+          approle: doc(
             z
               .object({
-                role_id: about(z.string().min(1), "the AppRole's role id"),
-                secret_id: about(LocalSecret, "its secret id (a literal, {file} or {env})"),
-                mount: about(z.string().default("approle"), "where the AppRole auth method is mounted"),
+                role_id: doc(z.string().min(1), "the AppRole's role id"),
+                secret_id: doc(LocalSecret, "its secret id (a literal, {file} or {env})"),
+                mount: doc(z.string().default("approle"), "where the AppRole auth method is mounted"),
               })
               .strict()
               .optional(),

@@ -1,5 +1,6 @@
+import { credential, doc } from "@varstream/shared";
 import { z } from "zod";
-import { credential, doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 
 export const EtcdSinkConfig = sinkConfig({
   hosts: doc(

@@ -1,5 +1,6 @@
+import { doc } from "@varstream/shared";
 import { z } from "zod";
-import { doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 
 export const FILE_FORMATS = ["json", "yaml", "env", "properties"] as const;
 

@@ -1,6 +1,6 @@
-import { SecretRef } from "@varstream/shared";
+import { credential, doc, SecretRef } from "@varstream/shared";
 import { z } from "zod";
-import { credential, doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 
 export const PostgresSinkConfig = sinkConfig({
   host: doc(z.string().default("127.0.0.1"), "the PostgreSQL server's host name or address"),

@@ -1,5 +1,6 @@
+import { credential, doc } from "@varstream/shared";
 import { z } from "zod";
-import { credential, doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 
 export const RedisSinkConfig = sinkConfig({
   host: doc(z.string().default("127.0.0.1"), "the Redis server's host name or address"),

@@ -1,5 +1,6 @@
+import { credential, doc } from "@varstream/shared";
 import { z } from "zod";
-import { credential, doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 import { FILE_FORMATS } from "../file/config.ts";
 
 export const SshSinkConfig = sinkConfig({

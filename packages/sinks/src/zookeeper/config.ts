@@ -1,5 +1,6 @@
+import { credential, doc } from "@varstream/shared";
 import { z } from "zod";
-import { credential, doc, sinkConfig } from "../config.ts";
+import { sinkConfig } from "../config.ts";
 
 export const ZookeeperSinkConfig = sinkConfig({
   connect: doc(z.string().min(1).default("127.0.0.1:2181"), "the connection string, `host:port[,host:port…][/chroot]`"),
