@@ -9,7 +9,7 @@ import {
   sinkReport,
 } from "@varstream/shared";
 import type { ApplyPlan, Claim, Manifest, Sink } from "./contract.ts";
-import { type Desired, keysToQuestion, planApply } from "./plan.ts";
+import { type Desired, planAgainst } from "./plan.ts";
 
 export interface ApplyOptions {
   maxRetries: number;
@@ -39,9 +39,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
       if (manifest !== null && manifest.task_id === desired.taskId && manifest.commit === desired.commit) {
         return report.applied(counts(manifest), { warnings: manifest.report.warnings ?? [], durationMs: elapsed() });
       }
-      const questioned = keysToQuestion(desired, manifest);
-      const claims = questioned.length === 0 ? {} : await sink.claims(desired.scope, questioned);
-      const plan = planApply(desired, manifest, { claims, elapsedMs: elapsed() });
+      const { plan, claims } = await planAgainst(sink, desired, manifest, elapsed);
       // Repair mode writes every key; what it reports is the keys whose stored value had drifted.
       const repaired = desired.keySet?.sync_mode === "repair" ? await drifted(sink, plan) : undefined;
       await sink.apply(plan);

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FlatValue, KeySet, Scope, SyncMode } from "@varstream/shared";
 import picomatch from "picomatch";
-import type { ApplyPlan, Claim, Manifest } from "./contract.ts";
+import type { ApplyPlan, Claim, Manifest, Sink } from "./contract.ts";
 
 /** A value's fingerprint in a manifest: type and value, so `1` and `"1"` differ. */
 export function valueHash(value: FlatValue): string {
@@ -56,13 +56,12 @@ function diff(desired: Desired, manifest: Manifest | null): Diff {
  * anew (they may be shared) and keys it drops (another file may still want them). Steady-state applies,
  * where only values change, question nothing and skip the lookup.
  */
-export function keysToQuestion(desired: Desired, manifest: Manifest | null): string[] {
-  const { set, stale } = diff(desired, manifest);
-  return [...Object.keys(set).filter((key) => manifest?.keys[key] === undefined), ...stale];
+function questioned(d: Diff, manifest: Manifest | null): string[] {
+  return [...Object.keys(d.set).filter((key) => manifest?.keys[key] === undefined), ...d.stale];
 }
 
 export interface PlanOptions {
-  /** what other scopes of the destination claim of {@link keysToQuestion}'s keys */
+  /** what other scopes of the destination claim of the keys in question (see planAgainst) */
   claims?: Record<string, Claim>;
   /** time spent on this apply so far, recorded in the manifest's report */
   elapsedMs?: number;
@@ -75,8 +74,29 @@ export interface PlanOptions {
  * are ever deleted. Sinks write the plan as it is.
  */
 export function planApply(desired: Desired, manifest: Manifest | null, options: PlanOptions = {}): ApplyPlan {
+  return finish(desired, manifest, diff(desired, manifest), options);
+}
+
+/**
+ * The final plan against a sink: the other scopes' claims of the keys in question are asked of the
+ * sink (only when there are any), the diff made once. The sink writer and the dry-run both plan so.
+ */
+export async function planAgainst(
+  sink: Pick<Sink, "claims">,
+  desired: Desired,
+  manifest: Manifest | null,
+  elapsedMs?: () => number,
+): Promise<{ plan: ApplyPlan; claims: Record<string, Claim> }> {
+  const d = diff(desired, manifest);
+  const keys = questioned(d, manifest);
+  const claims = keys.length === 0 ? {} : await sink.claims(desired.scope, keys);
+  const plan = finish(desired, manifest, d, { claims, ...(elapsedMs ? { elapsedMs: elapsedMs() } : {}) });
+  return { plan, claims };
+}
+
+function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: PlanOptions): ApplyPlan {
   const claims = options.claims ?? {};
-  const { set, unchanged, stale, keys } = diff(desired, manifest);
+  const { set, unchanged, stale, keys } = d;
   const old = manifest?.keys ?? {};
   const contested = Object.keys(claims).filter((key) => key in keys);
   const kept = stale.filter((key) => !(key in claims));

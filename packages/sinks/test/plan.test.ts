@@ -2,7 +2,7 @@ import type { KeySet } from "@varstream/shared";
 import { makeKeySet } from "@varstream/testkit";
 import { describe, expect, it } from "vitest";
 import type { Manifest } from "../src/contract.ts";
-import { planApply, valueHash } from "../src/plan.ts";
+import { planAgainst, planApply, valueHash } from "../src/plan.ts";
 
 const scope = { datasource: "redis", destination: "d", repo: "acme/c", file: "app.yaml" };
 
@@ -65,5 +65,43 @@ describe("planApply", () => {
   it("without a manifest, sets everything and prunes nothing", () => {
     const plan = planApply({ scope, taskId: "t1", commit: "c1", keySet: keySet({ a: 1 }) }, null);
     expect(plan).toMatchObject({ set: { a: 1 }, unchanged: [], stale: [] });
+  });
+
+  it("with claims: a claimed new key is contested and warned, a claimed stale key is kept", async () => {
+    const other = { scope: "redis|d|acme/c:other.yaml", manifest: manifest({ c: 3, gone: true }) };
+    const asked: string[][] = [];
+    const sink = {
+      claims: async (_scope: unknown, keys: string[]) => {
+        asked.push(keys);
+        return Object.fromEntries(keys.filter((k) => k === "c" || k === "gone").map((k) => [k, other]));
+      },
+    };
+    const { plan } = await planAgainst(
+      sink,
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "y", c: 3 }) },
+      old,
+    );
+    // Only keys claimed anew (c) and dropped (gone) are asked about; a changed value (b) is not.
+    expect(asked).toEqual([["c", "gone"]]);
+    expect(plan.contested).toEqual(["c"]);
+    expect(plan.stale).toEqual([]);
+    expect(plan.warnings).toEqual([`conflict: c at d is also claimed by ${other.scope}; this commit wins`]);
+    expect(plan.manifest.report).toMatchObject({ pruned: 0, warnings: plan.warnings });
+  });
+
+  it("asks nothing when the apply only changes values", async () => {
+    let asked = 0;
+    const sink = {
+      claims: async () => {
+        asked++;
+        return {};
+      },
+    };
+    await planAgainst(
+      sink,
+      { scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 2, b: "x", gone: true, "keep.me": 1 }) },
+      old,
+    );
+    expect(asked).toBe(0);
   });
 });

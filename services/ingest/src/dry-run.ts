@@ -11,7 +11,7 @@ import {
   scopeKey,
   type WebhookEvent,
 } from "@varstream/shared";
-import { createSink, keysToQuestion, planApply, type Sink } from "@varstream/sinks";
+import { createSink, planAgainst, type Sink } from "@varstream/sinks";
 
 const MASK = "****";
 
@@ -69,9 +69,7 @@ export class DryRunner {
       // The plan the sink writer would make: the same manifest and the same claims of other scopes.
       const desired = { scope, taskId: event.task_id, commit: event.after, keySet };
       const manifest = await sink.readManifest(scope);
-      const questioned = keysToQuestion(desired, manifest);
-      const claims = questioned.length === 0 ? {} : await sink.claims(scope, questioned);
-      const plan = planApply(desired, manifest, { claims });
+      const { plan } = await planAgainst(sink, desired, manifest);
       const masked = new Set([...(keySet?.sensitive ?? []), ...(keySet?.secrets ?? [])]);
       const old = await sink.readValues(scope.destination, Object.keys(plan.set));
       const entry: DryRunScope = {
