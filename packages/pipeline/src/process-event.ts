@@ -21,7 +21,7 @@ import { toKeySet } from "./stages/keysets.ts";
 import { readFiles } from "./stages/read.ts";
 import { dropSuperseded } from "./stages/supersede.ts";
 import { findTargets, type Target } from "./stages/targets.ts";
-import { SchemaFailure, transformTarget } from "./stages/transform.ts";
+import { type Parsed, SchemaFailure, transformTarget } from "./stages/transform.ts";
 
 export type { ProcessDeps } from "./stages/deps.ts";
 
@@ -109,7 +109,7 @@ async function buildKeySets(
   const files: FileReport[] = [];
   const keysets: KeySet[] = [];
   const tombstones: Scope[] = [];
-  const parsed = new Map();
+  const parsed = new Map<string, Parsed>();
   for (const target of targets) {
     if (target.removed) {
       tombstones.push(target.scope);

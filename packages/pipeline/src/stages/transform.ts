@@ -32,7 +32,8 @@ export class SchemaFailure extends PipelineError {
   }
 }
 
-type Parsed = Awaited<ReturnType<typeof parseFile>>;
+/** A parsed file, kept per path: several rules or datasources may read one file. */
+export type Parsed = Awaited<ReturnType<typeof parseFile>>;
 
 function knownEnvs(rule: Rule, env: string): Set<string> {
   return new Set(

@@ -1,4 +1,5 @@
 import type { PlatformAdapter } from "../adapter.ts";
+import { detectBy } from "../detect.ts";
 import { normalizeGithubShapes } from "../github/payloads.ts";
 import { hmacSha256Hex, safeEqual } from "../hmac.ts";
 
@@ -11,10 +12,7 @@ export const gitea: PlatformAdapter<"gitea"> = {
   eventHeader: "X-Gitea-Event",
   events: { push: "push", pullRequest: "pull_request" },
   tokenUsername: "git",
-  detect(headers) {
-    const eventName = headers["x-gitea-event"];
-    return eventName ? { eventName, deliveryId: headers["x-gitea-delivery"] } : undefined;
-  },
+  detect: detectBy("X-Gitea-Event", "X-Gitea-Delivery"),
   verify(secret, body, headers) {
     const given = headers["x-gitea-signature"];
     if (!given) return false;

@@ -1,4 +1,5 @@
 import type { PlatformAdapter } from "../adapter.ts";
+import { detectBy } from "../detect.ts";
 import { hmacSha256Hex, safeEqual } from "../hmac.ts";
 import { normalizeGithubShapes } from "./payloads.ts";
 
@@ -8,10 +9,7 @@ export const github: PlatformAdapter<"github"> = {
   eventHeader: "X-GitHub-Event",
   events: { push: "push", pullRequest: "pull_request" },
   tokenUsername: "x-access-token",
-  detect(headers) {
-    const eventName = headers["x-github-event"];
-    return eventName ? { eventName, deliveryId: headers["x-github-delivery"] } : undefined;
-  },
+  detect: detectBy("X-GitHub-Event", "X-GitHub-Delivery"),
   verify(secret, body, headers) {
     const given = headers["x-hub-signature-256"];
     if (!given?.startsWith("sha256=")) return false;

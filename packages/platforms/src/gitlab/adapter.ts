@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { Normalization, PlatformAdapter } from "../adapter.ts";
+import { detectBy } from "../detect.ts";
 import { invalid, PlatformError } from "../errors.ts";
 import { Sha } from "../github/payloads.ts";
 import { safeEqual } from "../hmac.ts";
@@ -110,10 +111,7 @@ export const gitlab: PlatformAdapter<"gitlab"> = {
   eventHeader: "X-Gitlab-Event",
   events: { push: "Push Hook", pullRequest: "Merge Request Hook" },
   tokenUsername: "oauth2",
-  detect(headers) {
-    const eventName = headers["x-gitlab-event"];
-    return eventName ? { eventName, deliveryId: headers["x-gitlab-event-uuid"] } : undefined;
-  },
+  detect: detectBy("X-Gitlab-Event", "X-Gitlab-Event-UUID"),
   verify(secret, _body, headers) {
     const given = headers["x-gitlab-token"];
     return given !== undefined && safeEqual(given, secret);
