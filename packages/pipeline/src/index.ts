@@ -3,5 +3,5 @@ export { PermanentGitError, TransientGitError } from "./git/errors.ts";
 export { platformCredentials } from "./git/platform-credentials.ts";
 export { RepoCache } from "./git/repo-cache.ts";
 export { cloneUrlAllowedForEvent, type EtlOutput, type ProcessDeps, processEvent } from "./process-event.ts";
-export { createGitReaders, type GitReaders, type GitReadersOptions, lazyCue } from "./readers.ts";
+export { createGitReaders, type GitReaders, type GitReadersOptions } from "./readers.ts";
 export { SchemaError, SchemaRegistry } from "./validation/schema-registry.ts";

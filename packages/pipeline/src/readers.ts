@@ -86,7 +86,7 @@ export function createGitReaders(options: GitReadersOptions): GitReaders {
 }
 
 /** The process's CUE evaluator, loaded when a schema is first compiled. */
-export function lazyCue(): CueEvaluator {
+function lazyCue(): CueEvaluator {
   let cue: ReturnType<typeof loadCue> | undefined;
   const get = () => {
     cue ??= loadCue();

@@ -2,4 +2,4 @@ export type { Delivery, FileChange, Headers, Normalization, NormalizedPayload, P
 export { PlatformError, type PlatformErrorCode } from "./errors.ts";
 export { hmacSha256Hex } from "./hmac.ts";
 export { netChanges } from "./push.ts";
-export { detectPlatform, eventHeaders, PLATFORM_KINDS, PLATFORMS, Platform, platformAdapter } from "./registry.ts";
+export { detectPlatform, eventHeaders, PLATFORM_KINDS, PLATFORMS, Platform } from "./registry.ts";

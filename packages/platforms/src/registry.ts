@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Delivery, Headers, PlatformAdapter } from "./adapter.ts";
+import type { Delivery, Headers } from "./adapter.ts";
 import { gitea } from "./gitea/adapter.ts";
 import { github } from "./github/adapter.ts";
 import { gitlab } from "./gitlab/adapter.ts";
@@ -14,10 +14,6 @@ export const PLATFORMS = { gitea, gitlab, github } as const;
 export type Platform = keyof typeof PLATFORMS;
 export const PLATFORM_KINDS = Object.keys(PLATFORMS) as [Platform, ...Platform[]];
 export const Platform = z.enum(PLATFORM_KINDS);
-
-export function platformAdapter(kind: Platform): PlatformAdapter<Platform> {
-  return PLATFORMS[kind];
-}
 
 /** The platform whose event header a request carries, with its event name and delivery id. */
 export function detectPlatform(headers: Headers): (Delivery & { platform: Platform }) | undefined {

@@ -14,7 +14,7 @@ export const CASES: Case[] = FIXTURES.flatMap(([kind, fixture]): Case[] => {
   return variants.length === 0 ? [[kind, kind, undefined]] : variants.map((v): Case => [`${kind} (${v})`, kind, v]);
 });
 
-export const fixtureOf = (kind: SinkKind) => FIXTURES.find(([k]) => k === kind)![1];
+const fixtureOf = (kind: SinkKind) => FIXTURES.find(([k]) => k === kind)![1];
 
 export const logger = createLogger("test", "silent");
 
