@@ -3,13 +3,16 @@ import type { Bundle } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
 import { createGitReaders } from "@varstream/pipeline";
 import {
-  createKafka,
   createLogger,
   delay,
   ensureTopics,
   exitOnFatal,
+  explainKafkaError,
   headerText,
+  KafkaConnectError,
   type Logger,
+  openKafka,
+  Secrets,
   type Settings,
   topicNames,
   topicSpecs,
@@ -48,13 +51,20 @@ const CHUNK = 200;
  * leaves nothing visible to `read_committed` readers, and the chunk is processed again.
  */
 export async function startEtl(options: EtlOptions): Promise<EtlService> {
-  const { settings, bundle } = options;
-  const logger = options.logger ?? createLogger("etl", settings.logLevel);
-  const kafka = createKafka(settings, logger);
+  const { bundle } = options;
+  const logger = options.logger ?? createLogger("etl", options.settings.logLevel);
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);
   const groupId = `${settings.topicPrefix}etl`;
   const retryGroupId = `${settings.topicPrefix}etl.retry`;
-  const onFatal = options.onFatal ?? exitOnFatal(logger);
+  const onFatalOnce = options.onFatal ?? exitOnFatal(logger);
+  let fatal: Error | undefined;
+  const onFatal = (err: Error) => {
+    if (fatal) return;
+    fatal = err;
+    onFatalOnce(err);
+  };
 
   const admin = kafka.admin();
   await admin.connect();
@@ -124,12 +134,27 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
           }
           const topicMessages = await processChunk(deps, chunk, heartbeat);
           const last = chunk.at(-1)!.message;
-          await writer.commit(topicMessages, {
-            groupId: consumerGroup,
-            topic: batch.topic,
-            partition: batch.partition,
-            nextOffset: String(Number(last.offset) + 1),
-          });
+          try {
+            await writer.commit(topicMessages, {
+              groupId: consumerGroup,
+              topic: batch.topic,
+              partition: batch.partition,
+              nextOffset: String(Number(last.offset) + 1),
+            });
+          } catch (err) {
+            // A permission the ETL lacks (an ACL) will not come back by retrying: the transaction was
+            // aborted, nothing of the chunk is visible, and the service stops so an operator sees it.
+            const cause = explainKafkaError(err, settings);
+            if (cause) {
+              const writing = [...new Set(topicMessages.map((t) => t.topic))].join(", ");
+              logger.fatal(
+                { cause, writing, input: batch.topic, partition: batch.partition },
+                "etl cannot write its outputs",
+              );
+              onFatal(new KafkaConnectError(`${cause} (writing ${writing})`));
+            }
+            throw err;
+          }
           resolveOffset(last.offset);
           await heartbeat();
         }

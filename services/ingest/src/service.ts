@@ -1,9 +1,9 @@
 import type { Bundle } from "@varstream/bundle";
 import {
-  createKafka,
   createLogger,
   ensureTopics,
   type Logger,
+  openKafka,
   Secrets,
   type Settings,
   topicNames,
@@ -36,10 +36,11 @@ export interface IngestOptions {
 }
 
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
-  const { settings, bundle } = options;
-  const logger = options.logger ?? createLogger("ingest", settings.logLevel);
-  grpcCredentials(settings); // APP_ENV=production without certificates stops here, before anything starts
-  const kafka = createKafka(settings, logger);
+  const { bundle } = options;
+  const logger = options.logger ?? createLogger("ingest", options.settings.logLevel);
+  grpcCredentials(options.settings); // APP_ENV=production without certificates stops here, before anything starts
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);
   const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions);
 
@@ -63,7 +64,6 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   await store.start();
   if (options.awaitStore ?? true) await store.caughtUpPromise;
 
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
   const dryRunner = new DryRunner({ bundle, settings, logger: logger.child({ component: "dry-run" }), secrets });
   const intake = new WebhookIntake({ bundle, secrets, store, publisher, logger, dryRunner });
   const app = await buildApp({

@@ -1,10 +1,10 @@
 import type { Bundle } from "@varstream/bundle";
 import {
-  createKafka,
   createLogger,
   ensureTopics,
   exitOnFatal,
   type Logger,
+  openKafka,
   Secrets,
   type Settings,
   topicNames,
@@ -29,13 +29,14 @@ export interface SinkWriterService {
 
 /** Starts one consumer group per selected sink (`SINKS`, default every datasource in the bundle). */
 export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkWriterService> {
-  const { settings, bundle } = options;
-  const logger = options.logger ?? createLogger("sink-writer", settings.logLevel);
-  const names = settings.sinks ?? [...bundle.datasources.keys()];
+  const { bundle } = options;
+  const logger = options.logger ?? createLogger("sink-writer", options.settings.logLevel);
+  const names = options.settings.sinks ?? [...bundle.datasources.keys()];
   const unknown = names.filter((n) => !bundle.datasources.has(n));
   if (unknown.length > 0) throw new Error(`SINKS names unknown datasources: ${unknown.join(", ")}`);
 
-  const kafka = createKafka(settings, logger);
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);
   const admin = kafka.admin();
   await admin.connect();
@@ -57,7 +58,6 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
     createPartitioner: varstreamPartitioner(topics),
   });
   await producer.connect();
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
 
   // Each sink has its own group and its own consumer: a slow or broken sink never delays another.
   const groups = names.map(

@@ -26,8 +26,12 @@ export interface PipelineOptions {
   /** a bundle document (`{bundle: {…}}`), decoded strictly like a file */
   bundle: unknown;
   settings?: Partial<Settings>;
+  /** environment the settings are read from, over the test broker's address (e.g. KAFKA_SASL_*) */
+  env?: Record<string, string>;
   etlRetryAttempts?: number;
   etlRetryBaseMs?: number;
+  /** a service's unrecoverable error (default: the service's own, which exits the process) */
+  onFatal?: (err: Error) => void;
   /** where every service logs (default stdout) */
   logStream?: NodeJS.WritableStream;
 }
@@ -50,7 +54,7 @@ export class Pipeline {
   static async start(options: PipelineOptions): Promise<Pipeline> {
     const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}.`;
     const settings = loadSettings(
-      { KAFKA_BROKERS: TEST_KAFKA, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn" },
+      { KAFKA_BROKERS: TEST_KAFKA, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...options.env },
       {
         topicPrefix: prefix,
         topicPartitions: 3,
@@ -90,6 +94,7 @@ export class Pipeline {
       transactionalId: `${this.settings.topicPrefix}etl`,
       retryAttempts: this.options.etlRetryAttempts ?? 3,
       retryBaseMs: this.options.etlRetryBaseMs ?? 50,
+      ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
     });
   }
 
@@ -99,6 +104,7 @@ export class Pipeline {
       bundle: this.bundle,
       logger: createLogger("sink-writer", this.settings.logLevel, this.options.logStream),
       retryBaseMs: 50,
+      ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
     });
   }
 

@@ -1,8 +1,8 @@
 import type { Bundle } from "@varstream/bundle";
 import {
-  createKafka,
   createLogger,
   type Logger,
+  openKafka,
   readDesiredState,
   Secrets,
   type Settings,
@@ -29,7 +29,8 @@ export interface ReplayOptions {
 export async function replayGroup(options: ReplayOptions): Promise<{ groupId: string; partitions: number }> {
   const { settings } = options;
   if (!options.bundle.datasources.has(options.sink)) throw new Error(`no datasource named ${options.sink}`);
-  const kafka = createKafka(settings, options.logger ?? createLogger("cli", "warn"));
+  const secrets = new Secrets(options.bundle.secretManagers ? { managers: options.bundle.secretManagers } : {});
+  const { kafka } = await openKafka(settings, options.logger ?? createLogger("cli", "warn"), { secrets, waitMs: 5000 });
   const topic = topicNames(settings.topicPrefix).keysets;
   const groupId = `${settings.topicPrefix}sink.${options.sink}`;
   const admin = kafka.admin();
@@ -70,7 +71,8 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
   const entry = bundle.datasources.get(options.sink);
   if (!entry) throw new Error(`no datasource named ${options.sink}`);
   const logger = options.logger ?? createLogger("cli", "warn");
-  const kafka = createKafka(settings, logger);
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
   const desiredState = await readDesiredState(kafka, {
     topic: topicNames(settings.topicPrefix).keysets,
     groupPrefix: settings.topicPrefix,
@@ -78,7 +80,6 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
     logger,
     datasource: options.sink,
   });
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
   const sink = await createSink(entry, { secrets });
   let scopes = 0;
   let keys = 0;

@@ -1,4 +1,4 @@
-import { createKafka, createLogger, type Settings, topicNames } from "@varstream/shared";
+import { createLogger, openKafka, type Settings, topicNames } from "@varstream/shared";
 
 export interface TopicsReport {
   topics: { topic: string; partitions: number; messages: number }[];
@@ -7,7 +7,7 @@ export interface TopicsReport {
 
 /** `varstream topics`: the pipeline's topics and the lag of each consumer group on its input. */
 export async function describeTopics(settings: Settings, sinks: string[]): Promise<TopicsReport> {
-  const kafka = createKafka(settings, createLogger("cli", "warn"));
+  const { kafka } = await openKafka(settings, createLogger("cli", "warn"), { waitMs: 5000 });
   const admin = kafka.admin();
   await admin.connect();
   try {

@@ -1,3 +1,5 @@
+import { type KafkaSecurity, kafkaSecurityFromEnv } from "../kafka/security.ts";
+
 /**
  * Process settings from environment variables. Read once at start; every service gets
  * the same object, and tests build one with overrides instead of mutating process.env.
@@ -7,6 +9,8 @@ export interface Settings {
   configPath: string;
   kafkaBrokers: string[];
   kafkaClientId: string;
+  /** TLS and SASL for the broker connection (KAFKA_SECURITY_PROTOCOL, KAFKA_TLS_*, KAFKA_SASL_*) */
+  kafkaSecurity: KafkaSecurity;
   topicPrefix: string;
   topicPartitions: number;
   httpHost: string;
@@ -70,6 +74,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     configPath: env.CONFIG_PATH ?? "config.cue",
     kafkaBrokers: list(env.KAFKA_BROKERS ?? "127.0.0.1:9092"),
     kafkaClientId: env.KAFKA_CLIENT_ID ?? "varstream",
+    kafkaSecurity: kafkaSecurityFromEnv(env),
     topicPrefix: env.TOPIC_PREFIX ?? "varstream.",
     topicPartitions: int(env, "TOPIC_PARTITIONS", 6),
     httpHost: http.host,

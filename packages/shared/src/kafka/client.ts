@@ -1,6 +1,7 @@
 import { type Consumer, Kafka, type KafkaConfig, logLevel } from "kafkajs";
 import type { Settings } from "../config/settings.ts";
 import type { Logger } from "../log.ts";
+import { kafkajsSecurity } from "./security.ts";
 
 const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.ERROR]: "error",
@@ -9,12 +10,16 @@ const LEVELS: Record<number, "error" | "warn" | "info" | "debug"> = {
   [logLevel.DEBUG]: "debug",
 };
 
-/** A kafkajs client whose logs go through the service's pino logger. */
+/**
+ * A kafkajs client whose logs go through the service's pino logger, with the TLS and SASL settings.
+ * Services open theirs with `openKafka`, which also proves the connection and explains a failure.
+ */
 export function createKafka(settings: Settings, logger: Logger, extra: Partial<KafkaConfig> = {}): Kafka {
   const log = logger.child({ component: "kafkajs" });
   return new Kafka({
     clientId: settings.kafkaClientId,
     brokers: settings.kafkaBrokers,
+    ...kafkajsSecurity(settings.kafkaSecurity, settings.appEnv),
     logLevel: logLevel.WARN,
     connectionTimeout: 3000,
     retry: { initialRetryTime: 100, retries: 8, maxRetryTime: 5000 },

@@ -1,0 +1,35 @@
+import { createLogger, materialize } from "@varstream/shared";
+import type { Kafka } from "kafkajs";
+
+export interface TopicRecord {
+  partition: number;
+  offset: string;
+  key: string | undefined;
+  value: string | undefined;
+  headers: Record<string, string>;
+}
+
+/** Every record a `read_committed` reader sees in `topic` up to its current end (aborted ones never show). */
+export async function readCommitted(kafka: Kafka, topic: string, groupPrefix = "test."): Promise<TopicRecord[]> {
+  const out: TopicRecord[] = [];
+  const reader = await materialize(kafka, {
+    topic,
+    groupPrefix,
+    purpose: "read-committed",
+    logger: createLogger("test", "silent"),
+    onRecord: (m, partition) =>
+      out.push({
+        partition,
+        offset: m.offset,
+        key: m.key?.toString(),
+        value: m.value?.toString(),
+        headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      }),
+    onFatal: (err) => {
+      throw err;
+    },
+  });
+  await reader.caughtUp;
+  await reader.stop();
+  return out;
+}
