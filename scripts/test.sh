@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite. Installs what the tests need (Node 24, pnpm, dependencies, Kafka's jars,
-# redis-server), starts a test Kafka and a test Redis on loopback ports, then runs lint, typecheck and
-# vitest against them. Extra arguments go to vitest (e.g. a file filter).
-#   env: TEST_KAFKA_PORT (39092), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432), TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181),
-#        KEEP_SERVERS=1 to leave them running
+# redis-server, …), starts a test Kafka per Kafka version and the sink servers on loopback ports, then
+# runs lint, typecheck and layering once and vitest once per Kafka version (newest 4.x, then 3.9.2).
+# Extra arguments go to vitest (e.g. a file filter).
+#   env: TEST_KAFKA_VERSIONS ("4.4.0 3.9.2"; one version runs one lane), TEST_KAFKA_PORT (39092 for the first
+#        version, 1000 less for each next), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432),
+#        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), KEEP_SERVERS=1 to leave them running
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VARSTREAM_ROOT"
@@ -11,17 +13,19 @@ cd "$VARSTREAM_ROOT"
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 bash packages/cue/build.sh # the CUE evaluator, built from source once (also run by postinstall)
 
-kafka_port="${TEST_KAFKA_PORT:-39092}"
+read -r -a kafka_versions <<<"${TEST_KAFKA_VERSIONS:-4.4.0 3.9.2}"
+kafka_base="${TEST_KAFKA_PORT:-39092}"
 redis_port="${TEST_REDIS_PORT:-36379}"
 pg_port="${TEST_PG_PORT:-35432}"
 etcd_port="${TEST_ETCD_PORT:-32379}"
 zk_port="${TEST_ZK_PORT:-32181}"
+kafka_port() { echo $((kafka_base - 1000 * $1)); }
 started=()
 cleanup() {
   [ "${KEEP_SERVERS:-0}" = 1 ] && return 0
   for s in "${started[@]}"; do
     case "$s" in
-      kafka) KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh stop test || true ;;
+      kafka:*) i="${s#kafka:}"; KAFKA_PORT="$(kafka_port "$i")" bash infra/kafka/kafka.sh stop "test-${kafka_versions[$i]}" || true ;;
       redis) REDIS_PORT="$redis_port" bash infra/redis/redis.sh stop test || true ;;
       postgres) PG_PORT="$pg_port" bash infra/postgres/postgres.sh stop test || true ;;
       etcd) ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh stop test || true ;;
@@ -31,11 +35,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if ! KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh status test >/dev/null 2>&1; then
-  rm -rf "$VARSTREAM_CACHE/kafka/test/data" # every run starts from an empty broker
-  KAFKA_PORT="$kafka_port" bash infra/kafka/kafka.sh start test
-  started+=(kafka)
-fi
+for i in "${!kafka_versions[@]}"; do
+  v="${kafka_versions[$i]}"
+  if ! KAFKA_PORT="$(kafka_port "$i")" bash infra/kafka/kafka.sh status "test-$v" >/dev/null 2>&1; then
+    rm -rf "$VARSTREAM_CACHE/kafka/test-$v/data" # every run starts from an empty broker
+    KAFKA_VERSION="$v" KAFKA_PORT="$(kafka_port "$i")" bash infra/kafka/kafka.sh start "test-$v"
+    started+=("kafka:$i")
+  fi
+done
 if ! redis-cli -p "$redis_port" ping >/dev/null 2>&1; then
   REDIS_PORT="$redis_port" bash infra/redis/redis.sh start test
   started+=(redis)
@@ -61,19 +68,28 @@ echo "== typecheck (tsc)"
 pnpm exec tsc -p tsconfig.json --noEmit
 echo "== layering (dependency-cruiser: no package imports a service, no service another; .dependency-cruiser.cjs)"
 pnpm exec depcruise --config .dependency-cruiser.cjs packages services test bench
-echo "== tests (vitest) against Kafka 127.0.0.1:$kafka_port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port"
 mkdir -p "$VARSTREAM_CACHE"
 status=0
-KAFKA_BROKERS="127.0.0.1:$kafka_port" REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" \
-  pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$VARSTREAM_CACHE/vitest.json" "$@" ||
-  status=$?
-# One closing line; tests that never ran because their file failed to set up count as failed.
-node -e '
-  const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-  const notRun = r.testResults.filter((f) => f.status === "failed")
-    .flatMap((f) => f.assertionResults).filter((a) => a.status !== "passed" && a.status !== "failed").length;
-  const failed = r.numFailedTests + notRun + (r.numFailedTestSuites > 0 && r.numTotalTests === 0 ? 1 : 0);
-  const skipped = r.numPendingTests - notRun;
-  console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
-' "$VARSTREAM_CACHE/vitest.json" || true
+summary=()
+for i in "${!kafka_versions[@]}"; do
+  v="${kafka_versions[$i]}"
+  port="$(kafka_port "$i")"
+  echo "== tests (vitest) against Kafka $v 127.0.0.1:$port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port"
+  report="$VARSTREAM_CACHE/vitest-$v.json"
+  rm -f "$report"
+  KAFKA_BROKERS="127.0.0.1:$port" KAFKA_TLS_DIR="$VARSTREAM_CACHE/kafka/test-$v/tls" KAFKA_VERSION="$v" \
+    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" \
+    pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" ||
+    status=$?
+  # One line per lane; tests that never ran because their file failed to set up count as failed.
+  summary+=("Kafka $v: $(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const notRun = r.testResults.filter((f) => f.status === "failed")
+      .flatMap((f) => f.assertionResults).filter((a) => a.status !== "passed" && a.status !== "failed").length;
+    const failed = r.numFailedTests + notRun + (r.numFailedTestSuites > 0 && r.numTotalTests === 0 ? 1 : 0);
+    const skipped = r.numPendingTests - notRun;
+    console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
+  ' "$report" 2>/dev/null || echo "no report")")
+done
+printf '%s\n' "${summary[@]}"
 exit "$status"

@@ -7,7 +7,7 @@ import * as grpc from "@grpc/grpc-js";
 import { decodeBundle } from "@varstream/bundle";
 import { startIngest } from "@varstream/ingest";
 import { createLogger, loadSettings } from "@varstream/shared";
-import { GitRepo, githubPushPayload, Pipeline, TEST_KAFKA, waitFor } from "@varstream/testkit";
+import { GitRepo, githubPushPayload, grantAcls, Pipeline, SECURE_KAFKA, waitFor } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 // Protocol buffers by hand, from varTrack's field numbers (proto/README.md) — not from varstream's own .proto.
@@ -175,6 +175,7 @@ describe("gRPC TLS", () => {
   const openssl = (...args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: "pipe" });
 
   beforeAll(async () => {
+    await grantAcls({ principal: "User:varstream", prefix: "tls" });
     dir = await mkdtemp(join(tmpdir(), "varstream-tls-"));
     openssl(
       "req",
@@ -226,9 +227,18 @@ describe("gRPC TLS", () => {
   });
 
   const bundle = decodeBundle({ bundle: { platforms: [{ github: { endpoint: "https://github.com" } }] } });
+  // Production connects to Kafka over SASL_SSL, as it must (a plaintext broker is refused there).
   const settingsFor = (appEnv: string) =>
     loadSettings(
-      { KAFKA_BROKERS: TEST_KAFKA, APP_ENV: appEnv },
+      {
+        APP_ENV: appEnv,
+        KAFKA_BROKERS: SECURE_KAFKA.sasl,
+        KAFKA_SECURITY_PROTOCOL: "SASL_SSL",
+        KAFKA_SASL_MECHANISM: "SCRAM-SHA-256",
+        KAFKA_SASL_USERNAME: "varstream",
+        KAFKA_SASL_PASSWORD: SECURE_KAFKA.users.varstream,
+        KAFKA_TLS_CA_FILE: SECURE_KAFKA.ca,
+      },
       {
         httpHost: "127.0.0.1",
         httpPort: 0,

@@ -240,7 +240,9 @@ describe("a principal without WRITE on keysets", () => {
     const keysets = await readCommitted(admin.kafka, topics.keysets);
     const status = await readCommitted(admin.kafka, topics.status);
     expect(keysets).toEqual([]);
-    expect(status.map((r) => JSON.parse(r.value ?? "{}").stage)).not.toContain("etl");
+    const components = status.map((r) => JSON.parse(r.value ?? "{}").component);
+    expect(components).toContain("ingest");
+    expect(components).not.toContain("etl");
     expect((await pipeline.task(res.body.task_id))?.state).toBe("PENDING");
   });
 });

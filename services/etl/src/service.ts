@@ -1,4 +1,3 @@
-import { hostname } from "node:os";
 import type { Bundle } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
 import { createGitReaders } from "@varstream/pipeline";
@@ -19,17 +18,20 @@ import {
   varstreamPartitioner,
   watchConsumerCrash,
 } from "@varstream/shared";
-import type { Consumer, EachBatchPayload, Producer } from "kafkajs";
+import type { Consumer, EachBatchPayload } from "kafkajs";
 import { ATTEMPT_HEADER, type Attempt, type ChunkDeps, NOT_BEFORE_HEADER, processChunk } from "./chunk.ts";
+import { isFenced, PartitionProducers } from "./partition-producers.ts";
 import { ScopeCommits } from "./scope-commits.ts";
-import { TransactionalWriter } from "./transactions.ts";
 
 export interface EtlOptions {
   settings: Settings;
   bundle: Bundle;
   logger?: Logger;
-  /** stable per instance, so a restarted instance fences its crashed predecessor's transaction */
-  transactionalId?: string;
+  /**
+   * transactional ids are `<prefix>.<topic>-<partition>` (default `<TOPIC_PREFIX>etl`): one per input
+   * partition, so whichever replica is assigned a partition fences its previous owner
+   */
+  transactionalIdPrefix?: string;
   /** attempts for a transient failure before the event fails its task */
   retryAttempts?: number;
   retryBaseMs?: number;
@@ -68,11 +70,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
 
   const admin = kafka.admin();
   await admin.connect();
-  try {
-    await ensureTopics(admin, topicSpecs(settings.topicPrefix, settings.topicPartitions, ["etl"]));
-  } finally {
-    await admin.disconnect();
-  }
+  await ensureTopics(admin, topicSpecs(settings.topicPrefix, settings.topicPartitions, ["etl"]));
 
   const readers = createGitReaders({
     bundle,
@@ -82,18 +80,15 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   });
   const scopes = new ScopeCommits();
   await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger);
-  const producer: Producer = kafka.producer({
-    transactionalId: options.transactionalId ?? process.env.ETL_TRANSACTIONAL_ID ?? `${groupId}.${hostname()}`,
-    idempotent: true,
-    maxInFlightRequests: 1,
-    transactionTimeout: 10_000,
-    // The broker answers CONCURRENT_TRANSACTIONS while the previous commit's markers are written;
-    // a short first retry keeps back-to-back transactions from waiting 100 ms each.
-    retry: { initialRetryTime: 10, maxRetryTime: 1000, retries: 10 },
+  const producers = new PartitionProducers({
+    kafka,
+    admin,
+    idPrefix: options.transactionalIdPrefix ?? process.env.ETL_TRANSACTIONAL_ID_PREFIX ?? groupId,
+    topics,
+    scopes,
     createPartitioner: varstreamPartitioner(topics),
+    logger,
   });
-  await producer.connect();
-  const writer = new TransactionalWriter(producer, topics, scopes);
   const deps: ChunkDeps = {
     desired: {
       kafka,
@@ -120,12 +115,31 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     await consumer.run({
       autoCommit: false,
       eachBatchAutoResolve: false,
-      // Partitions are processed side by side; their transactions take turns in the writer.
+      // Partitions are processed side by side, each with its own transactional producer.
       partitionsConsumedConcurrently: 3,
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
-        for (let i = 0; i < batch.messages.length; i += CHUNK) {
+        const owned = await producers.writer(batch.topic, batch.partition, consumerGroup);
+        if (!owned) {
+          logger.warn(
+            { topic: batch.topic, partition: batch.partition },
+            "batch of a partition this replica no longer owns",
+          );
+          return;
+        }
+        const { writer, from } = owned;
+        // What an earlier owner of the partition committed before this replica fenced it is done.
+        const messages = batch.messages.filter((m) => Number(m.offset) >= from);
+        if (messages.length < batch.messages.length) {
+          logger.info(
+            { topic: batch.topic, partition: batch.partition, skipped: batch.messages.length - messages.length },
+            "skipping records an earlier owner of the partition committed",
+          );
+          const lastSkipped = batch.messages[batch.messages.length - messages.length - 1];
+          if (lastSkipped) resolveOffset(lastSkipped.offset);
+        }
+        for (let i = 0; i < messages.length; i += CHUNK) {
           if (!isRunning() || isStale()) return;
-          const chunk = batch.messages.slice(i, i + CHUNK).map(attemptOf);
+          const chunk = messages.slice(i, i + CHUNK).map(attemptOf);
           // A parked event waits for its time; the retry topic holds nothing else.
           const due = Math.max(...chunk.map((r) => Number(headerText(r.message.headers, NOT_BEFORE_HEADER) ?? 0)));
           while (Date.now() < due && isRunning()) {
@@ -142,6 +156,13 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
               nextOffset: String(Number(last.offset) + 1),
             });
           } catch (err) {
+            // Another replica owns the partition now and fenced this one: nothing of the chunk is
+            // visible, and the group's next rebalance tells this replica what it still owns.
+            if (isFenced(err)) {
+              logger.warn({ topic: batch.topic, partition: batch.partition }, "fenced by the partition's new owner");
+              await producers.drop(batch.topic, batch.partition);
+              return;
+            }
             // A permission the ETL lacks (an ACL) will not come back by retrying: the transaction was
             // aborted, nothing of the chunk is visible, and the service stops so an operator sees it.
             const cause = explainKafkaError(err, settings);
@@ -162,10 +183,25 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     });
   };
 
-  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, readUncommitted: false });
-  const retryConsumer = kafka.consumer({ groupId: retryGroupId, maxWaitTimeInMs: 200, readUncommitted: false });
-  for (const c of [consumer, retryConsumer]) {
+  // A large git fetch sends no heartbeat: the session timeout must stay above the longest one.
+  const session = {
+    sessionTimeout: settings.etlSessionTimeoutMs,
+    heartbeatInterval: Math.min(3000, settings.etlSessionTimeoutMs / 3),
+  };
+  const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 50, readUncommitted: false, ...session });
+  const retryConsumer = kafka.consumer({
+    groupId: retryGroupId,
+    maxWaitTimeInMs: 200,
+    readUncommitted: false,
+    ...session,
+  });
+  for (const [c, topic] of [
+    [consumer, topics.webhooks],
+    [retryConsumer, topics.webhooksRetry],
+  ] as const) {
     watchConsumerCrash(c, logger, onFatal);
+    // Producers follow the assignment: one per partition held, opened (and fencing) as it arrives.
+    c.on(c.events.GROUP_JOIN, ({ payload }) => producers.assign(topic, payload.memberAssignment[topic] ?? []));
     await c.connect();
   }
   await consumer.subscribe({ topic: topics.webhooks, fromBeginning: true });
@@ -182,7 +218,8 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       await consumer.disconnect();
       await retryConsumer.disconnect();
       await scopes.stop();
-      await producer.disconnect();
+      await producers.close();
+      await admin.disconnect();
       readers.close();
     },
   };

@@ -3,8 +3,8 @@ import type { Producer, TopicMessages } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 
 /**
- * Writes a chunk's outputs and its consumed offset in one Kafka transaction. Consumers and partitions
- * work side by side, but one transactional producer runs one transaction at a time, so they take turns.
+ * Writes a chunk's outputs and its consumed offset in one Kafka transaction, with the transactional
+ * producer of the chunk's input partition. A producer runs one transaction at a time; calls take turns.
  */
 export class TransactionalWriter {
   private readonly producer: Producer;
@@ -23,6 +23,12 @@ export class TransactionalWriter {
     consumed: { groupId: string; topic: string; partition: number; nextOffset: string },
   ): Promise<void> {
     const run = this.tail.then(async () => {
+      if (process.env.VARSTREAM_FAULT === "etl-stop-before-commit") {
+        // Tests: become a zombie holding a processed chunk (SIGSTOP), once; SIGCONT resumes here.
+        // (Stopped inside a transaction, the broker's transaction timeout would fence it anyway.)
+        delete process.env.VARSTREAM_FAULT;
+        process.kill(process.pid, "SIGSTOP");
+      }
       const txn = await this.producer.transaction();
       try {
         if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });

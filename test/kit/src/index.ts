@@ -8,5 +8,6 @@ export * from "./read-topic.ts";
 export * from "./redis-scenario.ts";
 export * from "./secure-kafka.ts";
 export * from "./servers.ts";
+export * from "./service-process.ts";
 export * from "./sshd.ts";
 export * from "./wait.ts";

@@ -91,7 +91,6 @@ export class Pipeline {
       settings: this.settings,
       bundle: this.bundle,
       logger: createLogger("etl", this.settings.logLevel, this.options.logStream),
-      transactionalId: `${this.settings.topicPrefix}etl`,
       retryAttempts: this.options.etlRetryAttempts ?? 3,
       retryBaseMs: this.options.etlRetryBaseMs ?? 50,
       ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),

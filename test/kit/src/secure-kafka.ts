@@ -18,7 +18,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
  */
 export const SECURE_KAFKA = (() => {
   const [host, port] = TEST_KAFKA.split(",")[0]!.split(":") as [string, string];
-  const tls = process.env.KAFKA_TLS_DIR ?? join(ROOT, ".cache/kafka/test/tls");
+  const tls = process.env.KAFKA_TLS_DIR ?? join(ROOT, ".cache/kafka/test-4.4.0/tls");
   return {
     sasl: `${host}:${Number(port) + 2}`,
     mtls: `${host}:${Number(port) + 3}`,

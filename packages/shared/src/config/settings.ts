@@ -28,6 +28,8 @@ export interface Settings {
   maxFileBytes: number;
   sinks: string[] | undefined;
   sinkMaxRetries: number;
+  /** ETL_SESSION_TIMEOUT: an ETL replica silent this long loses its partitions to the others */
+  etlSessionTimeoutMs: number;
   taskRetentionMs: number;
   deliveryDedupeMs: number;
 }
@@ -90,6 +92,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     maxFileBytes: int(env, "MAX_FILE_BYTES", 16 * 1024 * 1024),
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
+    etlSessionTimeoutMs: parseDuration(env.ETL_SESSION_TIMEOUT ?? "30s"),
     taskRetentionMs: parseDuration(env.TASK_RETENTION ?? "7d"),
     deliveryDedupeMs: parseDuration(env.DELIVERY_DEDUPE_WINDOW ?? "24h"),
     ...overrides,

@@ -1,0 +1,68 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Settings } from "@varstream/shared";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
+
+export type ServiceName = "ingest" | "etl" | "sink-writer";
+
+/** One service as its own process (`node services/<name>/src/main.ts`), its log lines kept. */
+export class ServiceProcess {
+  readonly child: ChildProcess;
+  readonly name: string;
+  private text = "";
+  private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+
+  constructor(service: ServiceName, name: string, env: Record<string, string>) {
+    this.name = name;
+    this.child = spawn(process.execPath, ["--no-warnings", join(ROOT, `services/${service}/src/main.ts`)], {
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const keep = (chunk: Buffer) => {
+      this.text += chunk.toString();
+    };
+    this.child.stdout?.on("data", keep);
+    this.child.stderr?.on("data", keep);
+    this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  /** The environment a service process needs to join the pipeline of `settings`. */
+  static env(settings: Settings, configPath: string): Record<string, string> {
+    return {
+      CONFIG_PATH: configPath,
+      KAFKA_BROKERS: settings.kafkaBrokers.join(","),
+      TOPIC_PREFIX: settings.topicPrefix,
+      TOPIC_PARTITIONS: String(settings.topicPartitions),
+      LOG_LEVEL: "info",
+    };
+  }
+
+  get logs(): string {
+    return this.text;
+  }
+
+  /** Parsed JSON log lines whose `msg` matches. */
+  lines(msg: string | RegExp): Record<string, unknown>[] {
+    return this.text
+      .split("\n")
+      .filter((l) => l.startsWith("{"))
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .filter((l) => (typeof msg === "string" ? l.msg === msg : msg.test(String(l.msg))));
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    this.child.kill(sig);
+  }
+
+  /** SIGTERM (after SIGCONT, in case it was stopped), then SIGKILL if it lingers. */
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    this.child.kill("SIGCONT");
+    this.child.kill("SIGTERM");
+    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    await this.exited;
+    clearTimeout(timer);
+  }
+}
