@@ -103,3 +103,79 @@ describe("ETL replicas: a paused replica that lost its partitions cannot commit"
     expect(b.lines("fenced by the partition's new owner")).toEqual([]);
   });
 });
+
+/**
+ * Two sink writers on one sink's group. Writer A stops itself (SIGSTOP) after planning a key set and
+ * before writing it; writer B takes the partition over once A's session (6 s) expires and applies
+ * that key set and a newer one. When A resumes, its write must be refused (the store holds a later
+ * record), and A must report nothing: the store and the task keep B's outcome.
+ */
+describe("sink writer replicas: a paused writer that lost its partition cannot write", () => {
+  let repo: GitRepo;
+  let pipeline: Pipeline;
+  let bundlePath: string;
+  let out: string;
+  const writers: ServiceProcess[] = [];
+
+  beforeAll(async () => {
+    repo = await GitRepo.create("acme/sink-replicas");
+    out = await mkdtemp(join(tmpdir(), "varstream-sink-replicas-"));
+    const bundle = {
+      bundle: {
+        platforms: [{ github: { endpoint: repo.endpoint } }],
+        datasources: [{ file: { path: out } }],
+        rules: [{ platform: "github", datasource: "file", file_name: "app.json", destination_template: "app" }],
+      },
+    };
+    bundlePath = join(out, "..", `${out.split("/").at(-1)}-bundle.json`);
+    await writeFile(bundlePath, JSON.stringify(bundle));
+    pipeline = await Pipeline.start({ bundle });
+    await pipeline.stopSinkWriter(); // the sink writer runs as two processes below
+  });
+
+  afterAll(async () => {
+    for (const w of writers) await w.stop();
+    await pipeline?.stop();
+    await repo?.cleanup();
+  });
+
+  const writer = async (name: string, extra: Record<string, string> = {}) => {
+    const w = new ServiceProcess("sink-writer", name, {
+      ...ServiceProcess.env(pipeline.settings, bundlePath),
+      SINK_SESSION_TIMEOUT: "6s",
+      ...extra,
+    });
+    writers.push(w);
+    await waitFor(() => w.lines("sink group consuming").length > 0, { what: `${name} consuming`, timeoutMs: 30_000 });
+    return w;
+  };
+  const stored = async () => JSON.parse(await readFile(join(out, "app.json"), "utf8")) as unknown;
+
+  it("the zombie's write is refused; the store keeps the newer state and the task B's report", async () => {
+    const a = await writer("sink-a", { VARSTREAM_FAULT: "sink-stop-before-write" });
+    const first = await repo.commit({ "app.json": '{"v": 1}' });
+    const one = await pipeline.post("file", githubRequest(githubPushPayload(repo, first)));
+    await waitFor(() => stopped(a.child.pid!), { what: "writer A stopped before its write" });
+
+    await writer("sink-b");
+    const second = await repo.commit({ "app.json": '{"v": 2}' });
+    const two = await pipeline.post("file", githubRequest(githubPushPayload(repo, second)));
+    expect((await pipeline.waitTask(two.body.task_id, 60_000)).state).toBe("SUCCEEDED");
+    expect(await stored()).toEqual({ v: 2 });
+
+    a.signal("SIGCONT");
+    await waitFor(() => a.lines("write refused: the store holds a later record").length > 0, {
+      what: "writer A's write to be refused",
+      timeoutMs: 30_000,
+    });
+    // A third change goes through whichever writer owns the partition now: both are alive and converging.
+    const third = await repo.commit({ "app.json": '{"v": 3}' });
+    const three = await pipeline.post("file", githubRequest(githubPushPayload(repo, third)));
+    expect((await pipeline.waitTask(three.body.task_id, 60_000)).state).toBe("SUCCEEDED");
+    expect(await stored()).toEqual({ v: 3 });
+    // The first task was applied by B; A's refused attempt reported nothing over it.
+    const task = await pipeline.waitTask(one.body.task_id, 60_000);
+    expect(task.state).toBe("SUCCEEDED");
+    expect(JSON.stringify(task)).not.toContain("superseded");
+  });
+});

@@ -8,7 +8,7 @@ import {
   scopeKey,
   sinkReport,
 } from "@varstream/shared";
-import type { ApplyPlan, Claim, Manifest, Sink } from "./contract.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, StaleWriteError } from "./contract.ts";
 import { type Desired, planAgainst } from "./plan.ts";
 
 export interface ApplyOptions {
@@ -21,6 +21,13 @@ export interface ApplyOptions {
    * task's scope already holds at the same destination: both tasks learn of the conflict.
    */
   onConflict?: (report: SinkReport) => void;
+  /**
+   * The store already holds the scope from a later `keysets` record: this record was superseded, or
+   * this writer lost its partition to another that went on. Nothing was written; the caller decides.
+   */
+  onStale?: (err: StaleWriteError) => void;
+  /** called between planning and writing (fault injection in tests) */
+  beforeWrite?: () => void;
 }
 
 /**
@@ -40,9 +47,12 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
         return report.applied(counts(manifest), { warnings: manifest.report.warnings ?? [], durationMs: elapsed() });
       }
       const { plan, claims } = await planAgainst(sink, desired, manifest, elapsed);
+      // Before anything is read or written for the plan: never over a later record's apply.
+      refuseOlder(scopeKey(desired.scope), manifest, plan);
       // Repair mode writes every key; what it reports is the keys whose stored value had drifted.
       const repaired = desired.keySet?.sync_mode === "repair" ? await drifted(sink, plan) : undefined;
-      await sink.apply(plan);
+      options.beforeWrite?.();
+      await sink.apply(plan); // refuses, atomically with its write, a plan a later record's apply overtook
       for (const notice of conflictNotices(sink.name, plan, claims)) options.onConflict?.(notice);
       metrics.keys.inc({ sink: sink.name, action: "set" }, plan.manifest.report.set);
       metrics.keys.inc({ sink: sink.name, action: "unchanged" }, plan.manifest.report.unchanged);
@@ -54,6 +64,13 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
         ...(repaired === undefined ? {} : { repaired }),
       });
     } catch (err) {
+      if (err instanceof StaleWriteError) {
+        options.onStale?.(err);
+        return report.applied(
+          { set: 0, unchanged: 0, pruned: 0 },
+          { warnings: [`superseded: ${err.message}`], durationMs: elapsed() },
+        );
+      }
       lastError = err as Error;
       options.logger.warn({ err, scope: report.scope, attempt }, "apply failed");
       // Undo what a half-done apply left; if the store is unreachable, its next read of the scope will.

@@ -1,4 +1,4 @@
-import type { FlatValue, Scope, Secrets } from "@varstream/shared";
+import { type FlatValue, PipelineError, type Scope, type Secrets } from "@varstream/shared";
 
 /** What a sink last wrote for one scope, stored in the sink next to the data. */
 export interface Manifest {
@@ -10,6 +10,18 @@ export interface Manifest {
   report: { set: number; unchanged: number; pruned: number; warnings?: string[]; duration_ms?: number };
   /** the scope's file was deleted */
   deleted?: boolean;
+  /**
+   * The `keysets` record this apply came from. A sink refuses, inside its atomic write, a plan whose
+   * record is not newer than the stored one's on the same partition: a sink writer that lost its
+   * partition (paused past its session) cannot write over what the partition's new owner wrote.
+   */
+  position?: RecordPosition;
+}
+
+/** Where a key set sits in the `keysets` topic. */
+export interface RecordPosition {
+  partition: number;
+  offset: number;
 }
 
 /** Another scope of the same destination that also claims a key: its scope key and manifest. */
@@ -66,4 +78,28 @@ export interface Sink {
 export interface SinkDeps {
   /** resolves the configuration's credential fields */
   secrets: Secrets;
+}
+
+/** A write refused because the store already holds the scope from this or a later `keysets` record. */
+export class StaleWriteError extends PipelineError {
+  override name = "StaleWriteError";
+  constructor(scope: string, stored: RecordPosition, mine: RecordPosition) {
+    super(
+      "STALE_WRITE",
+      `${scope} already holds keysets record ${stored.partition}@${stored.offset}; refusing the write of ${mine.partition}@${mine.offset}`,
+    );
+  }
+}
+
+/**
+ * Throws {@link StaleWriteError} when `stored` (the manifest in the store, read inside the write's
+ * atomic unit) came from the same or a later record of the same partition than the plan. A plan or a
+ * stored manifest without a position (a rebuild, a store written before positions) always passes;
+ * another partition (the topic's partition count changed) too.
+ */
+export function refuseOlder(scope: string, stored: Manifest | null, plan: ApplyPlan): void {
+  const mine = plan.manifest.position;
+  const theirs = stored?.position;
+  if (!mine || !theirs || mine.partition !== theirs.partition) return;
+  if (theirs.offset >= mine.offset) throw new StaleWriteError(scope, theirs, mine);
 }

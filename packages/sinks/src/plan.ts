@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import type { FlatValue, KeySet, Scope, SyncMode } from "@varstream/shared";
 import picomatch from "picomatch";
-import type { ApplyPlan, Claim, Manifest, Sink } from "./contract.ts";
+import type { ApplyPlan, Claim, Manifest, RecordPosition, Sink } from "./contract.ts";
 
 /** A value's fingerprint in a manifest: type and value, so `1` and `"1"` differ. */
 export function valueHash(value: FlatValue): string {
@@ -14,6 +14,8 @@ export interface Desired {
   commit: string;
   /** null: the file was deleted (a tombstone) */
   keySet: KeySet | null;
+  /** the `keysets` record it was read from; absent for writes outside the topic's order (a rebuild) */
+  position?: RecordPosition;
 }
 
 interface Diff {
@@ -125,6 +127,7 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
         ...(options.elapsedMs === undefined ? {} : { duration_ms: options.elapsedMs }),
       },
       ...(desired.keySet === null ? { deleted: true } : {}),
+      ...(desired.position ? { position: desired.position } : {}),
     },
   };
 }

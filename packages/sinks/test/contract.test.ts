@@ -3,8 +3,9 @@ import { type KeySet, type Scope, type SinkReport, scopeKey } from "@varstream/s
 import { desiredOf, makeKeySet } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../src/apply.ts";
-import type { Sink } from "../src/contract.ts";
+import { type Sink, StaleWriteError } from "../src/contract.ts";
 import type { OpenStore } from "../src/fixture.ts";
+import { planApply } from "../src/plan.ts";
 import type { SinkKind } from "../src/registry.ts";
 import { CASES, logger, openSink } from "./fixtures.ts";
 
@@ -43,6 +44,38 @@ function sinkContract(kind: SinkKind, variant: string | undefined) {
     expect(await read(destination)).toEqual({ "db.host": "h", "db.port": "5432", debug: "false" });
     const again = keySet(scopeA, "t2", { "db.host": "h", "db.port": 5432, debug: false });
     expect(await applyDesired(sink, desired(again), options)).toMatchObject({ set: 0, unchanged: 3, pruned: 0 });
+  });
+
+  it("never writes over the apply of a later keysets record: refused inside apply, nothing written", async () => {
+    const fenced = `${destination}-fence`;
+    const scope: Scope = { ...scopeA, destination: fenced, file: "f.yaml" };
+    const at = (offset: number, partition = 0) => ({ partition, offset });
+    const newer = { ...desired(keySet(scope, "f2", { v: "new" })), position: at(20) };
+    expect(await applyDesired(sink, newer, options)).toMatchObject({ outcome: "applied", set: 1 });
+    // Plans made before the newer apply landed (against no manifest), by a writer that then paused:
+    // one from an older record, one from the same record. The store refuses both, atomically.
+    const older = { ...desired(keySet(scope, "f1", { v: "old", extra: 1 })), position: at(10) };
+    await expect(sink.apply(planApply(older, null))).rejects.toBeInstanceOf(StaleWriteError);
+    const same = { ...desired(keySet(scope, "f2", { v: "new", extra: 2 })), position: at(20) };
+    await expect(sink.apply(planApply(same, null))).rejects.toBeInstanceOf(StaleWriteError);
+    expect(await read(fenced)).toEqual({ v: "new" });
+    // Through applyDesired: reported as applied with nothing written, and the caller is told.
+    const stale: StaleWriteError[] = [];
+    expect(await applyDesired(sink, older, { ...options, onStale: (err) => stale.push(err) })).toMatchObject({
+      outcome: "applied",
+      set: 0,
+      warnings: [expect.stringMatching(/^superseded: .* already holds keysets record 0@20/)],
+    });
+    expect(stale).toHaveLength(1);
+    expect(await read(fenced)).toEqual({ v: "new" });
+    // A later record applies; a record of another partition (the partition count changed) is not compared.
+    expect(
+      await applyDesired(sink, { ...desired(keySet(scope, "f3", { v: "later" })), position: at(21) }, options),
+    ).toMatchObject({ set: 1 });
+    expect(
+      await applyDesired(sink, { ...desired(keySet(scope, "f4", { v: "moved" })), position: at(0, 1) }, options),
+    ).toMatchObject({ set: 1 });
+    expect(await read(fenced)).toEqual({ v: "moved" });
   });
 
   it("a redelivered key set of an applied task reports the first apply and writes nothing", async () => {

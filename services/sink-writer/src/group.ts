@@ -1,5 +1,4 @@
 import {
-  CRASH_DETECTION,
   DecodeError,
   decode,
   dlqMessage,
@@ -40,6 +39,8 @@ export interface SinkGroupOptions {
   logger: Logger;
   onFatal: (err: Error) => void;
   secrets: Secrets;
+  /** a member silent this long loses its partitions to the others (SINK_SESSION_TIMEOUT) */
+  sessionTimeoutMs: number;
 }
 
 /**
@@ -70,7 +71,8 @@ export class SinkGroup {
       groupId: this.groupId,
       maxWaitTimeInMs: 50,
       readUncommitted: false,
-      ...CRASH_DETECTION,
+      sessionTimeout: this.options.sessionTimeoutMs,
+      heartbeatInterval: Math.min(1000, this.options.sessionTimeoutMs / 3),
     });
     this.consumer = consumer;
     watchConsumerCrash(consumer, logger, this.options.onFatal);
@@ -85,7 +87,17 @@ export class SinkGroup {
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
-          await this.handleChunk(chunk);
+          const applied = await this.handleChunk(chunk, batch.partition);
+          if (applied.stale) {
+            // Refused over a later record's apply: either a redelivery of what is already superseded,
+            // or this member lost the partition while it was paused and its successor went on. A
+            // heartbeat tells which: a member no longer in the group gets an error here (and rejoins),
+            // reporting and committing nothing.
+            await heartbeat();
+          }
+          if (applied.topicMessages.length > 0) {
+            await this.options.producer.sendBatch({ topicMessages: applied.topicMessages, acks: -1 });
+          }
           const last = chunk.at(-1)!;
           resolveOffset(last.offset);
           await commitOffsetsIfNecessary({
@@ -104,7 +116,7 @@ export class SinkGroup {
   }
 
   /** Decodes a record of `keysets`; undefined for another sink's scope. */
-  private decodeRecord(message: KafkaMessage): Desired | undefined {
+  private decodeRecord(message: KafkaMessage, partition: number): Desired | undefined {
     if (message.key === null) throw new DecodeError("record has no key");
     let scope: Scope;
     try {
@@ -113,24 +125,30 @@ export class SinkGroup {
       throw new DecodeError((err as Error).message);
     }
     if (scope.datasource !== this.name) return undefined;
+    const position = { partition, offset: Number(message.offset) };
     if (message.value === null) {
       return {
         scope,
         taskId: headerText(message.headers, "task-id") ?? "",
         commit: headerText(message.headers, "commit") ?? "",
         keySet: null,
+        position,
       };
     }
     const keySet = decode(KeySet, message.value, message.headers);
-    return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet };
+    return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet, position };
   }
 
   /**
-   * Applies a chunk: records of one scope in order, different scopes side by side; then one send of
-   * every status report and DLQ record, acknowledged before the caller commits the offsets.
+   * Applies a chunk: records of one scope in order, different scopes side by side. Returns the status
+   * reports and DLQ records, which the caller sends (acknowledged) before it commits the offsets.
    */
-  private async handleChunk(messages: KafkaMessage[]): Promise<void> {
-    const { producer, topics, logger } = this.options;
+  private async handleChunk(
+    messages: KafkaMessage[],
+    partition: number,
+  ): Promise<{ topicMessages: { topic: string; messages: Message[] }[]; stale: boolean }> {
+    const { topics, logger } = this.options;
+    let stale = false;
     const sink = this.sink!;
     const dlqTopic = topics.dlq(`sink.${this.name}`);
     // Conflict notices re-issue another task's report: sent after this chunk's own reports, which they amend.
@@ -139,7 +157,7 @@ export class SinkGroup {
     for (const message of messages) {
       let desired: Desired | undefined;
       try {
-        desired = this.decodeRecord(message);
+        desired = this.decodeRecord(message, partition);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
         logger.error({ err, offset: message.offset }, "undecodable key set sent to DLQ");
@@ -164,6 +182,19 @@ export class SinkGroup {
                 logger: logger.child({ task_id: desired.taskId }),
                 signal: this.abort.signal,
                 onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
+                onStale: (err) => {
+                  stale = true;
+                  logger.warn(
+                    { task_id: desired.taskId, err: err.message },
+                    "write refused: the store holds a later record",
+                  );
+                },
+                beforeWrite: () => {
+                  if (process.env.VARSTREAM_FAULT !== "sink-stop-before-write") return;
+                  // Tests: become a zombie between planning and writing (SIGSTOP), once.
+                  delete process.env.VARSTREAM_FAULT;
+                  process.kill(process.pid, "SIGSTOP");
+                },
               }),
             (err: Error) =>
               sinkReport({
@@ -193,7 +224,7 @@ export class SinkGroup {
       { topic: topics.status, messages: [...out.status, ...out.notices] },
       { topic: dlqTopic, messages: out.dlq },
     ].filter((t) => t.messages.length > 0);
-    if (topicMessages.length > 0) await producer.sendBatch({ topicMessages, acks: -1 });
+    return { topicMessages, stale };
   }
 
   async stop(): Promise<void> {

@@ -69,6 +69,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         groupPrefix: settings.topicPrefix,
         entry: bundle.datasources.get(name)!,
         maxRetries: settings.sinkMaxRetries,
+        sessionTimeoutMs: settings.sinkSessionTimeoutMs,
         retryBaseMs: options.retryBaseMs ?? 200,
         logger: logger.child({ sink: name }),
         onFatal: options.onFatal ?? exitOnFatal(logger),

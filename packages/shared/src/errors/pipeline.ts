@@ -35,6 +35,11 @@ export const PIPELINE_ERRORS = {
     retry: false,
     summary: "a sink's store or its rules refused the write (wrong type, validate_command, unsafe path)",
   },
+  STALE_WRITE: {
+    retry: false,
+    summary:
+      "a sink write came from an older keysets record than the store holds (a replica that lost its partition); refused, nothing written",
+  },
   DECODE_ERROR: { retry: false, summary: "a record on a topic does not decode into its contract" },
   INTERNAL: { retry: false, summary: "an unexpected error; the log has its stack" },
 } as const;

@@ -65,11 +65,3 @@ export function exitOnFatal(logger: Logger): (err: Error) => void {
     process.exit(1);
   };
 }
-
-/**
- * Group timing for the sink writers: a member that died (kill -9) is noticed after 15 s instead of
- * kafkajs' 30 s, so its partitions move to a live member sooner. kafkajs heartbeats between records,
- * so this must stay above the longest apply with its retries. (ETL keeps 30 s: a large git fetch
- * sends no heartbeat.)
- */
-export const CRASH_DETECTION = { sessionTimeout: 15_000, heartbeatInterval: 1_000 } as const;

@@ -2,7 +2,7 @@ import { canonicalText, destinationPrefix, type Scope, scopeKey, splitKey } from
 import { ConsecutiveBreaker, circuitBreaker, handleWhen } from "cockatiel";
 import { Etcd3, type IOperation, isRecoverableError } from "etcd3";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { EtcdSinkConfig } from "./config.ts";
 
 /** etcd refuses a transaction of more operations than its --max-txn-ops (128 by default). */
@@ -149,12 +149,13 @@ export class EtcdSink implements Sink {
     return out;
   }
 
-  private async commit(ops: IOperation[]): Promise<void> {
-    // An always-true comparison makes this an unconditional transaction.
-    await this.client
-      .if(this.prefix || "/", "Version", ">", -1)
-      .then(...ops)
-      .commit();
+  private async commit(ops: IOperation[], unchanged?: { key: string; modRevision: string }): Promise<void> {
+    // Without a guard, an always-true comparison makes this an unconditional transaction.
+    const txn = unchanged
+      ? this.client.if(unchanged.key, "Mod", "==", Number(unchanged.modRevision))
+      : this.client.if(this.prefix || "/", "Version", ">", -1);
+    const res = await txn.then(...ops).commit();
+    if (!res.succeeded) throw new Error(`${unchanged?.key} changed during the apply; retrying`);
   }
 
   async apply(plan: ApplyPlan): Promise<void> {
@@ -164,9 +165,16 @@ export class EtcdSink implements Sink {
       ),
       ...plan.stale.map((k) => this.client.delete().key(this.keyOf(plan.scope.destination, k))),
     ];
-    const manifest = this.client.put(this.manifestKey(scopeKey(plan.scope))).value(JSON.stringify(plan.manifest));
+    const manifestKey = this.manifestKey(scopeKey(plan.scope));
+    const manifest = this.client.put(manifestKey).value(JSON.stringify(plan.manifest));
+    // The manifest as it is now, and its revision: the write happens only if nobody replaced it since
+    // (mod revision 0: still absent), and never over the apply of a later keysets record.
+    const found = await this.client.get(manifestKey).exec();
+    const kv = found.kvs[0];
+    refuseOlder(scopeKey(plan.scope), kv ? (JSON.parse(kv.value.toString()) as Manifest) : null, plan);
+    const guard = { key: manifestKey, modRevision: kv?.mod_revision ?? "0" };
     if (writes.length + 1 <= MAX_TXN_OPS) {
-      await this.commit([...writes, manifest]);
+      await this.commit([...writes, manifest], guard);
       return;
     }
     // Too many operations for one transaction: journal a snapshot first, so any part can be undone.
@@ -176,7 +184,7 @@ export class EtcdSink implements Sink {
       values: Object.fromEntries(touched.map((k) => [this.keyOf(plan.scope.destination, k), current[k] ?? null])),
       manifest: await this.client.get(this.manifestKey(scopeKey(plan.scope))).string(),
     };
-    await this.commit([this.client.put(this.rollbackKey(scopeKey(plan.scope))).value(JSON.stringify(snapshot))]);
+    await this.commit([this.client.put(this.rollbackKey(scopeKey(plan.scope))).value(JSON.stringify(snapshot))], guard);
     const done = this.client.delete().key(this.rollbackKey(scopeKey(plan.scope)));
     try {
       for (let i = 0; i < writes.length; i += MAX_TXN_OPS - 2) {

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import { resolve } from "node:path";
 import { canonicalText, type FlatValue, PipelineError, type Scope, scopeKey } from "@varstream/shared";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { FileSinkConfig } from "./config.ts";
 import { type FileFormat, FORMATS } from "./formats.ts";
 import { type FileStore, LocalStore } from "./store.ts";
@@ -163,6 +163,9 @@ export class FileSink implements Sink {
     const sorted: Data = {};
     for (const key of Object.keys(data).sort()) sorted[key] = data[key]!;
     const { file } = await this.settle(plan.scope.destination, { data: text });
+    // Files have no transaction across processes: the check is made on the manifest file as read
+    // just before the writes (and under this process's lock of the destination).
+    refuseOlder(scopeKey(plan.scope), file.scopes[scopeKey(plan.scope)] ?? null, plan);
     const changed = Object.keys(plan.set).length > 0 || plan.stale.length > 0;
     const empty = Object.keys(sorted).length === 0;
     const next = changed ? (empty ? undefined : this.format.render(sorted)) : text;

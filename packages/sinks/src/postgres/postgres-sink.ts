@@ -1,7 +1,7 @@
 import { canonicalText, destinationPrefix, type FlatValue, type Scope, scopeKey } from "@varstream/shared";
 import pg from "pg";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { PostgresSinkConfig } from "./config.ts";
 
 const quote = (name: string) =>
@@ -138,6 +138,16 @@ export class PostgresSink implements Sink {
     client.on("error", lost);
     try {
       await client.query("BEGIN");
+      // One apply of a scope at a time (also its first, when there is no manifest row to lock yet),
+      // and none over the apply of a later keysets record.
+      await client.query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", [
+        `${this.manifests}|${scopeKey(plan.scope)}`,
+      ]);
+      const stored = await client.query<{ manifest: Manifest }>(
+        `SELECT manifest FROM ${this.manifests} WHERE scope = $1`,
+        [scopeKey(plan.scope)],
+      );
+      refuseOlder(scopeKey(plan.scope), stored.rows[0]?.manifest ?? null, plan);
       const set = Object.entries(plan.set);
       if (set.length > 0) {
         await client.query(

@@ -8,7 +8,15 @@ import {
 } from "@varstream/shared";
 import { type ChainableCommander, Redis } from "ioredis";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import {
+  type ApplyPlan,
+  type Claim,
+  type Manifest,
+  refuseOlder,
+  type Sink,
+  type SinkDeps,
+  StaleWriteError,
+} from "../contract.ts";
 import type { RedisSinkConfig } from "./config.ts";
 import { APPLY, UPDATE_CLAIMS } from "./scripts.ts";
 
@@ -236,7 +244,12 @@ export class RedisSink implements Sink {
         ...args,
       )
       .catch((err: Error) => {
-        // The script's own refusal (the destination holds another type) is the store refusing, not failing.
+        // The script's own refusals are the store refusing, not failing.
+        const stale = /STALE_WRITE (\d+) (\d+)/.exec(err.message);
+        if (stale && plan.manifest.position) {
+          const stored = { partition: Number(stale[1]), offset: Number(stale[2]) };
+          throw new StaleWriteError(scopeKey(plan.scope), stored, plan.manifest.position);
+        }
         if (/refusing to write into it/.test(err.message)) throw new PipelineError("SINK_REFUSED", err.message);
         throw err;
       });
@@ -251,9 +264,10 @@ export class RedisSink implements Sink {
   }
 
   private async applyJson(plan: ApplyPlan): Promise<void> {
-    // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it meanwhile.
-    await this.client.watch(plan.scope.destination);
+    // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it (or the manifest) meanwhile.
+    await this.client.watch(plan.scope.destination, MANIFEST_PREFIX + scopeKey(plan.scope));
     try {
+      refuseOlder(scopeKey(plan.scope), await this.readManifest(plan.scope), plan);
       const doc = await this.readJson(plan.scope.destination);
       for (const k of plan.stale) delete doc[k];
       Object.assign(doc, plan.set);

@@ -41,6 +41,20 @@ local function claim_all(claims, keys, me, add)
   call_chunked("HSET", claims, sets, 1, #sets, 1000)
   call_chunked("HDEL", claims, dels, 1, #dels, 1000)
 end
+-- The stored manifest's keysets record, when it is the same as or later than the new one's on the
+-- same partition: "partition offset" (the write is refused); else nil.
+local function newer_stored(manifest, meta)
+  local stored = redis.call("HGET", manifest, "__meta__")
+  if not stored then return nil end
+  local ok, old = pcall(cjson.decode, stored)
+  local new = cjson.decode(meta)
+  if not ok or type(old.position) ~= "table" or type(new.position) ~= "table" then return nil end
+  if old.position.partition ~= new.position.partition then return nil end
+  if old.position.offset >= new.position.offset then
+    return string.format("%d %d", old.position.partition, old.position.offset)
+  end
+  return nil
+end
 `;
 
 /**
@@ -59,8 +73,9 @@ return 0
 `;
 
 /**
- * A whole apply of the `hash` or `string` layout in one command: the type check first (nothing is
- * written into a key of another type), then data, manifest and claims.
+ * A whole apply of the `hash` or `string` layout in one command: the stored manifest's record and the
+ * type check first (nothing is written over a later record's apply, nor into a key of another type),
+ * then data, manifest and claims.
  * KEYS: manifest hash, claims hash, destination.
  * ARGV: layout, me (scope key), ttl (0: none), n, n × (key, value), m, m × stale key, manifest meta JSON,
  * f, f × (manifest field, value hash), r, r × released key.
@@ -76,6 +91,8 @@ local meta = ARGV[i]
 local nfields = tonumber(ARGV[i + 1]); local fields_from = i + 2
 i = fields_from + 2 * nfields
 local nrel = tonumber(ARGV[i]); local rel_from = i + 1
+local newer = newer_stored(manifest, meta)
+if newer then return redis.error_reply("STALE_WRITE " .. newer) end
 if layout == "hash" then
   local t = redis.call("TYPE", dest)["ok"]
   if t ~= "hash" and t ~= "none" then

@@ -9,7 +9,7 @@ import {
 } from "@varstream/shared";
 import zookeeper from "node-zookeeper-client";
 import { claimedBy } from "../claims.ts";
-import type { ApplyPlan, Claim, Manifest, Sink, SinkDeps } from "../contract.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { ZookeeperSinkConfig } from "./config.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
@@ -109,12 +109,16 @@ export class ZookeeperSink implements Sink {
     return this.config.encoding === "json" ? canonicalText(JSON.parse(text) as FlatValue) : text;
   }
 
-  private get(path: string): Promise<Buffer | undefined> {
+  private async get(path: string): Promise<Buffer | undefined> {
+    return (await this.getVersioned(path))?.data;
+  }
+
+  private getVersioned(path: string): Promise<{ data: Buffer; version: number } | undefined> {
     return new Promise((resolve, reject) =>
-      this.client.getData(path, (err, data) => {
+      this.client.getData(path, (err, data, stat) => {
         if (err && "getCode" in err && err.getCode() === NO_NODE) return resolve(undefined);
         if (err) return reject(err);
-        resolve(data ?? Buffer.alloc(0));
+        resolve({ data: data ?? Buffer.alloc(0), version: stat.version });
       }),
     );
   }
@@ -172,6 +176,11 @@ export class ZookeeperSink implements Sink {
 
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ready();
+    // The manifest as it is now: the multi below sets it at this version only (or creates it, failing
+    // if another apply did meanwhile), and never over the apply of a later keysets record.
+    const manifestPath = this.manifestPath(scopeKey(plan.scope));
+    const stored = await this.getVersioned(manifestPath);
+    refuseOlder(scopeKey(plan.scope), stored ? (JSON.parse(stored.data.toString("utf8")) as Manifest) : null, plan);
     const writes = Object.entries(plan.set).map(([key, value]) => ({
       path: this.path(plan.scope.destination, key),
       data: this.encode(value),
@@ -183,6 +192,7 @@ export class ZookeeperSink implements Sink {
     const stale = plan.stale.map((key) => this.path(plan.scope.destination, key));
     // Existence checks side by side (one session, answered in order), not one round trip after another.
     const [present, stalePresent] = await Promise.all([this.existAll(writes.map((w) => w.path)), this.existAll(stale)]);
+    present[present.length - 1] = stored !== undefined; // the manifest: as read above, not a moment later
     const missing = writes.filter((_, i) => !present[i]);
     // The parents of new znodes that are missing too, created (empty) in the same multi.
     const written = new Set(writes.map((w) => w.path));
@@ -201,7 +211,7 @@ export class ZookeeperSink implements Sink {
     const txn = this.client.transaction();
     for (const { path, data } of creates) txn.create(path, data ?? Buffer.alloc(0), this.acls);
     writes.forEach(({ path, data }, i) => {
-      if (present[i]) txn.setData(path, data, -1);
+      if (present[i]) txn.setData(path, data, path === manifestPath && stored ? stored.version : -1);
     });
     stale.forEach((path, i) => {
       if (stalePresent[i]) txn.remove(path, -1);
