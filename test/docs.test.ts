@@ -6,12 +6,12 @@ import { generated, ROOT } from "../scripts/docs/generate.ts";
 /**
  * The generated parts of the docs (each sink's configuration table, docs/bundle.md, the error tables
  * of the README and the operations guide) are what the schemas and catalogues say: change the code,
- * then run `pnpm docs`.
+ * then run `pnpm run docs`.
  */
 describe("generated docs are up to date", async () => {
   for (const { path, content } of await generated()) {
-    it(`${path} is what \`pnpm docs\` makes of the code`, async () => {
-      expect(await readFile(join(ROOT, path), "utf8"), `${path} is stale: run pnpm docs`).toBe(content);
+    it(`${path} is what \`pnpm run docs\` makes of the code`, async () => {
+      expect(await readFile(join(ROOT, path), "utf8"), `${path} is stale: run pnpm run docs`).toBe(content);
     });
   }
 

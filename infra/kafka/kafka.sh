@@ -3,7 +3,7 @@
 #   kafka.sh start [name]   fetch jars once (cached per version), format storage once, start, wait until ready
 #   kafka.sh stop [name]    stop it cleanly (SIGTERM, then wait)
 #   kafka.sh status [name]
-# Env: KAFKA_VERSION (default 3.9.2; 4.x works too), KAFKA_PORT (default 9092, PLAINTEXT),
+# Env: KAFKA_VERSION (default 4.4.0; 3.9.x works too), KAFKA_PORT (default 9092, PLAINTEXT),
 #      KAFKA_CONTROLLER_PORT (KAFKA_PORT+1), KAFKA_SASL_PORT (KAFKA_PORT+2, SASL_SSL: SCRAM-SHA-256/512, PLAIN),
 #      KAFKA_SSL_PORT (KAFKA_PORT+3, SSL with client certificates), KAFKA_HEAP (default 512m),
 #      KAFKA_USERS ("name:password …", SCRAM and PLAIN users made at format time; default below).
@@ -16,7 +16,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 . "$here/../../scripts/env.sh"
 cmd="${1:-start}"
 name="${2:-local}"
-version="${KAFKA_VERSION:-3.9.2}"
+version="${KAFKA_VERSION:-4.4.0}"
 major="${version%%.*}"
 port="${KAFKA_PORT:-9092}"
 cport="${KAFKA_CONTROLLER_PORT:-$((port + 1))}"
