@@ -1,14 +1,17 @@
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createKafka, createLogger, topicNames } from "@varstream/shared";
+import { createKafka, createLogger, loadSettings, TERMINAL_STATES, topicNames } from "@varstream/shared";
 import {
+  freePort,
   GitRepo,
   githubPushPayload,
   githubRequest,
   Pipeline,
   readCommitted,
+  type ServiceName,
   ServiceProcess,
+  TEST_KAFKA,
   waitFor,
 } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -178,4 +181,135 @@ describe("sink writer replicas: a paused writer that lost its partition cannot w
     expect(task.state).toBe("SUCCEEDED");
     expect(JSON.stringify(task)).not.toContain("superseded");
   });
+});
+
+/**
+ * Two replicas of every service, each its own process, under a stream of commits to several
+ * repositories; mid-stream one of each is killed (SIGKILL). Every accepted webhook's task ends in a
+ * final state, and every destination holds its repository's last commit.
+ */
+describe("two replicas of everything, one of each killed mid-stream", () => {
+  const repos: GitRepo[] = [];
+  let out: string;
+  let bundlePath: string;
+  const procs: ServiceProcess[] = [];
+  const prefix = `trep${Date.now().toString(36)}.`;
+
+  beforeAll(async () => {
+    repos.push(await GitRepo.create("acme/r1"));
+    for (const name of ["acme/r2", "acme/r3", "acme/r4"]) repos.push(await GitRepo.create(name, repos[0]!.root));
+    out = await mkdtemp(join(tmpdir(), "varstream-rep-all-"));
+    const bundle = {
+      bundle: {
+        platforms: [{ github: { endpoint: repos[0]!.endpoint } }],
+        datasources: [{ file: { path: out } }],
+        rules: [
+          {
+            platform: "github",
+            datasource: "file",
+            file_name: "app.json",
+            destination_template: "{repo}",
+          },
+        ],
+      },
+    };
+    bundlePath = join(out, "..", `${out.split("/").at(-1)}-bundle.json`);
+    await writeFile(bundlePath, JSON.stringify(bundle));
+  });
+
+  afterAll(async () => {
+    for (const p of procs) await p.stop();
+    for (const r of repos) await r.cleanup();
+  });
+
+  const start = async (service: ServiceName, name: string, extra: Record<string, string> = {}) => {
+    const env = {
+      ...ServiceProcess.env(
+        loadSettings({ KAFKA_BROKERS: TEST_KAFKA }, { topicPrefix: prefix, topicPartitions: 3 }),
+        bundlePath,
+      ),
+      GIT_CACHE_DIR: await mkdtemp(join(tmpdir(), `varstream-${name}-`)),
+      ETL_SESSION_TIMEOUT: "6s",
+      SINK_SESSION_TIMEOUT: "6s",
+      ...extra,
+    };
+    const p = new ServiceProcess(service, name, env);
+    procs.push(p);
+    const ready = { ingest: "ingest listening", etl: "etl consuming", "sink-writer": "sink group consuming" }[service];
+    await waitFor(() => p.lines(ready).length > 0, { what: `${name} ready`, timeoutMs: 60_000 });
+    return p;
+  };
+
+  it("every accepted task reaches a final state and every destination converges to its last commit", async () => {
+    const ports = [await freePort(), await freePort()];
+    const grpc = [await freePort(), await freePort()];
+    const ingest = [];
+    for (const i of [0, 1]) {
+      ingest.push(
+        await start("ingest", `ingest-${i}`, {
+          HTTP_ADDR: `127.0.0.1:${ports[i]}`,
+          ORCHESTRATOR_ADDR: `127.0.0.1:${grpc[i]}`,
+        }),
+      );
+    }
+    const etl = [await start("etl", "etl-0"), await start("etl", "etl-1")];
+    const writers = [await start("sink-writer", "sink-0"), await start("sink-writer", "sink-1")];
+    const alive = new Set([0, 1]);
+    const post = async (req: { headers: Record<string, string>; body: string }) => {
+      // A load balancer's view: try a live ingest, fall over to the other.
+      for (const i of [...alive, ...alive]) {
+        try {
+          const res = await fetch(`http://127.0.0.1:${ports[i]}/v1/webhooks/file`, {
+            method: "POST",
+            headers: req.headers,
+            body: req.body,
+          });
+          if (res.status === 202) return { id: ((await res.json()) as { task_id: string }).task_id, via: i };
+        } catch {
+          // connection refused: that replica is gone
+        }
+      }
+      throw new Error("no ingest accepted the webhook");
+    };
+
+    const accepted: { id: string; via: number }[] = [];
+    const last = new Map<string, number>();
+    for (let round = 1; round <= 10; round++) {
+      for (const repo of repos) {
+        const commit = await repo.commit({ "app.json": JSON.stringify({ repo: repo.fullName, round }) });
+        accepted.push(await post(githubRequest(githubPushPayload(repo, commit))));
+        last.set(repo.fullName, round);
+      }
+      if (round === 4) {
+        // Mid-stream: one of each dies like a crashed pod.
+        ingest[0]!.signal("SIGKILL");
+        alive.delete(0);
+        etl[0]!.signal("SIGKILL");
+        writers[0]!.signal("SIGKILL");
+      }
+    }
+
+    const task = async (id: string) => {
+      const res = await fetch(`http://127.0.0.1:${ports[1]}/v1/tasks/${id}`);
+      return res.status === 200 ? ((await res.json()) as { state: string }) : undefined;
+    };
+    for (const { id } of accepted) {
+      await waitFor(async () => TERMINAL_STATES.has(((await task(id))?.state ?? "PENDING") as never), {
+        what: `task ${id} to finish`,
+        timeoutMs: 90_000,
+      });
+    }
+    const states = await Promise.all(accepted.map(async ({ id }) => (await task(id))?.state));
+    expect(states.filter((s) => s !== "SUCCEEDED")).toEqual([]);
+    for (const repo of repos) {
+      const file = join(out, `${repo.fullName}.json`);
+      await waitFor(
+        async () => {
+          const text = await readFile(file, "utf8").catch(() => "{}");
+          return (JSON.parse(text) as { round?: number }).round === last.get(repo.fullName);
+        },
+        { what: `${file} to hold the last commit`, timeoutMs: 30_000 },
+      );
+    }
+  }, 240_000);
 });
