@@ -26,6 +26,7 @@ cleanup() {
   for s in "${started[@]}"; do
     case "$s" in
       kafka:*) i="${s#kafka:}"; KAFKA_PORT="$(kafka_port "$i")" bash infra/kafka/kafka.sh stop "test-${kafka_versions[$i]}" || true ;;
+      cluster) KAFKA_PORT="$cluster_port" bash infra/kafka/kafka.sh stop "$cluster_name" || true ;;
       redis) REDIS_PORT="$redis_port" bash infra/redis/redis.sh stop test || true ;;
       postgres) PG_PORT="$pg_port" bash infra/postgres/postgres.sh stop test || true ;;
       etcd) ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh stop test || true ;;
@@ -34,6 +35,17 @@ cleanup() {
   done
 }
 trap cleanup EXIT
+
+# The cluster lane (test/cluster): three brokers of the first version, replication 3, min.insync.replicas 2.
+# It runs with the whole suite; with a file filter only when TEST_KAFKA_CLUSTER=1.
+cluster_port="${TEST_KAFKA_CLUSTER_PORT:-37092}"
+cluster_name="test-cluster-${kafka_versions[0]}"
+run_cluster="${TEST_KAFKA_CLUSTER:-$([ $# -eq 0 ] && echo 1 || echo 0)}"
+if [ "$run_cluster" = 1 ] && ! KAFKA_PORT="$cluster_port" bash infra/kafka/kafka.sh status "$cluster_name" >/dev/null 2>&1; then
+  for n in 0 1 2; do rm -rf "$VARSTREAM_CACHE/kafka/$cluster_name/node-$n/data"; done
+  KAFKA_NODES=3 KAFKA_VERSION="${kafka_versions[0]}" KAFKA_PORT="$cluster_port" bash infra/kafka/kafka.sh start "$cluster_name"
+  started+=(cluster)
+fi
 
 for i in "${!kafka_versions[@]}"; do
   v="${kafka_versions[$i]}"
@@ -91,5 +103,17 @@ for i in "${!kafka_versions[@]}"; do
     console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
   ' "$report" 2>/dev/null || echo "no report")")
 done
+if [ "$run_cluster" = 1 ]; then
+  echo "== cluster lane (vitest test/cluster) against a three-broker Kafka ${kafka_versions[0]} on :$cluster_port/:$((cluster_port + 10))/:$((cluster_port + 20))"
+  report="$VARSTREAM_CACHE/vitest-cluster.json"
+  rm -f "$report"
+  KAFKA_CLUSTER=1 KAFKA_CLUSTER_NAME="$cluster_name" KAFKA_CLUSTER_PORT="$cluster_port" \
+    KAFKA_BROKERS="127.0.0.1:$cluster_port,127.0.0.1:$((cluster_port + 10)),127.0.0.1:$((cluster_port + 20))" \
+    pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/cluster || status=$?
+  summary+=("Kafka ${kafka_versions[0]} cluster: $(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
+  ' "$report" 2>/dev/null || echo "no report")")
+fi
 printf '%s\n' "${summary[@]}"
 exit "$status"

@@ -70,7 +70,10 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
 
   const admin = kafka.admin();
   await admin.connect();
-  await ensureTopics(admin, topicSpecs(settings.topicPrefix, settings.topicPartitions, ["etl"]));
+  await ensureTopics(
+    admin,
+    topicSpecs(settings.topicPrefix, settings.topicPartitions, ["etl"], settings.topicReplication),
+  );
 
   const readers = createGitReaders({
     bundle,

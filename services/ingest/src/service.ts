@@ -42,7 +42,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
   const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);
-  const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions);
+  const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions, [], settings.topicReplication);
 
   const admin = kafka.admin();
   await admin.connect();

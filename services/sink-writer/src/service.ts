@@ -47,6 +47,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         settings.topicPrefix,
         settings.topicPartitions,
         names.map((n) => `sink.${n}`),
+        settings.topicReplication,
       ),
     );
   } finally {

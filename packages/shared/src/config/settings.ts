@@ -1,4 +1,5 @@
 import { type KafkaSecurity, kafkaSecurityFromEnv } from "../kafka/security.ts";
+import type { TopicReplication } from "../kafka/topics.ts";
 
 /**
  * Process settings from environment variables. Read once at start; every service gets
@@ -13,6 +14,8 @@ export interface Settings {
   kafkaSecurity: KafkaSecurity;
   topicPrefix: string;
   topicPartitions: number;
+  /** replication of the topics varstream creates (TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS) */
+  topicReplication: TopicReplication;
   httpHost: string;
   httpPort: number;
   /** the gRPC listen address (ORCHESTRATOR_ADDR), `host:port` */
@@ -84,6 +87,11 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     kafkaSecurity: kafkaSecurityFromEnv(env),
     topicPrefix: env.TOPIC_PREFIX ?? "varstream.",
     topicPartitions: int(env, "TOPIC_PARTITIONS", 6),
+    topicReplication: {
+      // -1: the broker's default.replication.factor
+      factor: env.TOPIC_REPLICATION_FACTOR ? int(env, "TOPIC_REPLICATION_FACTOR", -1) : -1,
+      ...(env.TOPIC_MIN_INSYNC_REPLICAS ? { minInsyncReplicas: int(env, "TOPIC_MIN_INSYNC_REPLICAS", 1) } : {}),
+    },
     httpHost: http.host,
     httpPort: http.port,
     grpcAddr: ((a) => `${a.host}:${a.port}`)(splitHostPort(env.ORCHESTRATOR_ADDR ?? ":50051", 50051)),

@@ -29,13 +29,40 @@ export function topicNames(prefix: string): Topics {
 export interface TopicSpec {
   topic: string;
   partitions: number;
+  /** -1: the broker's default.replication.factor */
+  replicationFactor?: number;
   config: Record<string, string>;
 }
 
-/** The partition counts and configs of docs/architecture.md#topics. `dlqStages` names the DLQs a service writes. */
-export function topicSpecs(prefix: string, partitions: number, dlqStages: string[] = []): TopicSpec[] {
+export interface TopicReplication {
+  /** replicas per partition; -1 leaves it to the broker's default.replication.factor */
+  factor: number;
+  /** the topics' min.insync.replicas (with acks=all, writes need this many replicas); unset: the broker's */
+  minInsyncReplicas?: number;
+}
+
+/**
+ * The partition counts and configs of docs/architecture.md#topics. `dlqStages` names the DLQs a service
+ * writes; `replication` applies to every topic created.
+ */
+export function topicSpecs(
+  prefix: string,
+  partitions: number,
+  dlqStages: string[] = [],
+  replication: TopicReplication = { factor: -1 },
+): TopicSpec[] {
   const t = topicNames(prefix);
-  return [
+  const replicated = (spec: TopicSpec): TopicSpec => ({
+    ...spec,
+    replicationFactor: replication.factor,
+    config: {
+      ...spec.config,
+      ...(replication.minInsyncReplicas === undefined
+        ? {}
+        : { "min.insync.replicas": String(replication.minInsyncReplicas) }),
+    },
+  });
+  const specs: TopicSpec[] = [
     { topic: t.webhooks, partitions, config: { "cleanup.policy": "delete", "retention.ms": String(7 * DAY_MS) } },
     { topic: t.webhooksRetry, partitions, config: { "cleanup.policy": "delete", "retention.ms": String(DAY_MS) } },
     { topic: t.keysets, partitions, config: { "cleanup.policy": "compact", "min.compaction.lag.ms": "0" } },
@@ -50,6 +77,7 @@ export function topicSpecs(prefix: string, partitions: number, dlqStages: string
       config: { "cleanup.policy": "delete", "retention.ms": String(14 * DAY_MS) },
     })),
   ];
+  return specs.map(replicated);
 }
 
 export class TopicConfigError extends Error {
@@ -77,7 +105,7 @@ export async function ensureTopics(admin: Admin, specs: TopicSpec[]): Promise<vo
     .map((s) => ({
       topic: s.topic,
       numPartitions: s.partitions,
-      replicationFactor: -1,
+      replicationFactor: s.replicationFactor ?? -1,
       configEntries: Object.entries(s.config).map(([name, value]) => ({ name, value })),
     }));
   if (missing.length > 0) {
