@@ -1,4 +1,4 @@
-import type { Logger, Topics } from "@varstream/shared";
+import type { Topics } from "@varstream/shared";
 import type { Admin, ICustomPartitioner, Kafka, Producer } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
@@ -11,7 +11,6 @@ export interface PartitionProducersOptions {
   topics: Topics;
   scopes: ScopeCommits;
   createPartitioner: ICustomPartitioner;
-  logger: Logger;
 }
 
 interface Owned {
@@ -64,15 +63,18 @@ export class PartitionProducers {
     return { topic, producer, writer, checked: undefined };
   }
 
-  /** Called on every assignment of a topic: producers for the partitions gained, closing those lost. */
+  /**
+   * Called on every assignment of a topic (kafkajs joins between batches, never during one). Every
+   * partition assigned gets a fresh producer, also one this replica held before the rebalance: another
+   * replica may have held it meanwhile (while this one was paused) and fenced the old producer.
+   */
   assign(topic: string, partitions: number[]): void {
-    const wanted = new Set(partitions.map((p) => key(topic, p)));
     for (const [k, owned] of this.owned) {
-      if (owned.topic !== topic || wanted.has(k)) continue;
+      if (owned.topic !== topic) continue;
       this.owned.delete(k);
       void owned.producer.disconnect().catch(() => undefined);
     }
-    for (const p of partitions) if (!this.owned.has(key(topic, p))) this.owned.set(key(topic, p), this.open(topic, p));
+    for (const p of partitions) this.owned.set(key(topic, p), this.open(topic, p));
   }
 
   /**

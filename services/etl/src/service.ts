@@ -90,7 +90,6 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     topics,
     scopes,
     createPartitioner: varstreamPartitioner(topics),
-    logger,
   });
   const deps: ChunkDeps = {
     desired: {
@@ -123,10 +122,13 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       eachBatch: async ({ batch, resolveOffset, heartbeat, isRunning, isStale }) => {
         const owned = await producers.writer(batch.topic, batch.partition, consumerGroup);
         if (!owned) {
+          // Fenced since the last assignment: a heartbeat makes this replica rejoin (it throws).
           logger.warn(
             { topic: batch.topic, partition: batch.partition },
             "batch of a partition this replica no longer owns",
           );
+          await delay(200);
+          await heartbeat();
           return;
         }
         const { writer, from } = owned;

@@ -1,14 +1,11 @@
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import {
-  AclOperationTypes,
-  AclPermissionTypes,
-  AclResourceTypes,
-  Kafka,
-  logLevel,
-  ResourcePatternTypes,
-} from "kafkajs";
+import kafkajs, { Kafka, logLevel } from "kafkajs";
 import { TEST_KAFKA } from "./pipeline.ts";
+
+// kafkajs is CommonJS and Node's named-export detection misses these enums.
+const { AclOperationTypes, AclPermissionTypes, AclResourceTypes, ResourcePatternTypes } = kafkajs;
+type AclResourceTypes = (typeof AclResourceTypes)[keyof typeof AclResourceTypes];
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
