@@ -3,7 +3,8 @@
 # redis-server, …), starts a test Kafka per Kafka version and the sink servers on loopback ports, then
 # runs lint, typecheck and layering once and vitest once per Kafka version (newest 4.x, then 3.9.2).
 # Extra arguments go to vitest (e.g. a file filter).
-#   env: TEST_KAFKA_VERSIONS ("4.4.0 3.9.2"; one version runs one lane), TEST_KAFKA_PORT (39092 for the first
+#   env: TEST_KAFKA_VERSIONS ("4.4.0 3.9.2"; one version runs one lane), TEST_KAFKA_CLUSTER=1 (the cluster lane,
+#        on TEST_KAFKA_CLUSTER_PORT 37092/37102/37112), TEST_KAFKA_PORT (39092 for the first
 #        version, 1000 less for each next), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432),
 #        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), KEEP_SERVERS=1 to leave them running
 set -euo pipefail
@@ -36,11 +37,11 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# The cluster lane (test/cluster): three brokers of the first version, replication 3, min.insync.replicas 2.
-# It runs with the whole suite; with a file filter only when TEST_KAFKA_CLUSTER=1.
+# The cluster lane (test/cluster, TEST_KAFKA_CLUSTER=1): three brokers of the first version, replication 3,
+# min.insync.replicas 2, the leader killed mid-stream. Not in CI yet: 3 of 8 runs stalled (docs/operations.md).
 cluster_port="${TEST_KAFKA_CLUSTER_PORT:-37092}"
 cluster_name="test-cluster-${kafka_versions[0]}"
-run_cluster="${TEST_KAFKA_CLUSTER:-$([ $# -eq 0 ] && echo 1 || echo 0)}"
+run_cluster="${TEST_KAFKA_CLUSTER:-0}"
 if [ "$run_cluster" = 1 ] && ! KAFKA_PORT="$cluster_port" bash infra/kafka/kafka.sh status "$cluster_name" >/dev/null 2>&1; then
   for n in 0 1 2; do rm -rf "$VARSTREAM_CACHE/kafka/$cluster_name/node-$n/data"; done
   KAFKA_NODES=3 KAFKA_VERSION="${kafka_versions[0]}" KAFKA_PORT="$cluster_port" bash infra/kafka/kafka.sh start "$cluster_name"
@@ -83,7 +84,9 @@ pnpm exec depcruise --config .dependency-cruiser.cjs packages services test benc
 mkdir -p "$VARSTREAM_CACHE"
 status=0
 summary=()
-for i in "${!kafka_versions[@]}"; do
+lanes=("${!kafka_versions[@]}")
+[ "${1:-}" = test/cluster ] && lanes=() # the cluster lane alone
+for i in "${lanes[@]}"; do
   v="${kafka_versions[$i]}"
   port="$(kafka_port "$i")"
   echo "== tests (vitest) against Kafka $v 127.0.0.1:$port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port"
@@ -115,5 +118,5 @@ if [ "$run_cluster" = 1 ]; then
     console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
   ' "$report" 2>/dev/null || echo "no report")")
 fi
-printf '%s\n' "${summary[@]}"
+[ ${#summary[@]} -eq 0 ] || printf "%s\n" "${summary[@]}"
 exit "$status"
