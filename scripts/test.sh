@@ -38,7 +38,7 @@ cleanup() {
 trap cleanup EXIT
 
 # The cluster lane (test/cluster, TEST_KAFKA_CLUSTER=1): three brokers of the first version, replication 3,
-# min.insync.replicas 2, the leader killed mid-stream. Not in CI yet: 3 of 8 runs stalled (docs/operations.md).
+# min.insync.replicas 2, the leader killed mid-stream. Not in CI yet: 2 of 8 runs stalled (docs/operations.md).
 cluster_port="${TEST_KAFKA_CLUSTER_PORT:-37092}"
 cluster_name="test-cluster-${kafka_versions[0]}"
 run_cluster="${TEST_KAFKA_CLUSTER:-0}"

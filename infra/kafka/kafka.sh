@@ -149,6 +149,7 @@ case "$cmd" in
     fi
     ;;
   start-node)
+    [ -f "$dir/nodes" ] || { echo "kafka: $name was never started as a cluster" >&2; exit 1; }
     node_env "${3:?node index}"
     running || launch
     ;;
