@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { PassThrough } from "node:stream";
 import { createLogger, KafkaConnectError, loadSettings, openKafka, topicNames } from "@varstream/shared";
 import {
+  denyWrite,
   GitRepo,
   githubPushPayload,
   githubRequest,
@@ -244,5 +245,57 @@ describe("a principal without WRITE on keysets", () => {
     expect(components).toContain("ingest");
     expect(components).not.toContain("etl");
     expect((await pipeline.task(res.body.task_id))?.state).toBe("PENDING");
+  });
+});
+
+describe("ingest when the event cannot be written but the report could", () => {
+  let repo: GitRepo;
+  let pipeline: Pipeline;
+  const p = prefix();
+
+  beforeAll(async () => {
+    await grantAcls({ principal: "User:limited", prefix: p });
+    repo = await GitRepo.create("acme/half");
+    pipeline = await Pipeline.start({
+      env: { ...scram("limited"), KAFKA_BROKERS: SECURE_KAFKA.sasl },
+      settings: { topicPrefix: p },
+      bundle: {
+        bundle: {
+          platforms: [{ github: { endpoint: repo.endpoint } }],
+          datasources: [{ file: { path: `${repo.root}/out` } }],
+          rules: [{ platform: "github", datasource: "file", file_name: "app.json" }],
+        },
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await denyWrite("User:limited", topicNames(p).webhooks, true).catch(() => undefined);
+    await pipeline?.stop();
+    await repo?.cleanup();
+  });
+
+  it("answers 503 and writes no report, so the sender's retry is published, not deduplicated to a task that never runs", async () => {
+    const commit = await repo.commit({ "app.json": '{"a": 1}' });
+    const req = githubRequest(githubPushPayload(repo, commit));
+    // Writes to webhooks are refused from now on; status stays writable (a partition's leader gone
+    // while the others answer looks the same to one produce request).
+    await denyWrite("User:limited", topicNames(p).webhooks);
+    await waitFor(async () => (await pipeline.post("file", req)).status === 503, {
+      what: "ingest to answer 503 while webhooks refuses writes",
+      timeoutMs: 30_000,
+      intervalMs: 500,
+    });
+    const again = await pipeline.post("file", req);
+    expect(again.status).toBe(503);
+    await denyWrite("User:limited", topicNames(p).webhooks, true);
+    const accepted = await waitFor(
+      async () => {
+        const res = await pipeline.post("file", req);
+        return res.status === 202 ? res.body : undefined;
+      },
+      { what: "the retry to be accepted", timeoutMs: 30_000, intervalMs: 500 },
+    );
+    expect((await pipeline.waitTask(accepted.task_id)).state).toBe("SUCCEEDED");
   });
 });

@@ -21,8 +21,8 @@ const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 4;
 
 /**
- * Publishes an accepted event and the task's first status report with an idempotent producer,
- * `acks=all`. The caller answers 202 only after this resolves. Webhooks arriving together are sent
+ * Publishes an accepted event, then the task's first status report, with an idempotent producer,
+ * `acks=all`. The caller answers 202 only after both are acknowledged. Webhooks arriving together are sent
  * in one produce request (kafkajs sends one request per call): at load this is what lets ingest keep up.
  */
 export class EventPublisher {
@@ -73,12 +73,18 @@ export class EventPublisher {
     if (batch.length === 0) return;
     this.inFlight += 1;
     try {
+      // Events first, reports after: a report is what makes a delivery id known (the dedupe index
+      // reads them), so it must never land without its event. In one request, a partition whose
+      // leader just died fails alone: the reports could land, the event not, and the sender's retry
+      // would be answered with the task id of an event that does not exist. Now a failed event send
+      // writes no report, and the retry publishes again (a duplicate event is absorbed downstream).
       await this.producer.sendBatch({
         acks: -1,
-        topicMessages: [
-          { topic: this.topics.webhooks, messages: batch.map((p) => p.event) },
-          { topic: this.topics.status, messages: batch.map((p) => p.status) },
-        ],
+        topicMessages: [{ topic: this.topics.webhooks, messages: batch.map((p) => p.event) }],
+      });
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: [{ topic: this.topics.status, messages: batch.map((p) => p.status) }],
       });
       for (const p of batch) p.resolve();
     } catch (err) {

@@ -72,3 +72,25 @@ export async function grantAcls(grant: AclGrant): Promise<void> {
     await admin.disconnect();
   }
 }
+
+/** Adds (or with `remove`, deletes) a DENY WRITE of `topic` for `principal`, through the PLAINTEXT listener. */
+export async function denyWrite(principal: string, topic: string, remove = false): Promise<void> {
+  const kafka = new Kafka({ brokers: TEST_KAFKA.split(","), logLevel: logLevel.NOTHING });
+  const admin = kafka.admin();
+  await admin.connect();
+  const acl = {
+    resourceType: AclResourceTypes.TOPIC,
+    resourceName: topic,
+    resourcePatternType: ResourcePatternTypes.LITERAL,
+    principal,
+    host: "*",
+    operation: AclOperationTypes.WRITE,
+    permissionType: AclPermissionTypes.DENY,
+  };
+  try {
+    if (remove) await admin.deleteAcls({ filters: [acl] });
+    else await admin.createAcls({ acl: [acl] });
+  } finally {
+    await admin.disconnect();
+  }
+}
