@@ -31,7 +31,13 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
     for (const name of ["acme/c2", "acme/c3"]) repos.push(await GitRepo.create(name, repos[0]!.root));
     out = await mkdtemp(join(tmpdir(), "varstream-cluster-"));
     pipeline = await Pipeline.start({
-      settings: { topicPartitions: 3, topicReplication: { factor: 3, minInsyncReplicas: 2 } },
+      settings: {
+        topicPartitions: 3,
+        topicReplication: { factor: 3, minInsyncReplicas: 2 },
+        // Groups whose coordinator died rejoin on the new one once a session times out: 10 s, not 30.
+        etlSessionTimeoutMs: 10_000,
+        sinkSessionTimeoutMs: 10_000,
+      },
       bundle: {
         bundle: {
           platforms: [{ github: { endpoint: repos[0]!.endpoint } }],
@@ -74,7 +80,7 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
             refused++;
             return undefined;
           },
-          { what: "a webhook accepted", timeoutMs: 60_000, intervalMs: 250 },
+          { what: "a webhook accepted", timeoutMs: 120_000, intervalMs: 250 },
         );
         accepted.push(id);
         if (killedAt > 0 && firstAfterKill === undefined) firstAfterKill = id;
@@ -97,7 +103,7 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
 
     const finished = new Map<string, string>();
     for (const id of accepted) {
-      const doc = await pipeline.waitTask(id, 60_000).catch(() => undefined);
+      const doc = await pipeline.waitTask(id, 120_000).catch(() => undefined);
       if (doc) finished.set(id, doc.state);
     }
     const unfinished = accepted.filter((id) => !TERMINAL_STATES.has((finished.get(id) ?? "PENDING") as never));
