@@ -3,7 +3,15 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafka, createLogger, TERMINAL_STATES, topicNames } from "@varstream/shared";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, readCommitted, waitFor } from "@varstream/testkit";
+import {
+  fileSinkBundle,
+  GitRepo,
+  githubPushPayload,
+  githubRequest,
+  Pipeline,
+  readCommitted,
+  waitFor,
+} from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 /**
@@ -38,13 +46,7 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
         etlSessionTimeoutMs: 10_000,
         sinkSessionTimeoutMs: 10_000,
       },
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repos[0]!.endpoint } }],
-          datasources: [{ file: { path: out } }],
-          rules: [{ platform: "github", datasource: "file", file_name: "app.json", destination_template: "{repo}" }],
-        },
-      },
+      bundle: fileSinkBundle(repos[0]!, { path: out, destinationTemplate: "{repo}" }),
     });
   });
 

@@ -5,6 +5,7 @@ import { PassThrough } from "node:stream";
 import { createLogger, KafkaConnectError, loadSettings, openKafka, topicNames } from "@varstream/shared";
 import {
   denyWrite,
+  fileSinkBundle,
   GitRepo,
   githubPushPayload,
   githubRequest,
@@ -158,13 +159,7 @@ describe("the whole pipeline over SASL_SSL", () => {
     repo = await GitRepo.create("acme/secure");
     pipeline = await Pipeline.start({
       env: { ...scram("varstream"), KAFKA_BROKERS: SECURE_KAFKA.sasl, LOG_LEVEL: "info" },
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
-          datasources: [{ file: { path: `${repo.root}/out` } }],
-          rules: [{ platform: "github", datasource: "file", file_name: "app.json" }],
-        },
-      },
+      bundle: fileSinkBundle(repo),
       logStream: logs,
     });
   });
@@ -204,13 +199,7 @@ describe("a principal without WRITE on keysets", () => {
     pipeline = await Pipeline.start({
       env: { ...scram("limited"), KAFKA_BROKERS: SECURE_KAFKA.sasl },
       settings: { topicPrefix: p },
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
-          datasources: [{ file: { path: `${repo.root}/out` } }],
-          rules: [{ platform: "github", datasource: "file", file_name: "app.json" }],
-        },
-      },
+      bundle: fileSinkBundle(repo),
       onFatal: (err) => fatal.push(err),
     });
   });
@@ -259,13 +248,7 @@ describe("ingest when the event cannot be written but the report could", () => {
     pipeline = await Pipeline.start({
       env: { ...scram("limited"), KAFKA_BROKERS: SECURE_KAFKA.sasl },
       settings: { topicPrefix: p },
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
-          datasources: [{ file: { path: `${repo.root}/out` } }],
-          rules: [{ platform: "github", datasource: "file", file_name: "app.json" }],
-        },
-      },
+      bundle: fileSinkBundle(repo),
     });
   });
 

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafka, createLogger, loadSettings, TERMINAL_STATES, topicNames } from "@varstream/shared";
 import {
+  fileSinkBundle,
   freePort,
   GitRepo,
   githubPushPayload,
@@ -36,13 +37,7 @@ describe("ETL replicas: a paused replica that lost its partitions cannot commit"
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/replicas");
-    const bundle = {
-      bundle: {
-        platforms: [{ github: { endpoint: repo.endpoint } }],
-        datasources: [{ file: { path: `${repo.root}/out` } }],
-        rules: [{ platform: "github", datasource: "file", file_name: "app.json" }],
-      },
-    };
+    const bundle = fileSinkBundle(repo);
     bundlePath = join(await mkdtemp(join(tmpdir(), "varstream-replicas-")), "bundle.json");
     await writeFile(bundlePath, JSON.stringify(bundle));
     pipeline = await Pipeline.start({ bundle });
@@ -123,13 +118,7 @@ describe("sink writer replicas: a paused writer that lost its partition cannot w
   beforeAll(async () => {
     repo = await GitRepo.create("acme/sink-replicas");
     out = await mkdtemp(join(tmpdir(), "varstream-sink-replicas-"));
-    const bundle = {
-      bundle: {
-        platforms: [{ github: { endpoint: repo.endpoint } }],
-        datasources: [{ file: { path: out } }],
-        rules: [{ platform: "github", datasource: "file", file_name: "app.json", destination_template: "app" }],
-      },
-    };
+    const bundle = fileSinkBundle(repo, { path: out, destinationTemplate: "app" });
     bundlePath = join(out, "..", `${out.split("/").at(-1)}-bundle.json`);
     await writeFile(bundlePath, JSON.stringify(bundle));
     pipeline = await Pipeline.start({ bundle });
@@ -199,20 +188,7 @@ describe("two replicas of everything, one of each killed mid-stream", () => {
     repos.push(await GitRepo.create("acme/r1"));
     for (const name of ["acme/r2", "acme/r3", "acme/r4"]) repos.push(await GitRepo.create(name, repos[0]!.root));
     out = await mkdtemp(join(tmpdir(), "varstream-rep-all-"));
-    const bundle = {
-      bundle: {
-        platforms: [{ github: { endpoint: repos[0]!.endpoint } }],
-        datasources: [{ file: { path: out } }],
-        rules: [
-          {
-            platform: "github",
-            datasource: "file",
-            file_name: "app.json",
-            destination_template: "{repo}",
-          },
-        ],
-      },
-    };
+    const bundle = fileSinkBundle(repos[0]!, { path: out, destinationTemplate: "{repo}" });
     bundlePath = join(out, "..", `${out.split("/").at(-1)}-bundle.json`);
     await writeFile(bundlePath, JSON.stringify(bundle));
   });

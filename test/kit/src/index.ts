@@ -1,3 +1,4 @@
+export * from "./bundles.ts";
 export * from "./cut-proxy.ts";
 export * from "./git-repo.ts";
 export * from "./github.ts";
