@@ -35,9 +35,15 @@ export function createKafka(settings: Settings, logger: Logger, extra: Partial<K
           log.debug(rest, message);
           return;
         }
-        // CONCURRENT_TRANSACTIONS right after a commit is expected and retried at once.
+        // CONCURRENT_TRANSACTIONS right after a commit is expected and retried at once; so are a
+        // coordinator that moved or is still loading (a new transactional id, a broker that failed
+        // over): kafkajs looks it up again and retries.
         const text = `${message} ${"error" in rest ? String(rest.error) : ""}`;
-        const routine = text.includes("another concurrent operation on the same transaction");
+        const routine = [
+          "another concurrent operation on the same transaction",
+          "not the correct coordinator",
+          "coordinator is loading",
+        ].some((m) => text.includes(m));
         log[routine ? "debug" : (LEVELS[level] ?? "info")](rest, message);
       },
     ...extra,
