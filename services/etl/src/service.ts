@@ -86,7 +86,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   const producers = new PartitionProducers({
     kafka,
     admin,
-    idPrefix: options.transactionalIdPrefix ?? process.env.ETL_TRANSACTIONAL_ID_PREFIX ?? groupId,
+    idPrefix: options.transactionalIdPrefix ?? settings.etlTransactionalIdPrefix ?? groupId,
     topics,
     scopes,
     createPartitioner: varstreamPartitioner(topics),

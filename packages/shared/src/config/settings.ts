@@ -33,6 +33,8 @@ export interface Settings {
   sinkMaxRetries: number;
   /** ETL_SESSION_TIMEOUT: an ETL replica silent this long loses its partitions to the others */
   etlSessionTimeoutMs: number;
+  /** ETL_TRANSACTIONAL_ID_PREFIX: transactional ids are `<prefix>.<topic>-<partition>` (default `<TOPIC_PREFIX>etl`) */
+  etlTransactionalIdPrefix: string | undefined;
   /**
    * SINK_SESSION_TIMEOUT: the same for a sink writer (15 s: a writer killed with -9 is replaced sooner
    * than kafkajs' 30 s); it heartbeats between records, so it must stay above the longest apply with retries
@@ -106,6 +108,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
     etlSessionTimeoutMs: parseDuration(env.ETL_SESSION_TIMEOUT ?? "30s"),
+    etlTransactionalIdPrefix: env.ETL_TRANSACTIONAL_ID_PREFIX || undefined,
     sinkSessionTimeoutMs: parseDuration(env.SINK_SESSION_TIMEOUT ?? "15s"),
     taskRetentionMs: parseDuration(env.TASK_RETENTION ?? "7d"),
     deliveryDedupeMs: parseDuration(env.DELIVERY_DEDUPE_WINDOW ?? "24h"),
