@@ -52,14 +52,13 @@ describe("ETL replicas: a paused replica that lost its partitions cannot commit"
   });
 
   const etl = async (name: string, extra: Record<string, string> = {}) => {
-    const replica = new ServiceProcess("etl", name, {
+    const replica = await ServiceProcess.start("etl", name, {
       ...ServiceProcess.env(pipeline.settings, bundlePath),
       GIT_CACHE_DIR: await mkdtemp(join(tmpdir(), `varstream-${name}-`)),
       ETL_SESSION_TIMEOUT: "6s",
       ...extra,
     });
     replicas.push(replica);
-    await waitFor(() => replica.lines("etl consuming").length > 0, { what: `${name} consuming`, timeoutMs: 30_000 });
     return replica;
   };
 
@@ -132,13 +131,12 @@ describe("sink writer replicas: a paused writer that lost its partition cannot w
   });
 
   const writer = async (name: string, extra: Record<string, string> = {}) => {
-    const w = new ServiceProcess("sink-writer", name, {
+    const w = await ServiceProcess.start("sink-writer", name, {
       ...ServiceProcess.env(pipeline.settings, bundlePath),
       SINK_SESSION_TIMEOUT: "6s",
       ...extra,
     });
     writers.push(w);
-    await waitFor(() => w.lines("sink group consuming").length > 0, { what: `${name} consuming`, timeoutMs: 30_000 });
     return w;
   };
   const stored = async () => JSON.parse(await readFile(join(out, "app.json"), "utf8")) as unknown;
@@ -209,10 +207,8 @@ describe("two replicas of everything, one of each killed mid-stream", () => {
       SINK_SESSION_TIMEOUT: "6s",
       ...extra,
     };
-    const p = new ServiceProcess(service, name, env);
+    const p = await ServiceProcess.start(service, name, env);
     procs.push(p);
-    const ready = { ingest: "ingest listening", etl: "etl consuming", "sink-writer": "sink group consuming" }[service];
-    await waitFor(() => p.lines(ready).length > 0, { what: `${name} ready`, timeoutMs: 60_000 });
     return p;
   };
 

@@ -1,4 +1,4 @@
-import type { Topics } from "@varstream/shared";
+import { errorChain, type Topics } from "@varstream/shared";
 import type { Admin, ICustomPartitioner, Kafka, Producer } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
@@ -116,16 +116,8 @@ export class PartitionProducers {
 }
 
 /** Errors that mean another producer holds this transactional id now. */
+const FENCED = new Set(["INVALID_PRODUCER_EPOCH", "PRODUCER_FENCED", "TRANSACTION_COORDINATOR_FENCED"]);
+
 export function isFenced(err: unknown): boolean {
-  let at: unknown = err;
-  for (let i = 0; i < 6 && at instanceof Error; i++) {
-    const type = (at as { type?: string }).type;
-    if (type === "INVALID_PRODUCER_EPOCH" || type === "PRODUCER_FENCED" || type === "TRANSACTION_COORDINATOR_FENCED") {
-      return true;
-    }
-    if (/fenced|producer epoch/i.test(at.message)) return true;
-    at =
-      (at as { cause?: unknown; originalError?: unknown }).cause ?? (at as { originalError?: unknown }).originalError;
-  }
-  return false;
+  return errorChain(err).some((e) => FENCED.has(e.type ?? "") || /fenced|producer epoch/i.test(e.message));
 }

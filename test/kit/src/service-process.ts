@@ -2,10 +2,18 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Settings } from "@varstream/shared";
+import { waitFor } from "./wait.ts";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../../..");
 
 export type ServiceName = "ingest" | "etl" | "sink-writer";
+
+/** The log line each service writes once it is consuming (or listening). */
+const READY: Record<ServiceName, string> = {
+  ingest: "ingest listening",
+  etl: "etl consuming",
+  "sink-writer": "sink group consuming",
+};
 
 /** One service as its own process (`node services/<name>/src/main.ts`), its log lines kept. */
 export class ServiceProcess {
@@ -26,6 +34,18 @@ export class ServiceProcess {
     this.child.stdout?.on("data", keep);
     this.child.stderr?.on("data", keep);
     this.exited = new Promise((resolve) => this.child.on("exit", (code, signal) => resolve({ code, signal })));
+  }
+
+  /** Starts the service and waits until it logs that it is ready. */
+  static async start(service: ServiceName, name: string, env: Record<string, string>): Promise<ServiceProcess> {
+    const p = new ServiceProcess(service, name, env);
+    try {
+      await waitFor(() => p.lines(READY[service]).length > 0, { what: `${name} ready`, timeoutMs: 60_000 });
+    } catch (err) {
+      await p.stop(); // never left running behind a failed start
+      throw err;
+    }
+    return p;
   }
 
   /** The environment a service process needs to join the pipeline of `settings`. */

@@ -20,8 +20,8 @@ const UNTRUSTED = new Set([
   "CERT_SIGNATURE_FAILURE",
 ]);
 
-/** The errors a kafkajs error wraps, outermost first. */
-function chain(err: unknown): Array<Error & { code?: string; type?: string }> {
+/** The errors a kafkajs error wraps (`cause`, `originalError`), outermost first. */
+export function errorChain(err: unknown): Array<Error & { code?: string; type?: string }> {
   const out: Array<Error & { code?: string; type?: string }> = [];
   let at: unknown = err;
   while (at instanceof Error && out.length < 8) {
@@ -39,7 +39,7 @@ function chain(err: unknown): Array<Error & { code?: string; type?: string }> {
  */
 export function explainKafkaError(err: unknown, settings: Settings): string | undefined {
   const security = settings.kafkaSecurity;
-  for (const e of chain(err)) {
+  for (const e of errorChain(err)) {
     if (e.name === "KafkaJSSASLAuthenticationError") {
       return `Kafka refused the SASL ${security.sasl?.mechanism ?? ""} login of user ${security.sasl?.username ?? "?"}: wrong username or password (KAFKA_SASL_USERNAME, KAFKA_SASL_PASSWORD*) or a mechanism the broker does not enable (KAFKA_SASL_MECHANISM) — ${e.message}`;
     }
