@@ -1,15 +1,16 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { PlatformConfig, RawBundle, Rule, SchemaRegistry } from "@varstream/bundle";
 import { PLATFORM_KINDS } from "@varstream/platforms";
-import { HTTP_ERRORS, PIPELINE_ERRORS, SecretManagers } from "@varstream/shared";
+import { contractJsonSchema, HTTP_ERRORS, PIPELINE_ERRORS, SecretManagers, TOPIC_CONTRACTS } from "@varstream/shared";
 import { SINKS } from "@varstream/sinks";
 import { schemaTable } from "./schema-table.ts";
 
 /**
  * The parts of the docs that are generated from the code: each sink's configuration table, the bundle
- * reference, and the error catalogues in the README and the operations guide. `pnpm run docs` writes them;
+ * reference, the error catalogues in the README and the operations guide, and the JSON Schema history of
+ * the topic contracts (docs/contracts/<name>/v<N>.schema.json). `pnpm run docs` writes them;
  * `test/docs.test.ts` fails when a file is not what this makes of it.
  */
 
@@ -90,6 +91,37 @@ export interface Generated {
   content: string;
 }
 
+/** The folder of a topic contract's JSON Schema history. */
+export function contractHistoryDir(name: string): string {
+  return `docs/contracts/${name}`;
+}
+
+/** The versions of a contract's history, oldest first: `v1.schema.json`, `v2.schema.json`, … */
+export async function contractHistory(name: string): Promise<string[]> {
+  const files = await readdir(join(ROOT, contractHistoryDir(name))).catch(() => []);
+  const version = (f: string) => Number(/^v(\d+)\.schema\.json$/.exec(f)?.[1] ?? Number.NaN);
+  return files.filter((f) => !Number.isNaN(version(f))).sort((a, b) => version(a) - version(b));
+}
+
+/**
+ * Each contract's schema as the code generates it now: the latest file of its history when that is
+ * what it says, else the next version (so a contract change adds a file and keeps every earlier one,
+ * which the compatibility test registers in order).
+ */
+async function contractSchemas(): Promise<Generated[]> {
+  const out: Generated[] = [];
+  for (const { name } of TOPIC_CONTRACTS) {
+    const content = `${JSON.stringify(contractJsonSchema(name), null, 2)}\n`;
+    const history = await contractHistory(name);
+    const latest = history.at(-1);
+    const dir = contractHistoryDir(name);
+    if (latest !== undefined && (await readFile(join(ROOT, dir, latest), "utf8")) === content) {
+      out.push({ path: `${dir}/${latest}`, content });
+    } else out.push({ path: `${dir}/v${history.length + 1}.schema.json`, content });
+  }
+  return out;
+}
+
 /** Every generated file, as it should be. */
 export async function generated(): Promise<Generated[]> {
   const out: Generated[] = [{ path: "docs/bundle.md", content: bundleDoc() }];
@@ -107,6 +139,7 @@ export async function generated(): Promise<Generated[]> {
   }
   await edit("README.md", { "http-errors": httpErrorTable(), "pipeline-errors": pipelineErrorTable() });
   await edit("docs/operations.md", { "error-codes": `${pipelineErrorTable()}\n${httpErrorTable()}` });
+  out.push(...(await contractSchemas()));
   return out;
 }
 
@@ -114,6 +147,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const { path, content } of await generated()) {
     const now = await readFile(join(ROOT, path), "utf8").catch(() => "");
     if (now !== content) {
+      await mkdir(dirname(join(ROOT, path)), { recursive: true });
       await writeFile(join(ROOT, path), content);
       console.log(`wrote ${path}`);
     }

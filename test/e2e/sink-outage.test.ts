@@ -3,7 +3,15 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafka, createLogger, flatten, topicNames } from "@varstream/shared";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TestServer, waitFor } from "@varstream/testkit";
+import {
+  GitRepo,
+  githubPushPayload,
+  githubRequest,
+  Pipeline,
+  readCommitted,
+  TestServer,
+  waitFor,
+} from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -67,21 +75,16 @@ describe("a sink outage", () => {
     expect(flatten(JSON.parse(await readFile(join(out, `${dest}.json`), "utf8")))).toEqual({ a: 2, c: 2 });
     // The failed scope's key set went to dlq.sink.redis-own, with the reason.
     const kafka = createKafka(pipeline.settings, createLogger("test", "silent"));
-    const consumer = kafka.consumer({ groupId: `${pipeline.settings.topicPrefix}test-sink-dlq` });
-    const dead: { taskId: string; headers: Record<string, string> }[] = [];
-    await consumer.connect();
-    await consumer.subscribe({
-      topic: topicNames(pipeline.settings.topicPrefix).dlq("sink.redis-own"),
-      fromBeginning: true,
-    });
-    await consumer.run({
-      eachMessage: async ({ message }) => {
-        const headers = Object.fromEntries(Object.entries(message.headers ?? {}).map(([k, v]) => [k, String(v)]));
-        dead.push({ taskId: (JSON.parse(String(message.value)) as { task_id: string }).task_id, headers });
+    const dlq = topicNames(pipeline.settings.topicPrefix).dlq("sink.redis-own");
+    const dead = await waitFor(
+      async () => {
+        const records = await readCommitted(kafka, dlq);
+        return records.length > 0
+          ? records.map((r) => ({ taskId: (JSON.parse(r.value!) as { task_id: string }).task_id, headers: r.headers }))
+          : undefined;
       },
-    });
-    await waitFor(() => dead.length > 0, { what: "the failed key set in dlq.sink.redis-own" });
-    await consumer.disconnect();
+      { what: "the failed key set in dlq.sink.redis-own" },
+    );
     expect(dead[0]).toMatchObject({ taskId: during.task_id, headers: { "dlq-stage": "sink.redis-own" } });
     expect(dead[0]?.headers["dlq-error-message"]).toMatch(/is not reachable/);
     expect(dead[0]?.headers["dlq-error-code"]).toBe("SINK_UNAVAILABLE");

@@ -3,7 +3,6 @@ import { cloneUrlAllowedForEvent, type EtlOutput, type GitReaders, TransientGitE
 import {
   backoffMs,
   DecodeError,
-  decode,
   dlqMessage,
   encode,
   etlReport,
@@ -11,6 +10,7 @@ import {
   type Logger,
   metrics,
   PipelineEvent,
+  type RecordCodec,
   type ResyncEvent,
   scopeKey,
   statusKey,
@@ -29,6 +29,8 @@ export interface ChunkDeps {
   readers: GitReaders;
   scopes: ScopeCommits;
   topics: Topics;
+  /** how event values are read (framed by the schema registry or plain JSON) */
+  codec: RecordCodec;
   logger: Logger;
   /** attempts for a transient failure before the event fails its task */
   attempts: number;
@@ -61,7 +63,7 @@ export async function processChunk(
   const resyncs: { record: Attempt; event: ResyncEvent }[] = [];
   for (const record of records) {
     try {
-      const decoded = decode(PipelineEvent, record.message.value, record.message.headers);
+      const decoded = await deps.codec.decode(PipelineEvent, record.message.value, record.message.headers);
       if (isResync(decoded)) {
         resyncs.push({ record, event: decoded });
         continue;

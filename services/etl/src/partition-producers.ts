@@ -1,4 +1,4 @@
-import { errorChain, type Topics } from "@varstream/shared";
+import { errorChain, type RecordCodec, type Topics } from "@varstream/shared";
 import type { Admin, ICustomPartitioner, Kafka, Producer } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 import { TransactionalWriter } from "./transactions.ts";
@@ -10,6 +10,7 @@ export interface PartitionProducersOptions {
   idPrefix: string;
   topics: Topics;
   scopes: ScopeCommits;
+  codec: RecordCodec;
   createPartitioner: ICustomPartitioner;
 }
 
@@ -58,7 +59,7 @@ export class PartitionProducers {
       .connect()
       .then(() => producer.transaction())
       .then((txn) => txn.abort())
-      .then(() => new TransactionalWriter(producer, this.options.topics, this.options.scopes));
+      .then(() => new TransactionalWriter(producer, this.options.topics, this.options.scopes, this.options.codec));
     writer.catch(() => undefined);
     return { topic, producer, writer, checked: undefined };
   }

@@ -4,6 +4,7 @@ import {
   type FileReport,
   type KeySet,
   type Logger,
+  type RecordCodec,
   type ResyncEvent,
   readDesiredState,
   scopeKey,
@@ -16,6 +17,8 @@ export interface DesiredStateSource {
   topic: string;
   groupPrefix: string;
   logger: Logger;
+  /** how `keysets` values are read */
+  codec?: RecordCodec;
   /** for `refetch`: ETL of one event, and the branch tip of a repository */
   process?: (event: WebhookEvent) => Promise<EtlOutput>;
   branchTip?: (cloneUrl: string, branch: string) => Promise<string>;
@@ -84,6 +87,7 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     purpose: "etl.resync",
     logger: source.logger,
     datasource: event.datasource,
+    ...(source.codec ? { codec: source.codec } : {}),
   });
   const now = new Date().toISOString();
   const { env, platform, tenant } = event.filters;

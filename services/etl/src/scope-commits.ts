@@ -1,5 +1,16 @@
-import { headerText, KeySet, type Logger, type Materialized, materialize } from "@varstream/shared";
+import {
+  DecodeError,
+  headerText,
+  jsonCodec,
+  KeySet,
+  type Logger,
+  type Materialized,
+  materialize,
+  type RecordCodec,
+} from "@varstream/shared";
 import type { Kafka } from "kafkajs";
+
+const COMMIT_ONLY = KeySet.pick({ commit: true });
 
 /**
  * The last produced commit of every scope, from the compacted `keysets` topic (read at start, then
@@ -9,13 +20,19 @@ export class ScopeCommits {
   private readonly commits = new Map<string, string>();
   private source: Materialized | undefined;
 
-  async start(kafka: Kafka, topic: string, groupPrefix: string, logger: Logger): Promise<void> {
+  async start(
+    kafka: Kafka,
+    topic: string,
+    groupPrefix: string,
+    logger: Logger,
+    codec: RecordCodec = jsonCodec,
+  ): Promise<void> {
     this.source = await materialize(kafka, {
       topic,
       groupPrefix,
       purpose: "etl.scopes",
       logger,
-      onRecord: (message) => {
+      onRecord: async (message) => {
         if (message.key === null) return;
         const key = message.key.toString();
         if (message.value === null) {
@@ -23,8 +40,11 @@ export class ScopeCommits {
           if (commit) this.commits.set(key, commit);
           return;
         }
-        const parsed = KeySet.pick({ commit: true }).safeParse(JSON.parse(message.value.toString("utf8")));
-        if (parsed.success) this.commits.set(key, parsed.data.commit);
+        try {
+          this.commits.set(key, (await codec.decode(COMMIT_ONLY, message.value, message.headers)).commit);
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err;
+        }
       },
     });
     await this.source.caughtUp;

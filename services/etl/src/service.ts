@@ -11,6 +11,7 @@ import {
   KafkaConnectError,
   type Logger,
   openKafka,
+  openRecordCodec,
   Secrets,
   type Settings,
   topicNames,
@@ -81,14 +82,16 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     logger,
     cue: options.cue ?? (await loadCue()),
   });
+  const codec = await openRecordCodec(settings.schemaRegistry, topics, logger);
   const scopes = new ScopeCommits();
-  await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger);
+  await scopes.start(kafka, topics.keysets, settings.topicPrefix, logger, codec);
   const producers = new PartitionProducers({
     kafka,
     admin,
     idPrefix: options.transactionalIdPrefix ?? settings.etlTransactionalIdPrefix ?? groupId,
     topics,
     scopes,
+    codec,
     createPartitioner: varstreamPartitioner(topics),
   });
   const deps: ChunkDeps = {
@@ -97,6 +100,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       topic: topics.keysets,
       groupPrefix: settings.topicPrefix,
       logger,
+      codec,
       process: (event) => readers.process(event),
       branchTip: (url, branch) => readers.repos.fetchBranch(url, branch),
     },
@@ -104,6 +108,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     readers,
     scopes,
     topics,
+    codec,
     logger,
     attempts: options.retryAttempts ?? 5,
     retryBaseMs: options.retryBaseMs ?? 500,

@@ -1,4 +1,4 @@
-import { headerText, type Topics } from "@varstream/shared";
+import { headerText, type RecordCodec, type Topics } from "@varstream/shared";
 import type { Producer, TopicMessages } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 
@@ -10,12 +10,14 @@ export class TransactionalWriter {
   private readonly producer: Producer;
   private readonly topics: Topics;
   private readonly scopes: ScopeCommits;
+  private readonly codec: RecordCodec;
   private tail: Promise<unknown> = Promise.resolve();
 
-  constructor(producer: Producer, topics: Topics, scopes: ScopeCommits) {
+  constructor(producer: Producer, topics: Topics, scopes: ScopeCommits, codec: RecordCodec) {
     this.producer = producer;
     this.topics = topics;
     this.scopes = scopes;
+    this.codec = codec;
   }
 
   commit(
@@ -31,7 +33,7 @@ export class TransactionalWriter {
       }
       const txn = await this.producer.transaction();
       try {
-        if (topicMessages.length > 0) await txn.sendBatch({ topicMessages, acks: -1 });
+        if (topicMessages.length > 0) await txn.sendBatch({ topicMessages: this.codec.frame(topicMessages), acks: -1 });
         await txn.sendOffsets({
           consumerGroupId: consumed.groupId,
           topics: [

@@ -3,6 +3,7 @@ import {
   eventKey,
   type IngestReport,
   type PipelineEvent,
+  type RecordCodec,
   statusKey,
   type Topics,
   varstreamPartitioner,
@@ -28,12 +29,14 @@ const MAX_IN_FLIGHT = 4;
 export class EventPublisher {
   private readonly producer: Producer;
   private readonly topics: Topics;
+  private readonly codec: RecordCodec;
   private queue: Pending[] = [];
   private scheduled = false;
   private inFlight = 0;
 
-  constructor(kafka: Kafka, topics: Topics) {
+  constructor(kafka: Kafka, topics: Topics, codec: RecordCodec) {
     this.topics = topics;
+    this.codec = codec;
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 5,
@@ -80,11 +83,11 @@ export class EventPublisher {
       // writes no report, and the retry publishes again (a duplicate event is absorbed downstream).
       await this.producer.sendBatch({
         acks: -1,
-        topicMessages: [{ topic: this.topics.webhooks, messages: batch.map((p) => p.event) }],
+        topicMessages: this.codec.frame([{ topic: this.topics.webhooks, messages: batch.map((p) => p.event) }]),
       });
       await this.producer.sendBatch({
         acks: -1,
-        topicMessages: [{ topic: this.topics.status, messages: batch.map((p) => p.status) }],
+        topicMessages: this.codec.frame([{ topic: this.topics.status, messages: batch.map((p) => p.status) }]),
       });
       for (const p of batch) p.resolve();
     } catch (err) {

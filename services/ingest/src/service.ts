@@ -4,6 +4,7 @@ import {
   ensureTopics,
   type Logger,
   openKafka,
+  openRecordCodec,
   Secrets,
   type Settings,
   topicNames,
@@ -48,7 +49,8 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   await admin.connect();
   await ensureTopics(admin, specs);
 
-  const publisher = new EventPublisher(kafka, topics);
+  const codec = await openRecordCodec(settings.schemaRegistry, topics, logger);
+  const publisher = new EventPublisher(kafka, topics, codec);
   await publisher.connect();
   const store = new TaskStore(
     kafka,
@@ -58,6 +60,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
       retentionMs: settings.taskRetentionMs,
       dedupeWindowMs: settings.deliveryDedupeMs,
       maxTasks: 200_000,
+      codec,
     },
     logger.child({ component: "task-store" }),
   );

@@ -1,6 +1,5 @@
 import {
   DecodeError,
-  decode,
   dlqMessage,
   encode,
   headerText,
@@ -8,6 +7,7 @@ import {
   type Logger,
   metrics,
   parseScopeKey,
+  type RecordCodec,
   type Scope,
   type Secrets,
   scopeKey,
@@ -32,6 +32,8 @@ export interface SinkGroupOptions {
   kafka: Kafka;
   producer: Producer;
   topics: Topics;
+  /** how key sets are read and reports framed */
+  codec: RecordCodec;
   groupPrefix: string;
   entry: DatasourceEntry;
   maxRetries: number;
@@ -96,7 +98,10 @@ export class SinkGroup {
             await heartbeat();
           }
           if (applied.topicMessages.length > 0) {
-            await this.options.producer.sendBatch({ topicMessages: applied.topicMessages, acks: -1 });
+            await this.options.producer.sendBatch({
+              topicMessages: this.options.codec.frame(applied.topicMessages),
+              acks: -1,
+            });
           }
           const last = chunk.at(-1)!;
           resolveOffset(last.offset);
@@ -116,7 +121,7 @@ export class SinkGroup {
   }
 
   /** Decodes a record of `keysets`; undefined for another sink's scope. */
-  private decodeRecord(message: KafkaMessage, partition: number): Desired | undefined {
+  private async decodeRecord(message: KafkaMessage, partition: number): Promise<Desired | undefined> {
     if (message.key === null) throw new DecodeError("record has no key");
     let scope: Scope;
     try {
@@ -135,7 +140,7 @@ export class SinkGroup {
         position,
       };
     }
-    const keySet = decode(KeySet, message.value, message.headers);
+    const keySet = await this.options.codec.decode(KeySet, message.value, message.headers);
     return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet, position };
   }
 
@@ -157,7 +162,7 @@ export class SinkGroup {
     for (const message of messages) {
       let desired: Desired | undefined;
       try {
-        desired = this.decodeRecord(message, partition);
+        desired = await this.decodeRecord(message, partition);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
         logger.error({ err, offset: message.offset }, "undecodable key set sent to DLQ");

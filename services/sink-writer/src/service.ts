@@ -5,6 +5,7 @@ import {
   exitOnFatal,
   type Logger,
   openKafka,
+  openRecordCodec,
   Secrets,
   type Settings,
   topicNames,
@@ -53,6 +54,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
   } finally {
     await admin.disconnect();
   }
+  const codec = await openRecordCodec(settings.schemaRegistry, topics, logger);
   const producer = kafka.producer({
     idempotent: true,
     maxInFlightRequests: 5,
@@ -67,6 +69,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         kafka,
         producer,
         topics,
+        codec,
         groupPrefix: settings.topicPrefix,
         entry: bundle.datasources.get(name)!,
         maxRetries: settings.sinkMaxRetries,

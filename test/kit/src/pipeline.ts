@@ -12,6 +12,14 @@ import { waitFor } from "./wait.ts";
 
 export const TEST_KAFKA = process.env.KAFKA_BROKERS ?? "127.0.0.1:39092";
 export const TEST_REDIS_PORT = Number(process.env.REDIS_PORT ?? 36379);
+/** The test schema registry's Confluent API (Apicurio, started by scripts/test.sh). */
+export const TEST_SCHEMA_REGISTRY = `http://127.0.0.1:${process.env.REGISTRY_PORT ?? 38081}/apis/ccompat/v7`;
+/**
+ * TEST_SCHEMA_REGISTRY_EVERYWHERE=1 (a CI lane): every test pipeline frames its values through the test
+ * registry, so each scenario also runs on registry-framed topics.
+ */
+const REGISTRY_ENV: Record<string, string> =
+  process.env.TEST_SCHEMA_REGISTRY_EVERYWHERE === "1" ? { KAFKA_SCHEMA_REGISTRY_URL: TEST_SCHEMA_REGISTRY } : {};
 
 /** Any answer of the webhook route; tests assert which fields are there. */
 export interface WebhookAnswer {
@@ -26,6 +34,8 @@ export interface PipelineOptions {
   /** a bundle document (`{bundle: {…}}`), decoded strictly like a file */
   bundle: unknown;
   settings?: Partial<Settings>;
+  /** settings of one service over `settings` (e.g. one service without the schema registry) */
+  serviceSettings?: { ingest?: Partial<Settings>; etl?: Partial<Settings>; sinkWriter?: Partial<Settings> };
   /** environment the settings are read from, over the test broker's address (e.g. KAFKA_SASL_*) */
   env?: Record<string, string>;
   etlRetryAttempts?: number;
@@ -54,7 +64,7 @@ export class Pipeline {
   static async start(options: PipelineOptions): Promise<Pipeline> {
     const prefix = `t${Date.now().toString(36)}${randomBytes(3).toString("hex")}.`;
     const settings = loadSettings(
-      { KAFKA_BROKERS: TEST_KAFKA, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...options.env },
+      { KAFKA_BROKERS: TEST_KAFKA, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? "warn", ...REGISTRY_ENV, ...options.env },
       {
         topicPrefix: prefix,
         topicPartitions: 3,
@@ -80,7 +90,7 @@ export class Pipeline {
 
   async startIngest(): Promise<void> {
     this.ingest = await startIngest({
-      settings: this.settings,
+      settings: { ...this.settings, ...this.options.serviceSettings?.ingest },
       bundle: this.bundle,
       logger: createLogger("ingest", this.settings.logLevel, this.options.logStream),
     });
@@ -88,7 +98,7 @@ export class Pipeline {
 
   async startEtl(): Promise<void> {
     this.etl = await startEtl({
-      settings: this.settings,
+      settings: { ...this.settings, ...this.options.serviceSettings?.etl },
       bundle: this.bundle,
       logger: createLogger("etl", this.settings.logLevel, this.options.logStream),
       retryAttempts: this.options.etlRetryAttempts ?? 3,
@@ -99,7 +109,7 @@ export class Pipeline {
 
   async startSinkWriter(): Promise<void> {
     this.sinkWriter = await startSinkWriter({
-      settings: this.settings,
+      settings: { ...this.settings, ...this.options.serviceSettings?.sinkWriter },
       bundle: this.bundle,
       logger: createLogger("sink-writer", this.settings.logLevel, this.options.logStream),
       retryBaseMs: 50,

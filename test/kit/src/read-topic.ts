@@ -1,11 +1,14 @@
-import { createLogger, materialize } from "@varstream/shared";
+import { createLogger, frameOf, materialize } from "@varstream/shared";
 import type { Kafka } from "kafkajs";
 
 export interface TopicRecord {
   partition: number;
   offset: string;
   key: string | undefined;
+  /** the JSON text of the value (behind its frame, if the schema registry framed it) */
   value: string | undefined;
+  /** the schema id of a framed value */
+  schemaId: number | undefined;
   headers: Record<string, string>;
 }
 
@@ -17,14 +20,17 @@ export async function readCommitted(kafka: Kafka, topic: string, groupPrefix = "
     groupPrefix,
     purpose: "read-committed",
     logger: createLogger("test", "silent"),
-    onRecord: (m, partition) =>
+    onRecord: (m, partition) => {
+      const frame = m.value ? frameOf(m.value) : undefined;
       out.push({
         partition,
         offset: m.offset,
         key: m.key?.toString(),
-        value: m.value?.toString(),
+        value: (frame?.json ?? m.value)?.toString(),
+        schemaId: frame?.schemaId,
         headers: Object.fromEntries(Object.entries(m.headers ?? {}).map(([k, v]) => [k, String(v)])),
-      }),
+      });
+    },
     onFatal: (err) => {
       throw err;
     },

@@ -56,6 +56,7 @@ export class ServiceProcess {
       TOPIC_PREFIX: settings.topicPrefix,
       TOPIC_PARTITIONS: String(settings.topicPartitions),
       LOG_LEVEL: "info",
+      ...(settings.schemaRegistry ? { KAFKA_SCHEMA_REGISTRY_URL: settings.schemaRegistry.url } : {}),
     };
   }
 

@@ -4,6 +4,7 @@ import {
   type Logger,
   openKafka,
   readDesiredState,
+  readingCodec,
   Secrets,
   type Settings,
   scopeKey,
@@ -79,6 +80,7 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
     purpose: `replay.${options.sink}`,
     logger,
     datasource: options.sink,
+    codec: readingCodec(settings.schemaRegistry),
   });
   const sink = await createSink(entry, { secrets });
   let scopes = 0;

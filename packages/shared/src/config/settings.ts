@@ -1,3 +1,4 @@
+import { type SchemaRegistrySettings, schemaRegistryFromEnv } from "../kafka/schema-registry.ts";
 import { type KafkaSecurity, kafkaSecurityFromEnv } from "../kafka/security.ts";
 import type { TopicReplication } from "../kafka/topics.ts";
 
@@ -12,6 +13,8 @@ export interface Settings {
   kafkaClientId: string;
   /** TLS and SASL for the broker connection (KAFKA_SECURITY_PROTOCOL, KAFKA_TLS_*, KAFKA_SASL_*) */
   kafkaSecurity: KafkaSecurity;
+  /** KAFKA_SCHEMA_REGISTRY_URL (+ _USERNAME, _PASSWORD or _PASSWORD_FILE): frame topic values by schema id; unset: plain JSON */
+  schemaRegistry: SchemaRegistrySettings | undefined;
   topicPrefix: string;
   topicPartitions: number;
   /** replication of the topics varstream creates (TOPIC_REPLICATION_FACTOR, TOPIC_MIN_INSYNC_REPLICAS) */
@@ -87,6 +90,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     kafkaBrokers: list(env.KAFKA_BROKERS ?? "127.0.0.1:9092"),
     kafkaClientId: env.KAFKA_CLIENT_ID ?? "varstream",
     kafkaSecurity: kafkaSecurityFromEnv(env),
+    schemaRegistry: schemaRegistryFromEnv(env),
     topicPrefix: env.TOPIC_PREFIX ?? "varstream.",
     topicPartitions: int(env, "TOPIC_PARTITIONS", 6),
     topicReplication: {

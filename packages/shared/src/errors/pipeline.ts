@@ -41,6 +41,10 @@ export const PIPELINE_ERRORS = {
       "a sink write came from an older keysets record than the store holds (a replica that lost its partition); refused, nothing written",
   },
   DECODE_ERROR: { retry: false, summary: "a record on a topic does not decode into its contract" },
+  RECORD_SCHEMA_UNKNOWN: {
+    retry: false,
+    summary: "a record names a schema id the Kafka schema registry does not have; dead-lettered with the id",
+  },
   INTERNAL: { retry: false, summary: "an unexpected error; the log has its stack" },
 } as const;
 

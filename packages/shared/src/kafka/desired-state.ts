@@ -1,6 +1,7 @@
 import type { Kafka } from "kafkajs";
 import { KeySet, parseScopeKey } from "../contracts/keyset.ts";
 import type { Logger } from "../log.ts";
+import { DecodeError, jsonCodec, type RecordCodec } from "./codec.ts";
 import { materialize } from "./materialize.ts";
 
 /**
@@ -9,7 +10,15 @@ import { materialize } from "./materialize.ts";
  */
 export async function readDesiredState(
   kafka: Kafka,
-  options: { topic: string; groupPrefix: string; purpose: string; logger: Logger; datasource: string },
+  options: {
+    topic: string;
+    groupPrefix: string;
+    purpose: string;
+    logger: Logger;
+    datasource: string;
+    /** how values are read (default: plain JSON, framed values' ids unchecked) */
+    codec?: RecordCodec;
+  },
 ): Promise<KeySet[]> {
   const latest = new Map<string, KeySet | null>();
   const reader = await materialize(kafka, {
@@ -17,7 +26,7 @@ export async function readDesiredState(
     groupPrefix: options.groupPrefix,
     purpose: options.purpose,
     logger: options.logger,
-    onRecord: (message) => {
+    onRecord: async (message) => {
       if (message.key === null) return;
       const key = message.key.toString();
       if (parseScopeKey(key).datasource !== options.datasource) return;
@@ -25,9 +34,12 @@ export async function readDesiredState(
         latest.set(key, null);
         return;
       }
-      const parsed = KeySet.safeParse(JSON.parse(message.value.toString("utf8")));
-      if (parsed.success) latest.set(key, parsed.data);
-      else options.logger.warn({ key }, "skipping a key set that breaks its contract");
+      try {
+        latest.set(key, await (options.codec ?? jsonCodec).decode(KeySet, message.value, message.headers));
+      } catch (err) {
+        if (!(err instanceof DecodeError)) throw err;
+        options.logger.warn({ key, err: err.message }, "skipping a key set that does not decode");
+      }
     },
   });
   try {

@@ -10,7 +10,7 @@ export interface MaterializeOptions {
   groupPrefix: string;
   purpose: string;
   logger: Logger;
-  onRecord: (message: KafkaMessage, partition: number) => void;
+  onRecord: (message: KafkaMessage, partition: number) => void | Promise<void>;
   onFatal?: (err: Error) => void;
 }
 
@@ -69,7 +69,7 @@ export async function materialize(kafka: Kafka, options: MaterializeOptions): Pr
   await consumer.run({
     autoCommit: false,
     eachBatch: async ({ batch }) => {
-      for (const message of batch.messages) options.onRecord(message, batch.partition);
+      for (const message of batch.messages) await options.onRecord(message, batch.partition);
     },
   });
   return { caughtUp, isCaughtUp: () => done, stop: () => consumer.disconnect() };

@@ -1,9 +1,11 @@
 import {
-  decode,
+  DecodeError,
+  jsonCodec,
   type Logger,
   type Materialized,
   materialize,
   metrics,
+  type RecordCodec,
   reduceTask,
   StatusReport,
   type TaskDocument,
@@ -22,6 +24,8 @@ export interface TaskStoreOptions {
   maxTasks?: number;
   /** a consumer crash kafkajs will not recover from; default: exit the process */
   onFatal?: (err: Error) => void;
+  /** how status values are read (default: plain JSON) */
+  codec?: RecordCodec;
 }
 
 interface Entry {
@@ -64,14 +68,15 @@ export class TaskStore {
       purpose: "ingest.tasks",
       logger: this.logger,
       ...(this.options.onFatal ? { onFatal: this.options.onFatal } : {}),
-      onRecord: (message) => {
+      onRecord: async (message) => {
         if (message.key === null || message.value === null) return; // a tombstone of an expired task
         // This replica applied its own ingest reports when it published them: skip decoding them again.
         const key = message.key.toString();
         if (key.endsWith("/ingest") && this.tasks.get(key.slice(0, -"/ingest".length))?.reports.ingest) return;
         try {
-          this.apply(decode(StatusReport, message.value, message.headers));
+          this.apply(await (this.options.codec ?? jsonCodec).decode(StatusReport, message.value, message.headers));
         } catch (err) {
+          if (!(err instanceof DecodeError)) throw err; // the schema registry did not answer: read again
           this.logger.warn({ err, offset: message.offset }, "skipping undecodable status record");
         }
       },

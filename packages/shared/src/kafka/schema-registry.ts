@@ -1,0 +1,228 @@
+import { readFileSync } from "node:fs";
+import registryLib from "@kafkajs/confluent-schema-registry";
+import type { IHeaders, Message, TopicMessages } from "kafkajs";
+import type { z } from "zod";
+import type { Logger } from "../log.ts";
+import {
+  CONTENT_TYPE,
+  checkContract,
+  DecodeError,
+  FRAMED_CONTENT_TYPE,
+  framed,
+  frameOf,
+  headerText,
+  jsonCodec,
+  parseJson,
+  type RecordCodec,
+} from "./codec.ts";
+import { type ContractName, contractJsonSchema, TOPIC_CONTRACTS, valueSubject } from "./contracts.ts";
+import type { Topics } from "./topics.ts";
+
+// The library is CommonJS; its named exports are properties of the default one.
+const { SchemaRegistry, SchemaType } = registryLib;
+type Registry = InstanceType<typeof SchemaRegistry>;
+
+/** A Confluent-compatible schema registry (KAFKA_SCHEMA_REGISTRY_URL, …_USERNAME, …_PASSWORD or …_PASSWORD_FILE). */
+export interface SchemaRegistrySettings {
+  /** the Confluent API's base URL, e.g. `http://registry:8080/apis/ccompat/v7` for Apicurio */
+  url: string;
+  username?: string;
+  password?: { value: string } | { file: string };
+}
+
+type Env = Record<string, string | undefined>;
+
+export function schemaRegistryFromEnv(env: Env): SchemaRegistrySettings | undefined {
+  const url = env.KAFKA_SCHEMA_REGISTRY_URL?.trim();
+  if (!url) return undefined;
+  const username = env.KAFKA_SCHEMA_REGISTRY_USERNAME || undefined;
+  const password = env.KAFKA_SCHEMA_REGISTRY_PASSWORD
+    ? { value: env.KAFKA_SCHEMA_REGISTRY_PASSWORD }
+    : env.KAFKA_SCHEMA_REGISTRY_PASSWORD_FILE
+      ? { file: env.KAFKA_SCHEMA_REGISTRY_PASSWORD_FILE }
+      : undefined;
+  if ((username === undefined) !== (password === undefined)) {
+    throw new Error("KAFKA_SCHEMA_REGISTRY_USERNAME and a password (…_PASSWORD or …_PASSWORD_FILE) go together");
+  }
+  return { url: url.replace(/\/+$/, ""), ...(username ? { username } : {}), ...(password ? { password } : {}) };
+}
+
+/** Raised when the registry cannot be used at start: unreachable, a weaker compatibility, an incompatible contract. */
+export class SchemaRegistryError extends Error {
+  override name = "SchemaRegistryError";
+}
+
+/** Levels at least as strict as BACKWARD: a consumer on the new contract reads what the old one wrote. */
+const BACKWARD_OR_STRICTER = new Set(["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"]);
+
+function statusOf(err: unknown): number | undefined {
+  return typeof err === "object" && err !== null && "status" in err
+    ? Number((err as { status: unknown }).status)
+    : undefined;
+}
+
+/** Registers contracts with a registry and frames and checks values by their schema ids. */
+export class RegistryCodec implements RecordCodec {
+  private readonly registry: Registry;
+  private readonly settings: SchemaRegistrySettings;
+  /** topic → id of the schema this process writes there */
+  private readonly ids = new Map<string, number>();
+
+  constructor(settings: SchemaRegistrySettings) {
+    this.settings = settings;
+    const auth =
+      settings.username && settings.password ? { username: settings.username, password: this.password() } : undefined;
+    this.registry = new SchemaRegistry(
+      { host: settings.url, clientId: "varstream", ...(auth ? { auth } : {}) },
+      // zod's JSON Schema uses only standard keywords; formats it may name are not checked.
+      { [SchemaType.JSON]: { strict: false, validateFormats: false } },
+    );
+  }
+
+  private password(): string {
+    const p = this.settings.password;
+    if (p === undefined) return "";
+    return "value" in p ? p.value : readFileSync(p.file, "utf8").trim();
+  }
+
+  private async request(
+    method: "GET" | "PUT",
+    path: string,
+    body?: unknown,
+  ): Promise<{ status: number; body: unknown }> {
+    const headers: Record<string, string> = { accept: "application/vnd.schemaregistry.v1+json, application/json" };
+    if (body !== undefined) headers["content-type"] = "application/vnd.schemaregistry.v1+json";
+    if (this.settings.username) {
+      headers.authorization = `Basic ${Buffer.from(`${this.settings.username}:${this.password()}`).toString("base64")}`;
+    }
+    const res = await fetch(`${this.settings.url}${path}`, {
+      method,
+      headers,
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const text = await res.text();
+    let parsed: unknown = text;
+    try {
+      parsed = JSON.parse(text);
+    } catch {}
+    return { status: res.status, body: parsed };
+  }
+
+  /**
+   * The subject's compatibility, set to BACKWARD when the subject has none of its own yet. A subject
+   * weaker than BACKWARD is refused rather than changed: someone chose it. (Apicurio reports NONE for
+   * a subject made without a config; set it with `PUT /config/<subject>`.)
+   */
+  private async compatibility(subject: string): Promise<string> {
+    const path = `/config/${encodeURIComponent(subject)}`;
+    const got = await this.request("GET", path);
+    if (got.status === 404) {
+      const put = await this.request("PUT", path, { compatibility: "BACKWARD" });
+      if (put.status >= 300) throw new SchemaRegistryError(`cannot set ${subject}'s compatibility: HTTP ${put.status}`);
+      return "BACKWARD";
+    }
+    if (got.status >= 300) throw new SchemaRegistryError(`cannot read ${subject}'s compatibility: HTTP ${got.status}`);
+    const level = String((got.body as { compatibilityLevel?: unknown }).compatibilityLevel ?? "").toUpperCase();
+    if (!BACKWARD_OR_STRICTER.has(level)) {
+      throw new SchemaRegistryError(
+        `subject ${subject} has compatibility ${level || "(none)"}; varstream needs BACKWARD or stricter: PUT /config/${subject} {"compatibility":"BACKWARD"}`,
+      );
+    }
+    return level;
+  }
+
+  /** Registers `name`'s generated schema under `<topic>-value` (a no-op when it is already the latest). */
+  async register(topic: string, name: ContractName, schema = contractJsonSchema(name)): Promise<number> {
+    const subject = valueSubject(topic);
+    let level: string;
+    try {
+      level = await this.compatibility(subject);
+    } catch (err) {
+      if (err instanceof SchemaRegistryError) throw err;
+      throw new SchemaRegistryError(`schema registry ${this.settings.url} is not reachable: ${(err as Error).message}`);
+    }
+    try {
+      const { id } = await this.registry.register(
+        { type: SchemaType.JSON, schema: JSON.stringify(schema) },
+        { subject, compatibility: level as never, updateConfig: false },
+      );
+      this.ids.set(topic, id);
+      return id;
+    } catch (err) {
+      const status = statusOf(err);
+      if (status === 409) {
+        throw new SchemaRegistryError(
+          `the ${name} contract is not ${level}-compatible with the latest schema of ${subject}: ${(err as Error).message}`,
+        );
+      }
+      throw new SchemaRegistryError(`registering ${subject} failed: ${(err as Error).message}`);
+    }
+  }
+
+  frame(batch: TopicMessages[]): TopicMessages[] {
+    return batch.map((t) => {
+      const id = this.ids.get(t.topic);
+      return id === undefined ? t : { ...t, messages: t.messages.map((m) => frameMessage(m, id)) };
+    });
+  }
+
+  async decode<T extends z.ZodType>(schema: T, value: Buffer | null, headers?: IHeaders): Promise<z.infer<T>> {
+    if (value === null) throw new DecodeError("record has no value");
+    const frame = frameOf(value, headers);
+    if (!frame) return checkContract(schema, parseJson(value));
+    let payload: unknown;
+    try {
+      payload = await this.registry.decode(value);
+    } catch (err) {
+      if (statusOf(err) === 404) {
+        throw new DecodeError(
+          `schema id ${frame.schemaId} is not in the schema registry ${this.settings.url}`,
+          "RECORD_SCHEMA_UNKNOWN",
+        );
+      }
+      // The library's validation error class is not exported; it is known by its name and paths.
+      if ((err as Error).name === "ConfluentSchemaRegistryValidationError") {
+        const paths = ((err as { paths?: string[][] }).paths ?? []).map((p) => p.join("")).join(", ");
+        throw new DecodeError(`value breaks its writer's schema ${frame.schemaId} at ${paths || "(root)"}`);
+      }
+      if (err instanceof SyntaxError) throw new DecodeError(`value is not JSON: ${err.message}`);
+      throw err; // the registry did not answer: transient, the record is read again
+    }
+    return checkContract(schema, payload);
+  }
+}
+
+function frameMessage(message: Message, schemaId: number): Message {
+  if (message.value === null || message.value === undefined) return message; // a tombstone
+  if (headerText(message.headers, "content-type") !== CONTENT_TYPE) return message;
+  return {
+    ...message,
+    value: framed(schemaId, message.value),
+    headers: { ...message.headers, "content-type": FRAMED_CONTENT_TYPE },
+  };
+}
+
+/** A codec for reading only (the CLI): checks framed values by id, registers nothing. */
+export function readingCodec(registry: SchemaRegistrySettings | undefined): RecordCodec {
+  return registry === undefined ? jsonCodec : new RegistryCodec(registry);
+}
+
+/**
+ * The codec a service writes and reads with: plain JSON without a registry; with one, every contract
+ * is registered (or found) first, so an incompatible contract stops the start before anything is written.
+ */
+export async function openRecordCodec(
+  registry: SchemaRegistrySettings | undefined,
+  topics: Topics,
+  logger: Logger,
+): Promise<RecordCodec> {
+  if (registry === undefined) return jsonCodec;
+  const codec = new RegistryCodec(registry);
+  const ids: Record<string, number> = {};
+  for (const { name, topics: of } of TOPIC_CONTRACTS) {
+    for (const topic of of(topics)) ids[valueSubject(topic)] = await codec.register(topic, name);
+  }
+  logger.info({ registry: registry.url, ids }, "topic contracts registered");
+  return codec;
+}
