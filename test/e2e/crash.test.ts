@@ -27,7 +27,7 @@ describe("kill -9 of the sink-writer between the data write and the offset commi
     for (const [kind, fixture] of await loadFixtures()) stores.set(kind, await fixture.open());
     const bundle = {
       bundle: {
-        platforms: [{ github: { endpoint: repo.endpoint } }],
+        platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
         datasources: SINKS.map((kind) => ({ [kind]: stores.get(kind)!.config })),
         rules: [{ platform: "github", datasource: [...SINKS], file_name: "app.yaml", destination_template: dest }],
       },

@@ -4,7 +4,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { main } from "@varstream/cli";
 import { createKafka, createLogger, type DryRunReport, topicNames } from "@varstream/shared";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
+import {
+  GitRepo,
+  githubPushPayload,
+  githubRequest,
+  Pipeline,
+  readCommitted,
+  TEST_REDIS_PORT,
+} from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -21,7 +28,8 @@ describe("dry-run: the exact diff, written nowhere", () => {
     await admin.connect();
     const names = topicNames(pipeline.settings.topicPrefix);
     const out: Record<string, string> = {};
-    for (const topic of [names.webhooks, names.keysets, names.status]) {
+    // Nothing reaches webhooks or keysets; status gets only the dry-run's audit record (checked below).
+    for (const topic of [names.webhooks, names.keysets]) {
       out[topic] = (await admin.fetchTopicOffsets(topic)).map((p) => p.high).join(",");
     }
     await admin.disconnect();
@@ -32,15 +40,22 @@ describe("dry-run: the exact diff, written nowhere", () => {
     const root = await mkdtemp(join(tmpdir(), "varstream-dry-"));
     app = await GitRepo.create("acme/dry", root);
     schemas = await GitRepo.create("platform/schemas", root);
-    await schemas.commit({ "default.cue": "#Config: {db: {password: string @sensitive(), ...}, ...}" });
+    await schemas.commit({
+      "default.cue": "#Config: {db: {password: string @sensitive(), ...}, ...}",
+      // A second file of the same destination whose own schema marks nothing.
+      "other.cue": "#Config: {...}",
+    });
     redis = new Redis({ port: TEST_REDIS_PORT });
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: app.endpoint } }],
+          platforms: [{ github: { endpoint: app.endpoint, insecure_skip_signature: true } }],
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
           schema_registry: { platform: "github", repo: "platform/schemas" },
-          rules: [{ platform: "github", datasource: "redis", file_name: "app.yaml", destination_template: dest }],
+          rules: [
+            { platform: "github", datasource: "redis", file_name: "app.yaml", destination_template: dest },
+            { platform: "github", datasource: "redis", file_name: "other.yaml", destination_template: dest },
+          ],
         },
       },
       settings: { schemaCacheDir: join(root, "schema-cache") },
@@ -83,6 +98,23 @@ describe("dry-run: the exact diff, written nowhere", () => {
 
     expect(await redis.hgetall(dest)).toEqual(before);
     expect(await highWatermarks()).toEqual(marks);
+    const kafka = createKafka(pipeline.settings, createLogger("t", "silent"));
+    const audit = (await readCommitted(kafka, topicNames(pipeline.settings.topicPrefix).status))
+      .map((r) => JSON.parse(r.value ?? "{}") as { component?: string; action?: string; requested_by?: string })
+      .filter((r) => r.component === "control");
+    expect(audit).toEqual([
+      expect.objectContaining({ action: "dry-run", requested_by: "anonymous", datasource: "redis" }),
+    ]);
+  });
+
+  it("masks a value another file of the destination marked sensitive, as the store's manifest remembers", async () => {
+    const c = await app.commit({ "other.yaml": "db:\n  password: third-pass\n" });
+    const res = await pipeline.post("redis", githubRequest(githubPushPayload(app, c)), "/dry-run");
+    expect(res.status).toBe(200);
+    const report = res.body as unknown as DryRunReport;
+    const [scope] = report.sinks.redis!.scopes;
+    expect(scope!.set).toEqual([{ key: "db.password", old: "****", new: "****" }]);
+    expect(JSON.stringify(report)).not.toMatch(/first-pass|third-pass/);
   });
 
   it("the command prints the diff", async () => {

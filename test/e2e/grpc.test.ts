@@ -104,7 +104,7 @@ describe("gRPC wire compatibility with varTrack gateways (vartrack.v1)", () => {
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
+          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
           datasources: [{ file: { path: join(root, "out") } }],
           schema_registry: { platform: "github", repo: "platform/schemas" },
           rules: [{ platform: "github", datasource: "file", file_name: "app.yaml" }],
@@ -226,7 +226,12 @@ describe("gRPC TLS", () => {
     }
   });
 
-  const bundle = decodeBundle({ bundle: { platforms: [{ github: { endpoint: "https://github.com" } }] } });
+  const bundle = decodeBundle({
+    bundle: {
+      platforms: [{ github: { endpoint: "https://github.com", secret: "grpc-test-secret" } }],
+      control_plane: { tokens: [{ name: "ops", token: "o".repeat(40), scopes: ["tasks:read"] }] },
+    },
+  });
   // Production connects to Kafka over SASL_SSL, as it must (a plaintext broker is refused there).
   const settingsFor = (appEnv: string) =>
     loadSettings(

@@ -3,7 +3,16 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBundle } from "@varstream/bundle";
 import { main, rebuildSink, replayGroup } from "@varstream/cli";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT, waitFor } from "@varstream/testkit";
+import { createKafka, createLogger, topicNames } from "@varstream/shared";
+import {
+  GitRepo,
+  githubPushPayload,
+  githubRequest,
+  Pipeline,
+  readCommitted,
+  TEST_REDIS_PORT,
+  waitFor,
+} from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -19,7 +28,7 @@ describe("replay and the varstream command", () => {
   let expected: Record<string, Record<string, string>>;
   const bundleDoc = (db: number) => ({
     bundle: {
-      platforms: [{ github: { endpoint: repo.endpoint } }],
+      platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
       datasources: [{ redis: { port: TEST_REDIS_PORT, db } }],
       rules: [
         { platform: "github", datasource: "redis", file_patterns: ["*.yaml"], destination_template: "cfg:{file_stem}" },
@@ -81,6 +90,21 @@ describe("replay and the varstream command", () => {
     });
     expect(result).toEqual({ scopes: 2, keys: 4, failed: [] });
     expect(await snapshot(second)).toEqual(expected);
+  });
+
+  it("records each replay, with who ran it, on the status topic", async () => {
+    const kafka = createKafka(pipeline.settings, createLogger("t", "silent"));
+    const audit = (await readCommitted(kafka, topicNames(pipeline.settings.topicPrefix).status))
+      .map((r) => JSON.parse(r.value ?? "{}") as Record<string, string>)
+      .filter((r) => r.component === "control");
+    // One per replay, on the partitions of their own ids: in no particular order.
+    expect(audit).toHaveLength(2);
+    expect(
+      audit.every((r) => r.action === "replay" && r.datasource === "redis" && r.requested_by?.startsWith("cli:")),
+    ).toBe(true);
+    expect(audit.map((r) => r.detail)).toEqual(
+      expect.arrayContaining([expect.stringContaining("reset to the earliest"), expect.stringContaining("--new-sink")]),
+    );
   });
 
   it("the command: --help, validate, task get/list, sync --watch, topics", async () => {

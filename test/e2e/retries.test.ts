@@ -16,7 +16,7 @@ describe("an unreachable repository", () => {
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: good.endpoint } }],
+          platforms: [{ github: { endpoint: good.endpoint, insecure_skip_signature: true } }],
           datasources: [{ file: { path: join(root, "out") } }],
           rules: [{ platform: "github", datasource: "file", file_name: "app.yaml" }],
         },

@@ -53,14 +53,19 @@ describe("CUE validation of every file against the schema registry", () => {
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: app.endpoint } }],
+          platforms: [{ github: { endpoint: app.endpoint, insecure_skip_signature: true } }],
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
           schema_registry: { platform: "github", repo: "platform/schemas" },
           rules: [
             { ...rule, file_name: "app.yaml", destination_template: `${dest}:{file_stem}` },
             { ...rule, file_name: "lax.yaml", destination_template: `${dest}:{file_stem}`, strict_validation: false },
             { ...rule, file_name: "free.yaml", destination_template: `${dest}:{file_stem}`, require_schema: true },
-            { ...rule, file_name: "secret.yaml", destination_template: `${dest}:{file_stem}` },
+            {
+              ...rule,
+              file_name: "secret.yaml",
+              destination_template: `${dest}:{file_stem}`,
+              secret_refs: ["env:VS_E2E_*"],
+            },
           ],
         },
       },
@@ -94,6 +99,16 @@ describe("CUE validation of every file against the schema registry", () => {
     expect(task.message).toMatch(/schema app\.cue: .*service\.port/);
     expect(task.code).toBe("SCHEMA_VIOLATION");
     expect(await redis.hgetall(`${dest}:app`)).toEqual(before);
+  });
+
+  it("a violation of a @sensitive field never puts its value into the task document", async () => {
+    const task = await push({
+      "app.yaml": "service:\n  name: web\n  port: 80\nenv: prod\ndb:\n  host: h\n  password: 424242424242\n",
+    });
+    expect(task.state).toBe("FAILED");
+    expect(task.etl.files[0]?.validation.errors.map((e) => e.path)).toContain("db.password");
+    expect(JSON.stringify(task)).not.toContain("424242424242");
+    expect(JSON.stringify(task)).toContain("****");
   });
 
   it("writes a violating file with warnings when strict_validation is false", async () => {
@@ -149,6 +164,18 @@ describe("CUE validation of every file against the schema registry", () => {
     expect(missing.code).toBe("SECRET_UNRESOLVED");
     expect(await redis.hget(`${dest}:secret`, "name")).toBe("web");
     expect(logs.join("")).not.toContain("the-real-token");
+  });
+
+  it("refuses a @secret() reference outside the rule's secret_refs, before anything is written", async () => {
+    process.env.VS_E2E_OTHER_TEAM = "not-yours";
+    for (const ref of ["env:HOME", "file:/etc/passwd", "vault:teams/other#token", "env:VS_E2E_/../HOME"]) {
+      const task = await push({ "secret.yaml": `name: thief\ndb:\n  token: ${ref}\n` });
+      expect(task.state, ref).toBe("FAILED");
+      expect(task.code, ref).toBe("SECRET_REF_REFUSED");
+      expect(task.message, ref).toContain("secret_refs");
+    }
+    expect(await redis.hget(`${dest}:secret`, "name")).toBe("web");
+    expect(await redis.hget(`${dest}:secret`, "db.token")).toBe("the-real-token");
   });
 
   it("never shows a @sensitive value in logs or task documents", async () => {

@@ -6,6 +6,7 @@ import { doc, SecretManagers } from "@varstream/shared";
 import { type DatasourceEntry, SINKS, type SinkKind } from "@varstream/sinks";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { ControlPlane } from "./control-plane.ts";
 import { PlatformConfig } from "./platform.ts";
 import { Rule } from "./rule.ts";
 
@@ -53,6 +54,10 @@ export const RawBundle = z
       "the repository holding the CUE schemas files are validated against",
     ),
     secret_managers: doc(SecretManagers.optional(), "where `{ref: {path, key}}` credentials are looked up"),
+    control_plane: doc(
+      ControlPlane.optional(),
+      "who may call ingest's API (tasks, sync, dry-run, metrics) and gRPC control calls",
+    ),
   })
   .strict();
 
@@ -78,6 +83,7 @@ export interface Bundle {
   rules: Rule[];
   schemaRegistry?: SchemaRegistryConfig;
   secretManagers?: SecretManagers;
+  controlPlane: ControlPlane;
 }
 
 export class BundleError extends Error {
@@ -115,6 +121,18 @@ export function decodeBundle(doc: unknown): Bundle {
     const config = parseStrict(PlatformConfig, entry[kind], ["platforms", i, kind]);
     const name = config.tag ? `${kind}-${config.tag}` : kind;
     if (platforms.has(name)) throw new BundleError(issuePath(["platforms", i]), `duplicate platform name ${name}`);
+    if (config.secret === undefined && !config.insecure_skip_signature) {
+      throw new BundleError(
+        issuePath(["platforms", i, kind]),
+        `platform ${name} has no secret: webhooks could not be verified (set secret, or insecure_skip_signature: true for a local test)`,
+      );
+    }
+    if (config.secret !== undefined && config.insecure_skip_signature) {
+      throw new BundleError(
+        issuePath(["platforms", i, kind]),
+        `platform ${name} has a secret and insecure_skip_signature: remove one`,
+      );
+    }
     platforms.set(name, { name, kind, config });
   });
   const datasources = new Map<string, DatasourceEntry>();
@@ -154,6 +172,7 @@ export function decodeBundle(doc: unknown): Bundle {
     rules: raw.rules,
     ...(schemaRegistry ? { schemaRegistry } : {}),
     ...(raw.secret_managers ? { secretManagers: raw.secret_managers } : {}),
+    controlPlane: raw.control_plane ?? { tokens: [], open_metrics: false },
   };
 }
 

@@ -11,8 +11,12 @@ export const PlatformConfig = z
       "https://github.com/acme",
     ),
     secret: credential(
-      "the webhook secret (GitHub/Gitea HMAC key, GitLab token); unsigned webhooks are refused when set",
+      "the webhook secret (GitHub/Gitea HMAC key, GitLab token); every webhook must carry a valid signature (or token) for it",
     ).optional(),
+    insecure_skip_signature: doc(
+      z.boolean().default(false),
+      "accept unsigned webhooks for this entry (no secret): local tests only, warned at every start, refused with APP_ENV=production",
+    ),
     token: credential("a token for cloning over https").optional(),
     username: credential(
       "the username sent with token or password (default: what the host expects with a token)",

@@ -51,6 +51,12 @@ export const Rule = z
     ),
     repositories: globs("repositories (`owner/name` globs) the rule applies to", ["**"], ["acme/*-config"]),
     exclude_repositories: globs("repositories it never applies to, even when matched above", []),
+    branches: globs(
+      "branches (globs) whose pushes it syncs; a pull request is taken by its base branch",
+      ["**"],
+      ["main", "release/*"],
+    ),
+    exclude_branches: globs("branches it never syncs, even when matched above", [], ["wip/**"]),
     file_name: doc(z.string().min(1).optional(), "the one file path it reads", "config/app.yaml"),
     file_patterns: globs("file path globs it reads", [], ["config/**/*.yaml"]),
     file_path_map: doc(
@@ -88,7 +94,7 @@ export const Rule = z
     ),
     env_as_pr: doc(
       z.boolean().default(false),
-      "a pull request syncs into its own env `pr-<n>`, taken down when it closes",
+      "a pull request syncs into its own env `pr-<n>`, taken down when it closes; without it, pull requests are not synced",
     ),
     env_as_tags: doc(z.boolean().default(false), "a tag push syncs into an env named after the tag"),
     labels: doc(
@@ -103,6 +109,11 @@ export const Rule = z
     require_schema: doc(
       z.boolean().default(false),
       "a file with no schema in the registry fails (true) or passes unvalidated (false)",
+    ),
+    secret_refs: globs(
+      "the `@secret()` references a file of this rule may name (globs; `{tenant}` is the rule's tenant); any other, `env:` and `file:` included, fails the file",
+      [],
+      ["vault:apps/{tenant}/*", "env:APP_*"],
     ),
     strict_validation: doc(
       z.boolean().default(true),

@@ -15,7 +15,7 @@ async function bundleFile(text: string): Promise<string> {
 
 const BASE = `
 bundle: {
-  platforms: [{github: {endpoint: "https://github.com"}}]
+  platforms: [{github: {endpoint: "https://github.com", insecure_skip_signature: true}}]
   datasources: [{redis: {tag: "cache"}}, {file: {path: "/tmp/x"}}]
   rules: [RULE]
 }
@@ -90,7 +90,7 @@ describe("CUE bundles", () => {
     await expect(loadBundle(await bundleFile(dup))).rejects.toThrow(
       /bundle.datasources\[1\]: duplicate datasource name redis-cache/,
     );
-    const conflict = `bundle: { platforms: [{github: {endpoint: "x" & "y"}}] }`;
+    const conflict = `bundle: { platforms: [{github: {endpoint: "x" & "y", insecure_skip_signature: true}}] }`;
     const err = (await loadBundle(await bundleFile(conflict)).catch((e: unknown) => e)) as BundleError;
     expect(err.path).toBe("bundle.platforms.0.github.endpoint");
     expect(err.reason).toMatch(/conflicting values/);

@@ -24,7 +24,7 @@ Commands:
                                         rebuild a sink from the compacted keysets topic
   topics                                the pipeline's topics and each consumer group's lag
 
-Environment: VARSTREAM_URL (ingest, default http://127.0.0.1:8000), KAFKA_BROKERS, TOPIC_PREFIX, CONFIG_PATH.
+Environment: VARSTREAM_URL (ingest, default http://127.0.0.1:8000), VARSTREAM_TOKEN (its bearer token), KAFKA_BROKERS, TOPIC_PREFIX, CONFIG_PATH.
 Run "varstream <command> --help" for a command's options.`,
   validate: `varstream validate <file> [--schema schema.cue] [--json]
 Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL, XML) and, with

@@ -14,7 +14,7 @@ import {
 } from "@varstream/shared";
 import { formatOf } from "./formats/index.ts";
 import { PermanentGitError } from "./git/errors.ts";
-import { cloneUrlAllowed } from "./routing/clone-url.ts";
+import { cloneUrlAllowedForEvent } from "./routing/clone-url.ts";
 import { changedFiles } from "./stages/changes.ts";
 import type { ProcessDeps } from "./stages/deps.ts";
 import { toKeySet } from "./stages/keysets.ts";
@@ -32,13 +32,6 @@ export interface EtlOutput {
   report: EtlReport;
 }
 
-/** The event's clone URL belongs to a configured platform of its kind. */
-export function cloneUrlAllowedForEvent(bundle: Bundle, event: WebhookEvent): boolean {
-  return [...bundle.platforms.values()].some(
-    (p) => p.kind === event.platform && cloneUrlAllowed(p, event.repo.clone_url),
-  );
-}
-
 /** Why the event is refused before Git is asked, if it is. */
 function refusal(event: WebhookEvent, bundle: Bundle): { code: PipelineErrorCode; message: string } | undefined {
   if (!bundle.datasources.has(event.datasource)) {
@@ -47,7 +40,7 @@ function refusal(event: WebhookEvent, bundle: Bundle): { code: PipelineErrorCode
   if (!cloneUrlAllowedForEvent(bundle, event)) {
     return {
       code: "CLONE_URL_REFUSED",
-      message: `clone url of ${event.repo.full_name} is not under any ${event.platform} platform endpoint`,
+      message: `clone url of ${event.repo.full_name} is not that repository under ${event.platform_name ?? `any ${event.platform}`} platform's endpoint`,
     };
   }
   return undefined;
@@ -77,6 +70,19 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
     const changes = await changedFiles(event, deps);
     const targets = findTargets(event, changes, deps.bundle);
     if (targets.length === 0) return { ...none, report: report.noMatch("no matching rule") };
+    // A destination is a path in file and ssh sinks and a key prefix in the others: no walking up.
+    const walking = targets.find((t) =>
+      t.scope.destination.split("/").some((s) => s === "" || s === "." || s === ".."),
+    );
+    if (walking) {
+      return {
+        ...none,
+        report: report.failed(
+          "DESTINATION_REFUSED",
+          `${walking.path} renders destination ${JSON.stringify(walking.scope.destination)}, which has an empty, . or .. segment`,
+        ),
+      };
+    }
 
     const { remaining, skipped } = await dropSuperseded(event, targets, deps);
     if (remaining.length === 0) {
@@ -90,7 +96,15 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       return { ...none, report: report.failed("PARSE_ERROR", `no parser for ${unreadable.path} (matched by a rule)`) };
     }
     const contents = await readFiles(event, remaining, deps);
-    return await buildKeySets(event, remaining, contents, deps, report, now);
+    // A file the payload calls removed but git still has at `after` is synced as it is, not deleted.
+    const confirmed = remaining.map((t) => {
+      if (!t.removedInGit || (contents.get(t.path) ?? null) === null) return t;
+      report.warnings.push(
+        `${t.path} is listed as removed but exists at ${event.after.slice(0, 12)}: synced, not deleted`,
+      );
+      return { ...t, removed: false, removedInGit: false };
+    });
+    return await buildKeySets(event, confirmed, contents, deps, report, now);
   } catch (err) {
     if (err instanceof PermanentGitError) return { ...none, report: report.failed(err.code, err.message) };
     throw err;

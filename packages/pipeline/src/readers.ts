@@ -76,6 +76,7 @@ export function createGitReaders(options: GitReadersOptions): GitReaders {
         repos,
         ...(schemas ? { schemas } : {}),
         maxFileBytes: settings.maxFileBytes,
+        treeLimits: settings.treeLimits,
         ...extra,
       }),
     close() {

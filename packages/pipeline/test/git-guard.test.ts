@@ -55,11 +55,27 @@ describe("credentials", () => {
   const bundle = decodeBundle({
     bundle: {
       platforms: [
-        { github: { endpoint: "https://github.example.com", token: { env: "VS_TEST_TOKEN" } } },
         {
-          gitlab: { endpoint: "ssh://git@gitlab.example.com", ssh_key: "-----BEGIN KEY-----\nabc\n-----END KEY-----" },
+          github: {
+            endpoint: "https://github.example.com",
+            token: { env: "VS_TEST_TOKEN" },
+            insecure_skip_signature: true,
+          },
         },
-        { gitea: { endpoint: "https://gitea.example.com", token: { env: "VS_TEST_MISSING" } } },
+        {
+          gitlab: {
+            endpoint: "ssh://git@gitlab.example.com",
+            ssh_key: "-----BEGIN KEY-----\nabc\n-----END KEY-----",
+            insecure_skip_signature: true,
+          },
+        },
+        {
+          gitea: {
+            endpoint: "https://gitea.example.com",
+            token: { env: "VS_TEST_MISSING" },
+            insecure_skip_signature: true,
+          },
+        },
       ],
     },
   });

@@ -1,16 +1,16 @@
 import { decodeBundle } from "@varstream/bundle";
 import type { WebhookEvent } from "@varstream/shared";
 import { describe, expect, it } from "vitest";
-import { cloneUrlAllowed } from "../src/routing/clone-url.ts";
+import { cloneUrlAllowed, cloneUrlAllowedForEvent, cloneUrlOfRepository } from "../src/routing/clone-url.ts";
 import { fileStem, normalizeEnv, renderDestination, resolveEnv } from "../src/routing/environment.ts";
-import { matchRules } from "../src/routing/rules.ts";
+import { branchMatches, matchRules } from "../src/routing/rules.ts";
 import { SelectError, selectRoot, sliceEnv } from "../src/transform/select.ts";
 
 const bundle = decodeBundle({
   bundle: {
     platforms: [
-      { github: { endpoint: "https://github.example.com" } },
-      { github: { tag: "local", endpoint: "file:///srv/git" } },
+      { github: { endpoint: "https://github.example.com", insecure_skip_signature: true } },
+      { github: { tag: "local", endpoint: "file:///srv/git", insecure_skip_signature: true } },
     ],
     datasources: [{ file: { path: "/tmp/out" } }, { redis: { tag: "cache" } }],
     rules: [
@@ -123,5 +123,59 @@ describe("clone URL guard", () => {
     expect(cloneUrlAllowed(local!, "file:///srv/git/../../etc")).toBe(false);
     expect(cloneUrlAllowed(local!, "file:///srv/gitx/acme")).toBe(false);
     expect(cloneUrlAllowed(local!, "not a url")).toBe(false);
+  });
+});
+
+describe("a clone URL is its payload's repository under the verifying entry", () => {
+  const [https, local] = [...bundle.platforms.values()];
+  const org = decodeBundle({
+    bundle: { platforms: [{ github: { endpoint: "https://github.com/acme", insecure_skip_signature: true } }] },
+  }).platforms.get("github")!;
+  it("ends in /<full_name> (.git optional), under the endpoint's path, nothing smuggled", () => {
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app.git", "acme/app")).toBe(true);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app", "acme/app")).toBe(true);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/victim/app.git", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app.git", "acme/other")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/x/acme/app/../app.git", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://u:p@github.example.com/acme/app.git", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app.git?x=1", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app.git", "../acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(local!, "file:///srv/git/acme/app", "acme/app")).toBe(true);
+    expect(cloneUrlOfRepository(org, "https://github.com/acme/app.git", "acme/app")).toBe(true);
+    expect(cloneUrlOfRepository(org, "https://github.com/other/app.git", "other/app")).toBe(false);
+  });
+
+  it("an event recorded with its entry is checked against that entry only", () => {
+    const local = event({
+      platform_name: "github-local",
+      repo: { full_name: "acme/app", clone_url: "https://github.example.com/acme/app.git" },
+    });
+    expect(cloneUrlAllowedForEvent(bundle, local)).toBe(false);
+    expect(cloneUrlAllowedForEvent(bundle, { ...local, platform_name: "github" })).toBe(true);
+    expect(cloneUrlAllowedForEvent(bundle, { ...local, platform_name: "no-such-entry" })).toBe(false);
+  });
+});
+
+describe("branch filters and pull requests", () => {
+  const base = bundle.rules[0]!;
+  it("takes the push's branch by branches minus exclude_branches", () => {
+    const rule = { ...base, branches: ["main", "release/*"], exclude_branches: ["release/old"] };
+    expect(branchMatches(rule, event({ branch: "main" }))).toBe(true);
+    expect(branchMatches(rule, event({ branch: "release/2" }))).toBe(true);
+    expect(branchMatches(rule, event({ branch: "release/old" }))).toBe(false);
+    expect(branchMatches(rule, event({ branch: "feature/x" }))).toBe(false);
+    expect(branchMatches(base, event({ branch: "anything/at/all" }))).toBe(true);
+  });
+
+  it("syncs a pull request only for a rule with env_as_pr, by its base branch", () => {
+    const pr = event({ event: "pull_request", pr: { number: 7, action: "opened", head_sha: "a", base_ref: "main" } });
+    expect(branchMatches(base, pr)).toBe(false);
+    expect(branchMatches({ ...base, env_as_pr: true }, pr)).toBe(true);
+    expect(branchMatches({ ...base, env_as_pr: true, branches: ["develop"] }, pr)).toBe(false);
+  });
+
+  it("matches rules by the verified entry's name when the event has one", () => {
+    expect(matchRules(bundle, event({ platform_name: "github" }), "app.yaml").map((m) => m.ruleIndex)).toEqual([0]);
+    expect(matchRules(bundle, event({ platform_name: "github-local" }), "app.yaml")).toEqual([]);
   });
 });

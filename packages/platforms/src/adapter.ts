@@ -10,6 +10,8 @@ export interface FileChange {
 /** What an adapter derives from a payload; ingest adds task id, delivery, datasource, source and times. */
 export interface NormalizedPayload {
   platform: string;
+  /** the bundle entry that verified the delivery (set by ingest, not by adapters) */
+  platform_name?: string;
   event: "push" | "pull_request" | "tag";
   repo: { full_name: string; clone_url: string };
   ref: string;

@@ -23,5 +23,6 @@ export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./retry.ts";
 export * from "./tree/flatten.ts";
+export * from "./tree/guard.ts";
 export * from "./tree/tree.ts";
 export * from "./tree/unflatten.ts";

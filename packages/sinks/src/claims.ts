@@ -6,7 +6,8 @@ export function claimedBy(keys: string[], others: Iterable<[string, Manifest | n
   const out: Record<string, Claim> = {};
   for (const [scope, manifest] of others) {
     if (!manifest || manifest.deleted) continue;
-    for (const key of Object.keys(manifest.keys)) if (wanted.has(key) && !(key in out)) out[key] = { scope, manifest };
+    for (const key of Object.keys(manifest.keys))
+      if (wanted.has(key) && !Object.hasOwn(out, key)) out[key] = { scope, manifest };
   }
   return out;
 }

@@ -11,6 +11,11 @@ export interface Manifest {
   /** the scope's file was deleted */
   deleted?: boolean;
   /**
+   * keys whose values are `@sensitive()` or `@secret()`: remembered with the store, so a dry-run or a
+   * report of any other scope of the destination masks them too
+   */
+  sensitive?: string[];
+  /**
    * The `keysets` record this apply came from. A sink refuses, inside its atomic write, a plan whose
    * record is not newer than the stored one's on the same partition: a sink writer that lost its
    * partition (paused past its session) cannot write over what the partition's new owner wrote.
@@ -78,6 +83,8 @@ export interface Sink {
 export interface SinkDeps {
   /** resolves the configuration's credential fields */
   secrets: Secrets;
+  /** APP_ENV: `production` refuses what is only safe on a laptop (an ssh host key not pinned) */
+  appEnv?: string;
 }
 
 /** A write refused because the store already holds the scope from this or a later `keysets` record. */

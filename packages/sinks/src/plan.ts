@@ -96,6 +96,13 @@ export async function planAgainst(
   return { plan, claims };
 }
 
+/** The manifest's `sensitive`: the written keys its key set marks `@sensitive()` or `@secret()`. */
+function sensitiveOf(desired: Desired, keys: Record<string, string>): { sensitive?: string[] } {
+  const marked = [...(desired.keySet?.sensitive ?? []), ...(desired.keySet?.secrets ?? [])];
+  const sensitive = [...new Set(marked)].filter((k) => Object.hasOwn(keys, k)).sort();
+  return sensitive.length > 0 ? { sensitive } : {};
+}
+
 function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: PlanOptions): ApplyPlan {
   const claims = options.claims ?? {};
   const { set, unchanged, stale, keys } = d;
@@ -127,6 +134,7 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
         ...(options.elapsedMs === undefined ? {} : { duration_ms: options.elapsedMs }),
       },
       ...(desired.keySet === null ? { deleted: true } : {}),
+      ...sensitiveOf(desired, keys),
       ...(desired.position ? { position: desired.position } : {}),
     },
   };

@@ -9,6 +9,8 @@ import {
   isResync,
   type Logger,
   metrics,
+  PIPELINE_ERRORS,
+  PipelineError,
   PipelineEvent,
   type RecordCodec,
   type ResyncEvent,
@@ -134,18 +136,27 @@ async function attempt(
   try {
     const output = await deps.readers.process(event, { lastCommit: (key) => deps.scopes.get(key) });
     return { event, output };
-  } catch (err) {
-    if (!(err instanceof TransientGitError)) throw err;
+  } catch (caught) {
+    // Nothing escapes the per-event handler: a poison event must never stop its partition. A permanent
+    // pipeline error fails the task; anything else (git away, a crashed helper, a bug) is retried from
+    // webhooks.retry and fails the task with its code once the attempts are spent.
+    const report = etlReport(event.task_id, event.after);
+    if (caught instanceof PipelineError && !PIPELINE_ERRORS[caught.code].retry) {
+      deps.logger.warn({ task_id: event.task_id, err: caught.message, code: caught.code }, "event failed");
+      return { event, output: { keysets: [], tombstones: [], report: report.failed(caught.code, caught.message) } };
+    }
+    const err = caught instanceof Error ? caught : new Error(String(caught));
+    const code = caught instanceof TransientGitError || caught instanceof PipelineError ? caught.code : "INTERNAL";
     const exhausted = record.attempt >= deps.attempts;
     const message = exhausted
       ? `${err.message} (gave up after ${deps.attempts} attempts)`
       : `retrying: ${err.message} (attempt ${record.attempt} of ${deps.attempts})`;
-    deps.logger.warn({ task_id: event.task_id, attempt: record.attempt, err: err.message }, "transient failure");
-    const report = etlReport(event.task_id, event.after);
+    if (code === "INTERNAL") deps.logger.error({ task_id: event.task_id, err }, "event processing failed unexpectedly");
+    else deps.logger.warn({ task_id: event.task_id, attempt: record.attempt, err: err.message }, "transient failure");
     const output: EtlOutput = {
       keysets: [],
       tombstones: [],
-      report: exhausted ? report.failed(err.code, message) : report.retrying(err.code, message),
+      report: exhausted ? report.failed(code, message) : report.retrying(code, message),
     };
     if (exhausted) return { event, output };
     const notBefore = Date.now() + backoffMs(record.attempt - 1, deps.retryBaseMs, 30_000);

@@ -1,7 +1,9 @@
 import swagger from "@fastify/swagger";
 import swaggerUi from "@fastify/swagger-ui";
+import type { TokenScope } from "@varstream/bundle";
 import { ApiError, errorBody, type HttpErrorCode, type Logger, registry } from "@varstream/shared";
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, LogController } from "fastify";
+import type { Caller, ControlAuth } from "./auth.ts";
 import type { WebhookIntake } from "./intake.ts";
 import { healthRoutes } from "./routes/health.ts";
 import { syncRoutes } from "./routes/sync.ts";
@@ -9,7 +11,18 @@ import { taskRoutes } from "./routes/tasks.ts";
 import { webhookRoutes } from "./routes/webhooks.ts";
 import type { TaskStore } from "./tasks/task-store.ts";
 
+declare module "fastify" {
+  interface FastifyContextConfig {
+    /** the token scope a route needs; routes without one (webhooks, health, docs) need no token */
+    scope?: TokenScope;
+  }
+  interface FastifyRequest {
+    caller?: Caller;
+  }
+}
+
 export interface AppDeps {
+  auth: ControlAuth;
   intake: WebhookIntake;
   store: TaskStore;
   logger: Logger;
@@ -60,6 +73,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     request.log.error({ err }, "unhandled error");
     return reply.status(500).send(errorBody("INTERNAL", "internal error"));
   });
+  // The control plane: a route that names a scope needs a bearer token that has it.
+  app.addHook("onRequest", async (request) => {
+    const scope = request.routeOptions.config?.scope;
+    if (scope !== undefined) request.caller = deps.auth.authorize(request.headers.authorization, scope);
+  });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send(errorBody("NOT_FOUND", `no route ${request.method} ${request.url}`)),
   );
@@ -80,7 +98,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(syncRoutes, { intake: deps.intake });
   await app.register(taskRoutes, { store: deps.store });
   await app.register(healthRoutes, { store: deps.store, checkKafka: deps.checkKafka });
-  app.get("/metrics", { schema: { hide: true } }, async (_req, reply) => {
+  app.get("/metrics", { schema: { hide: true }, config: { scope: "metrics" } }, async (_req, reply) => {
     reply.header("content-type", registry.contentType);
     return registry.metrics();
   });

@@ -24,12 +24,14 @@ export class DryRunner {
   private readonly bundle: Bundle;
   private readonly readers: GitReaders;
   private readonly secrets: Secrets;
+  private readonly appEnv: string;
   private readonly sinks = new Map<string, Promise<Sink>>();
 
   constructor(options: { bundle: Bundle; settings: Settings; logger: Logger; secrets: Secrets }) {
     const { bundle, settings, logger, secrets } = options;
     this.bundle = bundle;
     this.secrets = secrets;
+    this.appEnv = settings.appEnv;
     // Caches of their own: the ETL of this host may use the same folders with its own locks.
     this.readers = createGitReaders({ bundle, settings, logger, secrets, subdir: "dry-run" });
   }
@@ -39,7 +41,7 @@ export class DryRunner {
     if (!sink) {
       const entry = this.bundle.datasources.get(name);
       if (!entry) throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${name}`);
-      sink = createSink(entry, { secrets: this.secrets });
+      sink = createSink(entry, { secrets: this.secrets, appEnv: this.appEnv });
       this.sinks.set(name, sink);
     }
     return sink;
@@ -69,8 +71,17 @@ export class DryRunner {
       // The plan the sink writer would make: the same manifest and the same claims of other scopes.
       const desired = { scope, taskId: event.task_id, commit: event.after, keySet };
       const manifest = await sink.readManifest(scope);
-      const { plan } = await planAgainst(sink, desired, manifest);
-      const masked = new Set([...(keySet?.sensitive ?? []), ...(keySet?.secrets ?? [])]);
+      const { plan, claims } = await planAgainst(sink, desired, manifest);
+      // Masked: what this file marks, what this scope's stored manifest remembers as sensitive, and
+      // what any other scope of the destination claiming a key remembers (a second file cannot unmask it).
+      const masked = new Set([
+        ...(keySet?.sensitive ?? []),
+        ...(keySet?.secrets ?? []),
+        ...(manifest?.sensitive ?? []),
+        ...Object.entries(claims)
+          .filter(([k, claim]) => claim.manifest.sensitive?.includes(k))
+          .map(([k]) => k),
+      ]);
       const old = await sink.readValues(scope.destination, Object.keys(plan.set));
       const entry: DryRunScope = {
         scope: key,

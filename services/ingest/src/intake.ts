@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Bundle, PlatformEntry } from "@varstream/bundle";
+import { cloneUrlOfRepository } from "@varstream/pipeline";
 import { detectPlatform, eventHeaders, type Normalization, PLATFORMS, PlatformError } from "@varstream/platforms";
 import {
   ApiError,
@@ -36,6 +37,8 @@ export type IntakeResult =
 
 export interface IntakeDeps {
   dryRunner?: DryRunner;
+  /** deliveries older than this (by a signed push time) are refused: the dedupe index forgets them */
+  dedupeWindowMs?: number;
   bundle: Bundle;
   secrets: Secrets;
   store: TaskStore;
@@ -84,16 +87,24 @@ function toEvent(
   });
 }
 
-function pickPlatform(bundle: Bundle, kind: string, name?: string): PlatformEntry {
+/** The entries a request may come from: the one it is bound to (`?platform=`), or every entry of its kind. */
+function candidates(bundle: Bundle, kind: string, name?: string): PlatformEntry[] {
   if (name !== undefined) {
     const entry = bundle.platforms.get(name);
     if (!entry || entry.kind !== kind) {
       throw new ApiError("UNSUPPORTED_EVENT", `platform ${name} is not a configured ${kind} platform`);
     }
-    return entry;
+    return [entry];
   }
-  for (const entry of bundle.platforms.values()) if (entry.kind === kind) return entry;
-  throw new ApiError("UNSUPPORTED_EVENT", `no ${kind} platform is configured`);
+  const entries = [...bundle.platforms.values()].filter((e) => e.kind === kind);
+  if (entries.length === 0) throw new ApiError("UNSUPPORTED_EVENT", `no ${kind} platform is configured`);
+  return entries;
+}
+
+/** GitHub signs the push time (`repository.pushed_at`, seconds) with the body; the others send none. */
+function signedPushTime(payload: unknown): number | undefined {
+  const pushedAt = (payload as { repository?: { pushed_at?: unknown } } | null)?.repository?.pushed_at;
+  return typeof pushedAt === "number" && Number.isFinite(pushedAt) ? pushedAt * 1000 : undefined;
 }
 
 /**
@@ -132,25 +143,62 @@ export class WebhookIntake {
       throw new ApiError("UNSUPPORTED_EVENT", `no ${eventHeaders()} header`);
     }
     const adapter = PLATFORMS[detected.platform];
-    const platform = pickPlatform(bundle, detected.platform, req.platformName ?? registry?.platform);
-    if (platform.config.secret !== undefined) {
+    const entries = candidates(bundle, detected.platform, req.platformName ?? registry?.platform);
+    // The entry is the one whose secret verifies the delivery, never one the request names alone.
+    let verified: PlatformEntry | undefined;
+    for (const entry of entries) {
+      if (entry.config.secret === undefined) continue;
       let secret: string;
       try {
-        secret = await this.deps.secrets.resolve(platform.config.secret);
+        secret = await this.deps.secrets.resolve(entry.config.secret);
       } catch (err) {
         if (!(err instanceof SecretError)) throw err;
-        this.deps.logger.error({ platform: platform.name, err: err.message }, "webhook secret unavailable");
-        throw new ApiError("SECRET_UNAVAILABLE", `webhook secret of platform ${platform.name}: ${err.message}`);
+        this.deps.logger.error({ platform: entry.name, err: err.message }, "webhook secret unavailable");
+        throw new ApiError("SECRET_UNAVAILABLE", `webhook secret of platform ${entry.name}: ${err.message}`);
       }
-      if (!adapter.verify(secret, req.body, req.headers)) {
-        metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
-        throw new ApiError("SIGNATURE_INVALID");
+      if (adapter.verify(secret, req.body, req.headers)) {
+        verified = entry;
+        break;
       }
+    }
+    const unsigned = entries.filter((e) => e.config.secret === undefined && e.config.insecure_skip_signature);
+    if (!verified && unsigned.length === 0) {
+      metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
+      throw new ApiError("SIGNATURE_INVALID");
     }
     const payload = parseBody(req.body, req.contentType);
     const normalized = adapter.normalize(detected.eventName, payload);
-    if (normalized.kind === "ignored") metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
-    return { detected, normalized };
+    if (normalized.kind === "ignored") {
+      metrics.webhooks.inc({ outcome: "ignored", platform: detected.platform });
+      return { detected, normalized };
+    }
+    const { repo } = normalized.payload;
+    // An unsigned delivery is only taken by an insecure entry whose endpoint holds its repository.
+    const entry = verified ?? unsigned.find((e) => cloneUrlOfRepository(e, repo.clone_url, repo.full_name));
+    if (!entry && !verified) {
+      metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
+      throw new ApiError("SIGNATURE_INVALID");
+    }
+    if (!entry || !cloneUrlOfRepository(entry, repo.clone_url, repo.full_name)) {
+      metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
+      throw new ApiError(
+        "CLONE_URL_REFUSED",
+        `clone url ${repo.clone_url} is not ${repo.full_name} under platform ${verified?.name}'s endpoint`,
+      );
+    }
+    const pushedAt = signedPushTime(payload);
+    const windowMs = this.deps.dedupeWindowMs;
+    if (entry === verified && pushedAt !== undefined && windowMs !== undefined && Date.now() - pushedAt > windowMs) {
+      metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
+      throw new ApiError(
+        "DELIVERY_EXPIRED",
+        `pushed at ${new Date(pushedAt).toISOString()}, outside the dedupe window`,
+      );
+    }
+    return {
+      detected,
+      normalized: { kind: "event", payload: { ...normalized.payload, platform_name: entry.name } },
+    };
   }
 
   async handle(req: IntakeRequest): Promise<IntakeResult> {
@@ -187,6 +235,8 @@ export class WebhookIntake {
     reason?: string;
     refetch?: boolean;
     source: "http" | "grpc" | "cli";
+    /** the control-plane token's name (or `anonymous`), recorded on the event and its first report */
+    requestedBy?: string;
   }): Promise<{ task_id: string; received_at: string }> {
     if (!this.deps.bundle.datasources.has(request.datasource)) {
       throw new ApiError("UNKNOWN_DATASOURCE", `no datasource named ${request.datasource}`);
@@ -206,11 +256,15 @@ export class WebhookIntake {
       filters,
       refetch: request.refetch ?? false,
       ...(request.reason ? { reason: request.reason } : {}),
+      ...(request.requestedBy ? { requested_by: request.requestedBy } : {}),
       received_at: receivedAt,
     });
     const report = ingestReport.resync(event);
     await this.publish(event, report);
-    this.deps.logger.info({ task_id: taskId, datasource: request.datasource, filters }, "resync accepted");
+    this.deps.logger.info(
+      { task_id: taskId, datasource: request.datasource, filters, requested_by: request.requestedBy },
+      "resync accepted",
+    );
     return { task_id: taskId, received_at: receivedAt };
   }
 
@@ -236,11 +290,34 @@ export class WebhookIntake {
    * Dry-run: the same checks, then ETL in this process and a diff against each sink's
    * current state. Publishes nothing and writes nothing.
    */
-  async dryRun(req: IntakeRequest): Promise<DryRunReport | { message: "ignored"; reason: string }> {
+  async dryRun(
+    req: IntakeRequest,
+    requestedBy = "anonymous",
+  ): Promise<DryRunReport | { message: "ignored"; reason: string }> {
     if (!this.deps.dryRunner) throw new ApiError("NOT_READY", "dry-run is not available in this process");
     const { normalized } = await this.verify(req);
     if (normalized.kind === "ignored") return { message: "ignored", reason: normalized.reason };
-    return this.deps.dryRunner.run(toEvent(req, normalized, "", true));
+    const event = toEvent(req, normalized, "", true);
+    const report = await this.deps.dryRunner.run(event);
+    // Who looked at which stored values: recorded like every control action.
+    await this.deps.publisher
+      .audit({
+        component: "control",
+        task_id: event.task_id,
+        action: "dry-run",
+        requested_by: requestedBy,
+        datasource: req.datasource,
+        detail: `${event.repo.full_name}@${event.after.slice(0, 12)}`,
+        at: new Date().toISOString(),
+      })
+      .catch((err: Error) => {
+        this.deps.logger.error(
+          { err, task_id: event.task_id },
+          "broker did not acknowledge the dry-run's audit record",
+        );
+        throw new ApiError("BROKER_UNAVAILABLE");
+      });
+    return report;
   }
 
   private async accept(

@@ -1,4 +1,5 @@
 import {
+  type ControlReport,
   encode,
   eventKey,
   type IngestReport,
@@ -96,6 +97,16 @@ export class EventPublisher {
       this.inFlight -= 1;
       this.schedule();
     }
+  }
+
+  /** An audit record of a control action, on `status`, acknowledged by all replicas. */
+  async audit(report: ControlReport): Promise<void> {
+    await this.producer.send({
+      topic: this.topics.status,
+      acks: -1,
+      messages: this.codec.frame([{ topic: this.topics.status, messages: [encode(statusKey(report), report)] }])[0]!
+        .messages,
+    });
   }
 
   disconnect(): Promise<void> {

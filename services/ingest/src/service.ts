@@ -12,6 +12,7 @@ import {
 } from "@varstream/shared";
 import type { FastifyInstance } from "fastify";
 import { buildApp } from "./app.ts";
+import { ControlAuth } from "./auth.ts";
 import { DryRunner } from "./dry-run.ts";
 import { grpcCredentials, startGrpc } from "./grpc/server.ts";
 import { WebhookIntake } from "./intake.ts";
@@ -39,8 +40,21 @@ export interface IngestOptions {
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
   const { bundle } = options;
   const logger = options.logger ?? createLogger("ingest", options.settings.logLevel);
+  for (const entry of bundle.platforms.values()) {
+    if (!entry.config.insecure_skip_signature) continue;
+    if (options.settings.appEnv === "production") {
+      throw new Error(
+        `platform ${entry.name} has insecure_skip_signature: APP_ENV=production needs a secret on every platform`,
+      );
+    }
+    logger.warn(
+      { platform: entry.name },
+      "platform accepts unsigned webhooks (insecure_skip_signature): local tests only",
+    );
+  }
   grpcCredentials(options.settings); // APP_ENV=production without certificates stops here, before anything starts
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const auth = await ControlAuth.load(bundle.controlPlane, secrets, { appEnv: options.settings.appEnv, logger });
   const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);
   const specs = topicSpecs(settings.topicPrefix, settings.topicPartitions, [], settings.topicReplication);
@@ -68,8 +82,17 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   if (options.awaitStore ?? true) await store.caughtUpPromise;
 
   const dryRunner = new DryRunner({ bundle, settings, logger: logger.child({ component: "dry-run" }), secrets });
-  const intake = new WebhookIntake({ bundle, secrets, store, publisher, logger, dryRunner });
+  const intake = new WebhookIntake({
+    bundle,
+    secrets,
+    store,
+    publisher,
+    logger,
+    dryRunner,
+    dedupeWindowMs: settings.deliveryDedupeMs,
+  });
   const app = await buildApp({
+    auth,
     intake,
     store,
     logger,
@@ -85,7 +108,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const port = typeof address === "object" && address ? address.port : settings.httpPort;
   const host = settings.httpHost === "0.0.0.0" ? "127.0.0.1" : settings.httpHost;
   logger.info({ url: `http://${host}:${port}` }, "ingest listening");
-  const grpc = await startGrpc({ intake, store, logger, settings }, settings.grpcAddr);
+  const grpc = await startGrpc({ intake, store, logger, settings, auth }, settings.grpcAddr);
 
   return {
     app,

@@ -41,6 +41,8 @@ export interface SinkGroupOptions {
   logger: Logger;
   onFatal: (err: Error) => void;
   secrets: Secrets;
+  /** APP_ENV, for the sinks' production checks */
+  appEnv: string;
   /** a member silent this long loses its partitions to the others (SINK_SESSION_TIMEOUT) */
   sessionTimeoutMs: number;
 }
@@ -68,7 +70,7 @@ export class SinkGroup {
 
   async start(): Promise<void> {
     const { kafka, topics, logger } = this.options;
-    this.sink = await createSink(this.options.entry, { secrets: this.options.secrets });
+    this.sink = await createSink(this.options.entry, { secrets: this.options.secrets, appEnv: this.options.appEnv });
     const consumer = kafka.consumer({
       groupId: this.groupId,
       maxWaitTimeInMs: 50,
@@ -179,7 +181,7 @@ export class SinkGroup {
     await Promise.all(
       [...byScope.values()].map(async (records) => {
         for (const { message, desired } of records) {
-          const report = await resolveSecrets(desired, this.options.secrets).then(
+          const report = await resolveSecrets(desired, this.options.secrets, logger).then(
             (resolved) =>
               applyDesired(sink, resolved, {
                 maxRetries: this.options.maxRetries,

@@ -74,6 +74,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         entry: bundle.datasources.get(name)!,
         maxRetries: settings.sinkMaxRetries,
         sessionTimeoutMs: settings.sinkSessionTimeoutMs,
+        appEnv: settings.appEnv,
         retryBaseMs: options.retryBaseMs ?? 200,
         logger: logger.child({ sink: name }),
         onFatal: options.onFatal ?? exitOnFatal(logger),

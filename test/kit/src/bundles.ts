@@ -10,7 +10,7 @@ export function fileSinkBundle(
 ): { bundle: Record<string, unknown> } {
   return {
     bundle: {
-      platforms: [{ github: { endpoint: repo.endpoint } }],
+      platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
       datasources: [{ file: { path: options.path ?? `${repo.root}/out` } }],
       rules: [
         {

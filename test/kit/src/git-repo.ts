@@ -54,8 +54,8 @@ export class GitRepo {
     return pathToFileURL(this.root).href;
   }
 
-  /** Writes (string) or deletes (null) files and commits them; returns the push's before/after. */
-  async commit(files: Record<string, string | null>, message = "change config"): Promise<CommitResult> {
+  /** Writes (text or bytes) or deletes (null) files and commits them; returns the push's before/after. */
+  async commit(files: Record<string, string | Buffer | null>, message = "change config"): Promise<CommitResult> {
     const git = simpleGit(this.dir);
     const result: CommitResult = { before: this.head, after: "", added: [], modified: [], removed: [] };
     for (const [path, content] of Object.entries(files)) {
@@ -79,7 +79,7 @@ export class GitRepo {
   }
 
   /** Commits on a new branch made from main, then returns to main; the branch stays unless dropped. */
-  async commitOnBranch(branch: string, files: Record<string, string | null>): Promise<CommitResult> {
+  async commitOnBranch(branch: string, files: Record<string, string | Buffer | null>): Promise<CommitResult> {
     const git = simpleGit(this.dir);
     const mainHead = this.head;
     await git.checkout(["-B", branch]);

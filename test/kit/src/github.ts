@@ -35,6 +35,8 @@ export function githubPushPayload(repo: RepoLike, push: CommitResult, branch = "
       private: true,
       clone_url: repo.cloneUrl,
       default_branch: "main",
+      // GitHub signs the push time with the body; ingest refuses deliveries older than its dedupe window.
+      pushed_at: Math.floor(Date.now() / 1000),
     },
     pusher: { name: "varstream-test", email: "test@varstream.invalid" },
     sender: { login: "varstream-test" },

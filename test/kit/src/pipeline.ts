@@ -44,6 +44,8 @@ export interface PipelineOptions {
   onFatal?: (err: Error) => void;
   /** where every service logs (default stdout) */
   logStream?: NodeJS.WritableStream;
+  /** the control-plane token `task()` sends, when the bundle declares tokens */
+  token?: string;
 }
 
 /** The three services in this process against the real broker, isolated by a topic prefix of their own. */
@@ -133,7 +135,9 @@ export class Pipeline {
   }
 
   async task(id: string): Promise<TaskDocument | undefined> {
-    const res = await fetch(`${this.url}/v1/tasks/${id}`);
+    const res = await fetch(`${this.url}/v1/tasks/${id}`, {
+      headers: this.options.token ? { authorization: `Bearer ${this.options.token}` } : {},
+    });
     if (res.status === 404) return undefined;
     return (await res.json()) as TaskDocument;
   }

@@ -28,7 +28,7 @@ export class RedisScenario {
     const pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint } }],
+          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
           rules: [{ platform: "github", datasource: "redis", ...rule(dest) }],
         },

@@ -1,6 +1,7 @@
 import { readFile } from "node:fs/promises";
 import { PLATFORMS, type Platform } from "@varstream/platforms";
 import type { DryRunReport } from "@varstream/shared";
+import { authHeader } from "./tasks.ts";
 
 export interface DryRunOptions {
   base: string;
@@ -19,6 +20,7 @@ export async function dryRun(
   const body = await readFile(options.payloadFile);
   const headers = {
     "content-type": "application/json",
+    ...authHeader(),
     ...PLATFORMS[options.platform].sign(body, { eventName: options.event, deliveryId: undefined }, options.secret),
   };
   const res = await fetch(`${options.base}/v1/webhooks/${encodeURIComponent(options.datasource)}/dry-run`, {

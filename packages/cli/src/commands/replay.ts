@@ -11,6 +11,7 @@ import {
   topicNames,
 } from "@varstream/shared";
 import { applyDesired, createSink, type Desired, resolveSecrets } from "@varstream/sinks";
+import { recordControl } from "./audit.ts";
 
 export interface ReplayOptions {
   settings: Settings;
@@ -31,7 +32,8 @@ export async function replayGroup(options: ReplayOptions): Promise<{ groupId: st
   const { settings } = options;
   if (!options.bundle.datasources.has(options.sink)) throw new Error(`no datasource named ${options.sink}`);
   const secrets = new Secrets(options.bundle.secretManagers ? { managers: options.bundle.secretManagers } : {});
-  const { kafka } = await openKafka(settings, options.logger ?? createLogger("cli", "warn"), { secrets, waitMs: 5000 });
+  const logger = options.logger ?? createLogger("cli", "warn");
+  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
   const topic = topicNames(settings.topicPrefix).keysets;
   const groupId = `${settings.topicPrefix}sink.${options.sink}`;
   const admin = kafka.admin();
@@ -53,10 +55,27 @@ export async function replayGroup(options: ReplayOptions): Promise<{ groupId: st
         topic,
         partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
       });
+      await recordControl(
+        kafka,
+        settings,
+        logger,
+        "replay",
+        options.sink,
+        `group ${groupId} set to ${options.toDatetime}`,
+      );
       return { groupId, partitions: offsets.length };
     }
     await admin.resetOffsets({ groupId, topic, earliest: true });
-    return { groupId, partitions: (await admin.fetchTopicOffsets(topic)).length };
+    const partitions = (await admin.fetchTopicOffsets(topic)).length;
+    await recordControl(
+      kafka,
+      settings,
+      logger,
+      "replay",
+      options.sink,
+      `group ${groupId} reset to the earliest offsets`,
+    );
+    return { groupId, partitions };
   } finally {
     await admin.disconnect();
   }
@@ -82,7 +101,7 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
     datasource: options.sink,
     codec: readingCodec(settings.schemaRegistry),
   });
-  const sink = await createSink(entry, { secrets });
+  const sink = await createSink(entry, { secrets, appEnv: settings.appEnv });
   let scopes = 0;
   let keys = 0;
   const failed: string[] = [];
@@ -108,5 +127,6 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
   } finally {
     await sink.close();
   }
+  await recordControl(kafka, settings, logger, "replay", options.sink, `--new-sink: ${scopes} scopes, ${keys} keys`);
   return { scopes, keys, failed };
 }

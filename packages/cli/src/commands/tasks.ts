@@ -1,17 +1,28 @@
 import type { TaskDocument } from "@varstream/shared";
 import { TERMINAL_STATES } from "@varstream/shared";
 
-/** A client of ingest's HTTP API (VARSTREAM_URL, default http://127.0.0.1:8000). */
+/** The control-plane token header (VARSTREAM_TOKEN), when one is set. */
+export function authHeader(token = process.env.VARSTREAM_TOKEN): Record<string, string> {
+  return token ? { authorization: `Bearer ${token}` } : {};
+}
+
+/** A client of ingest's HTTP API (VARSTREAM_URL, default http://127.0.0.1:8000; VARSTREAM_TOKEN its token). */
 export class ApiClient {
   readonly base: string;
-  constructor(base = process.env.VARSTREAM_URL ?? "http://127.0.0.1:8000") {
+  private readonly token: string | undefined;
+  constructor(base = process.env.VARSTREAM_URL ?? "http://127.0.0.1:8000", token = process.env.VARSTREAM_TOKEN) {
     this.base = base.replace(/\/+$/, "");
+    this.token = token;
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await fetch(`${this.base}${path}`, {
       method,
-      ...(body === undefined ? {} : { headers: { "content-type": "application/json" }, body: JSON.stringify(body) }),
+      headers: {
+        ...authHeader(this.token),
+        ...(body === undefined ? {} : { "content-type": "application/json" }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const json = (await res.json().catch(() => ({}))) as T & { error?: { code: string; message: string } };
     if (!res.ok) throw new Error(json.error ? `${json.error.code}: ${json.error.message}` : `HTTP ${res.status}`);

@@ -1,4 +1,4 @@
-import type { Tree } from "@varstream/shared";
+import { FORBIDDEN_SEGMENTS, PipelineError, type Tree } from "@varstream/shared";
 import { parse } from "dotenv";
 import { ParseError } from "./errors.ts";
 import { numberedLines } from "./lines.ts";
@@ -19,6 +19,13 @@ export function parseDotenv(text: string): Tree {
     if (raw.trim() === "" || raw.trimStart().startsWith("#")) continue;
     if (!ASSIGNMENT.test(raw)) {
       throw new ParseError("dotenv", "expected NAME=value", line, raw.length - raw.trimStart().length + 1);
+    }
+    const name = raw
+      .slice(0, raw.indexOf("="))
+      .trim()
+      .replace(/^export\s+/, "");
+    if (FORBIDDEN_SEGMENTS.has(name)) {
+      throw new PipelineError("FORBIDDEN_KEY", `dotenv: ${name} is not allowed as a key, at line ${line}`);
     }
     const value = raw.slice(raw.indexOf("=") + 1).trimStart();
     const quote = value[0];

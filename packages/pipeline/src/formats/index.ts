@@ -1,5 +1,5 @@
 import { basename, extname } from "node:path";
-import type { Tree } from "@varstream/shared";
+import { PipelineError, type Tree } from "@varstream/shared";
 import { parseDotenv } from "./dotenv.ts";
 import { ParseError } from "./errors.ts";
 import { parseHcl } from "./hcl.ts";
@@ -62,5 +62,11 @@ export async function parseFile(path: string, bytes: Buffer): Promise<{ format: 
     throw new ParseError(format, "file is not valid UTF-8");
   }
   if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  return { format, tree: await PARSERS[format]!(text, path) };
+  try {
+    return { format, tree: await PARSERS[format]!(text, path) };
+  } catch (err) {
+    // Whatever a parser throws (its own refusal, a stack overflow on deep input) fails the file, never the process.
+    if (err instanceof PipelineError) throw err;
+    throw new ParseError(format, (err as Error)?.message ?? String(err));
+  }
 }

@@ -1,4 +1,4 @@
-import type { Tree } from "@varstream/shared";
+import { FORBIDDEN_SEGMENTS, PipelineError, type Tree } from "@varstream/shared";
 import { parse } from "ini";
 import { ParseError } from "./errors.ts";
 import { numberedLines } from "./lines.ts";
@@ -13,6 +13,15 @@ export function parseIni(text: string): Tree {
     if (trimmed === "" || trimmed.startsWith(";") || trimmed.startsWith("#")) continue;
     if (trimmed.startsWith("[") ? !SECTION.test(raw) : !ENTRY.test(raw)) {
       throw new ParseError("ini", trimmed.startsWith("[") ? "unclosed section header" : "expected key=value", line, 1);
+    }
+    // The ini package drops these silently; refused, as in every format.
+    const name = trimmed.startsWith("[") ? trimmed.slice(1, trimmed.indexOf("]")) : trimmed.split("=")[0]!;
+    const forbidden = name
+      .trim()
+      .split(".")
+      .find((p) => FORBIDDEN_SEGMENTS.has(p.trim()));
+    if (forbidden !== undefined) {
+      throw new PipelineError("FORBIDDEN_KEY", `ini: ${forbidden} is not allowed as a key, at line ${line}`);
     }
   }
   return parse(text) as Tree;

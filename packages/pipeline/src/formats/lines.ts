@@ -1,3 +1,4 @@
+import { FORBIDDEN_SEGMENTS, PipelineError } from "@varstream/shared";
 import { ParseError } from "./errors.ts";
 
 /** Lines of a text file with their 1-based numbers, for the line-oriented formats. */
@@ -14,14 +15,22 @@ export function nestDotted(
   entries: [string, string, number][],
   separator = ".",
 ): { [key: string]: unknown } {
-  const root: { [key: string]: unknown } = {};
+  // Null-prototype maps: a `__proto__` part can never reach Object.prototype, and it is refused anyway.
+  const root: { [key: string]: unknown } = Object.create(null);
   for (const [key, value, line] of entries) {
     const parts = key.split(separator);
+    const forbidden = parts.find((p) => FORBIDDEN_SEGMENTS.has(p));
+    if (forbidden !== undefined) {
+      throw new PipelineError(
+        "FORBIDDEN_KEY",
+        `${format}: key ${key} at line ${line}: ${forbidden} is not allowed as a key`,
+      );
+    }
     let node = root;
     for (let i = 0; i < parts.length - 1; i++) {
       const part = parts[i]!;
       const next = node[part];
-      if (next === undefined) node[part] = {};
+      if (next === undefined) node[part] = Object.create(null);
       else if (typeof next !== "object") {
         throw new ParseError(
           format,

@@ -1,23 +1,72 @@
-import type { PlatformEntry } from "@varstream/bundle";
+import type { Bundle, PlatformEntry } from "@varstream/bundle";
+import type { WebhookEvent } from "@varstream/shared";
+
+function parse(url: string): URL | undefined {
+  try {
+    return new URL(url);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL's path, percent-decoded, without trailing slashes; undefined when it walks up (`..`) or is malformed. */
+function cleanPath(url: URL): string | undefined {
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    return undefined;
+  }
+  if (path.split("/").some((s) => s === ".." || s === ".")) return undefined;
+  return path.replace(/\/+$/, "");
+}
 
 /**
- * A payload may not point varstream at another host or at the server's own disk: the clone
- * URL must have the scheme and host of the platform's endpoint, or for a `file://` endpoint lie under it.
+ * A payload may not point varstream at another host, at another part of the host, or at the server's
+ * own disk: the clone URL must have the scheme and host of the platform's endpoint and lie under its path.
  */
 export function cloneUrlAllowed(platform: PlatformEntry, cloneUrl: string): boolean {
-  let endpoint: URL;
-  let url: URL;
-  try {
-    endpoint = new URL(platform.config.endpoint);
-    url = new URL(cloneUrl);
-  } catch {
+  const endpoint = parse(platform.config.endpoint);
+  const url = parse(cloneUrl);
+  if (!endpoint || !url) return false;
+  if (url.protocol !== endpoint.protocol || url.host !== endpoint.host) return false;
+  // No credentials, query or fragment smuggled in (ssh's user must be the endpoint's).
+  if (url.password !== "" || url.search !== "" || url.hash !== "" || url.username !== endpoint.username) return false;
+  const root = cleanPath(endpoint);
+  const path = cleanPath(url);
+  if (root === undefined || path === undefined) return false;
+  return root === "" ? path !== "" : path.startsWith(`${root}/`);
+}
+
+/**
+ * The clone URL is the repository the payload names, on this platform: the endpoint + `/<full_name>`
+ * (`.git` optional; an endpoint's own path may be the name's first segments). A signed payload of one
+ * repository cannot make varstream read another.
+ */
+export function cloneUrlOfRepository(platform: PlatformEntry, cloneUrl: string, fullName: string): boolean {
+  if (!cloneUrlAllowed(platform, cloneUrl)) return false;
+  const url = parse(cloneUrl);
+  const path = url && cleanPath(url);
+  if (path === undefined || fullName === "" || fullName.split("/").some((s) => s === "" || s === "." || s === "..")) {
     return false;
   }
-  if (endpoint.protocol === "file:") {
-    if (url.protocol !== "file:" || url.host !== endpoint.host) return false;
-    const root = decodeURIComponent(endpoint.pathname).replace(/\/+$/, "");
-    const path = decodeURIComponent(url.pathname);
-    return !path.split("/").includes("..") && path.startsWith(`${root}/`);
-  }
-  return url.protocol === endpoint.protocol && url.host === endpoint.host;
+  const repoPath = path.replace(/\.git$/, "");
+  if (!repoPath.endsWith(`/${fullName}`)) return false;
+  // What stands before `/<full_name>` is the endpoint's path, or a part of it the name repeats
+  // (endpoint https://github.com/acme, repository acme/app).
+  const before = repoPath.slice(0, -(fullName.length + 1));
+  const root = cleanPath(new URL(platform.config.endpoint)) ?? "";
+  return before === root || root.startsWith(`${before}/`);
+}
+
+/**
+ * The event's clone URL belongs to the platform entry that verified it (`platform_name`), or for an
+ * event from before entries were recorded, to a configured platform of its kind.
+ */
+export function cloneUrlAllowedForEvent(bundle: Bundle, event: WebhookEvent): boolean {
+  const entries =
+    event.platform_name !== undefined
+      ? [bundle.platforms.get(event.platform_name)].filter((p) => p !== undefined && p.kind === event.platform)
+      : [...bundle.platforms.values()].filter((p) => p.kind === event.platform);
+  return entries.some((p) => cloneUrlOfRepository(p!, event.repo.clone_url, event.repo.full_name));
 }

@@ -12,7 +12,11 @@ export function normalizeEnv(name: string): string {
  * `env_as_branch` (the branch) → `"default"`.
  */
 export function resolveEnv(rule: Rule, event: WebhookEvent, pathEnv: string | undefined): string {
-  const mapped = event.branch === undefined ? undefined : rule.branch_map[event.branch];
+  // Own keys only: a branch named `constructor` or `__proto__` maps to nothing.
+  const mapped =
+    event.branch !== undefined && Object.hasOwn(rule.branch_map, event.branch)
+      ? rule.branch_map[event.branch]
+      : undefined;
   if (mapped !== undefined) return normalizeEnv(mapped);
   if (pathEnv !== undefined) return normalizeEnv(pathEnv);
   if (rule.env_as_pr && event.pr !== undefined) return normalizeEnv(`pr-${event.pr.number}`);

@@ -18,6 +18,17 @@ export function repoMatches(rule: Rule, repo: string): boolean {
   return rule.repositories.some((p) => glob(p)(repo)) && !rule.exclude_repositories.some((p) => glob(p)(repo));
 }
 
+/**
+ * The rule takes the event's branch (`branches` minus `exclude_branches`; a pull request by its base
+ * branch), and a pull request only when the rule asks for pull requests (`env_as_pr`).
+ */
+export function branchMatches(rule: Rule, event: WebhookEvent): boolean {
+  if (event.pr !== undefined && !rule.env_as_pr) return false;
+  const branch = event.pr !== undefined ? event.pr.base_ref : event.branch;
+  if (branch === undefined) return event.tag !== undefined || (rule.branches.length === 1 && rule.branches[0] === "**");
+  return rule.branches.some((p) => glob(p)(branch)) && !rule.exclude_branches.some((p) => glob(p)(branch));
+}
+
 /** How a rule claims a path: its file_name, a file_path_map entry (naming the env), or a pattern. */
 export function pathMatch(rule: Rule, path: string): { env?: string } | undefined {
   for (const [env, mapped] of Object.entries(rule.file_path_map)) if (mapped === path) return { env };
@@ -47,7 +58,13 @@ export function matchRules(bundle: Bundle, event: WebhookEvent, path: string): R
   const matches: RuleMatch[] = [];
   bundle.rules.forEach((rule, ruleIndex) => {
     if (!rule.datasource.includes(event.datasource)) return;
-    if (bundle.platforms.get(rule.platform)?.kind !== event.platform) return;
+    if (
+      event.platform_name !== undefined
+        ? rule.platform !== event.platform_name
+        : bundle.platforms.get(rule.platform)?.kind !== event.platform
+    )
+      return;
+    if (!branchMatches(rule, event)) return;
     if (!repoMatches(rule, event.repo.full_name)) return;
     const hit = pathMatch(rule, path);
     if (hit) matches.push({ rule, ruleIndex, pathEnv: hit.env });

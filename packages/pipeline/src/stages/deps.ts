@@ -1,4 +1,5 @@
 import type { Bundle } from "@varstream/bundle";
+import type { TreeLimits } from "@varstream/shared";
 import type { RepoCache } from "../git/repo-cache.ts";
 import type { SchemaRegistry } from "../validation/schema-registry.ts";
 
@@ -12,5 +13,7 @@ export interface ProcessDeps {
   lastCommit?: (scopeKey: string) => string | undefined;
   /** files larger than this fail with FILE_TOO_LARGE before they are parsed (default: no limit) */
   maxFileBytes?: number;
+  /** checked on every parsed tree (default DEFAULT_TREE_LIMITS) */
+  treeLimits?: TreeLimits;
   now?: () => Date;
 }

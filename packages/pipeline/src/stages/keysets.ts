@@ -29,7 +29,7 @@ export function toKeySet(
     sync_mode: rule.sync_mode ?? (rule.prune ? "mirror" : "upsert"),
     produced_at: now,
     received_at: event.received_at,
-    ...(marks.sensitive.length > 0 ? { sensitive: marks.sensitive.filter((k) => k in keys) } : {}),
-    ...(marks.secrets.length > 0 ? { secrets: marks.secrets.filter((k) => k in keys) } : {}),
+    ...(marks.sensitive.length > 0 ? { sensitive: marks.sensitive.filter((k) => Object.hasOwn(keys, k)) } : {}),
+    ...(marks.secrets.length > 0 ? { secrets: marks.secrets.filter((k) => Object.hasOwn(keys, k)) } : {}),
   };
 }

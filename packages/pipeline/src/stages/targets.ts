@@ -8,6 +8,8 @@ export interface Target {
   path: string;
   /** the file is gone (removed, or its pull request closed): the scope gets a tombstone */
   removed: boolean;
+  /** removed only by the payload's word (not a closing pull request): git must confirm it is gone */
+  removedInGit: boolean;
   match: RuleMatch;
   env: string;
   scope: Scope;
@@ -41,7 +43,14 @@ export function findTargets(event: WebhookEvent, changes: FileChange[], bundle: 
         });
         for (const datasource of match.rule.datasource) {
           const scope = { datasource, destination, repo: event.repo.full_name, file: path };
-          targets.push({ path, removed: removedInGit || closing, match, env, scope });
+          targets.push({
+            path,
+            removed: removedInGit || closing,
+            removedInGit: removedInGit && !closing,
+            match,
+            env,
+            scope,
+          });
         }
       }
     }

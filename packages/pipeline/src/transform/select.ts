@@ -13,13 +13,19 @@ function isMap(tree: Tree): tree is { [key: string]: Tree } {
   return tree !== null && typeof tree === "object" && !Array.isArray(tree);
 }
 
+/** A map's own entry: an env or key named like an Object method (`constructor`) finds nothing inherited. */
+function own(map: { [key: string]: Tree }, key: string): Tree | undefined {
+  return Object.hasOwn(map, key) ? map[key] : undefined;
+}
+
 /** `root_key` (a dotted path into the tree): absent → the whole file; missing → an error. */
 export function selectRoot(tree: Tree, rootKey: string | undefined): Tree {
   if (rootKey === undefined) return tree;
   let node = tree;
   for (const part of rootKey.split(".")) {
-    if (!isMap(node) || !(part in node)) throw new SelectError(`root_key ${rootKey} is not in the file`);
-    node = node[part]!;
+    const next = isMap(node) ? own(node, part) : undefined;
+    if (next === undefined) throw new SelectError(`root_key ${rootKey} is not in the file`);
+    node = next;
   }
   return node;
 }
@@ -35,8 +41,8 @@ export function sliceEnv(tree: Tree, rule: Rule, env: string, knownEnvs: Readonl
       return tree;
     case "top": {
       if (!isMap(tree)) throw new SelectError("env_layout top needs a map at the root");
-      const block = tree[env];
-      const fallback = tree.default;
+      const block = own(tree, env);
+      const fallback = own(tree, "default");
       if (block === undefined && fallback === undefined) {
         throw new SelectError(`no block for env ${env} and no default`);
       }
@@ -50,7 +56,7 @@ export function sliceEnv(tree: Tree, rule: Rule, env: string, knownEnvs: Readonl
 function merge(base: Tree, over: Tree): Tree {
   if (!isMap(base) || !isMap(over)) return over;
   const out: { [key: string]: Tree } = { ...base };
-  for (const [k, v] of Object.entries(over)) out[k] = k in out ? merge(out[k]!, v) : v;
+  for (const [k, v] of Object.entries(over)) out[k] = Object.hasOwn(out, k) ? merge(out[k]!, v) : v;
   return out;
 }
 
@@ -60,7 +66,7 @@ function collapse(tree: Tree, env: string, knownEnvs: ReadonlySet<string>): Tree
   const keys = Object.keys(tree);
   const envish = keys.length > 0 && keys.every((k) => k === "default" || knownEnvs.has(k));
   if (envish) {
-    const chosen = tree[env] ?? tree.default;
+    const chosen = own(tree, env) ?? own(tree, "default");
     if (chosen === undefined) throw new SelectError(`no value for env ${env} and no default`);
     return collapse(chosen, env, knownEnvs);
   }

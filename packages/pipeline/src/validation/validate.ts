@@ -11,6 +11,31 @@ export interface Checked {
   secret: string[];
 }
 
+const MASK = "****";
+
+/** The scalar values (as text) the tree holds at `@sensitive()`/`@secret()` paths, longest first. */
+function markedValues(tree: unknown, paths: string[]): string[] {
+  const out = new Set<string>();
+  for (const path of paths) {
+    let node: unknown = tree;
+    for (const part of path.split(".")) {
+      node =
+        node !== null && typeof node === "object" && Object.hasOwn(node, part)
+          ? (node as Record<string, unknown>)[part]
+          : undefined;
+    }
+    if (node !== undefined && node !== null && typeof node !== "object") out.add(String(node));
+  }
+  return [...out].filter((v) => v !== "").sort((a, b) => b.length - a.length);
+}
+
+/** A CUE message with every marked value replaced: a violation never puts a secret into a task document. */
+function mask(message: string, hidden: string[]): string {
+  let out = message;
+  for (const value of hidden) out = out.replaceAll(value, MASK);
+  return out;
+}
+
 /**
  * The typed tree (after root_key and env slicing, before flattening) against the file's schema.
  * Violations fail the file under `strict_validation`, else they become warnings. A SchemaError (the
@@ -35,9 +60,10 @@ export async function validateTree(
   }
   const { schema } = found;
   const marks = { sensitive: [...schema.sensitive], secret: [...schema.secret] };
+  const hidden = markedValues(tree, [...marks.sensitive, ...marks.secret]);
   const errors = (await schema.validate(tree)).map((e) => ({
     path: e.path.replace(/^#Config\.?/, ""),
-    message: e.message,
+    message: mask(e.message, hidden),
   }));
   if (errors.length === 0) return { validation: { status: "passed", errors }, ...marks };
   if (!rule.strict_validation) return { validation: { status: "warned", errors }, ...marks };

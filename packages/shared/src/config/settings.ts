@@ -1,6 +1,7 @@
 import { type SchemaRegistrySettings, schemaRegistryFromEnv } from "../kafka/schema-registry.ts";
 import { type KafkaSecurity, kafkaSecurityFromEnv } from "../kafka/security.ts";
 import type { TopicReplication } from "../kafka/topics.ts";
+import { DEFAULT_TREE_LIMITS, type TreeLimits } from "../tree/guard.ts";
 
 /**
  * Process settings from environment variables. Read once at start; every service gets
@@ -32,6 +33,8 @@ export interface Settings {
   maxWebhookBytes: number;
   /** a config file larger than this fails with FILE_TOO_LARGE before it is parsed */
   maxFileBytes: number;
+  /** what one file's tree may hold (MAX_TREE_DEPTH, MAX_KEYS_PER_FILE, MAX_KEY_LENGTH, MAX_VALUE_LENGTH) */
+  treeLimits: TreeLimits;
   sinks: string[] | undefined;
   sinkMaxRetries: number;
   /** ETL_SESSION_TIMEOUT: an ETL replica silent this long loses its partitions to the others */
@@ -82,7 +85,9 @@ export function splitHostPort(addr: string, defaultPort: number): { host: string
 }
 
 export function loadSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
-  const http = splitHostPort(env.HTTP_ADDR ?? "0.0.0.0:8000", 8000);
+  // Outside production the API listens on loopback unless told otherwise: an open control plane stays local.
+  const production = (env.APP_ENV ?? "development") === "production";
+  const http = splitHostPort(env.HTTP_ADDR ?? (production ? "0.0.0.0:8000" : "127.0.0.1:8000"), 8000);
   const sinks = list(env.SINKS);
   return {
     appEnv: env.APP_ENV ?? "development",
@@ -100,7 +105,9 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     },
     httpHost: http.host,
     httpPort: http.port,
-    grpcAddr: ((a) => `${a.host}:${a.port}`)(splitHostPort(env.ORCHESTRATOR_ADDR ?? ":50051", 50051)),
+    grpcAddr: ((a) => `${a.host}:${a.port}`)(
+      splitHostPort(env.ORCHESTRATOR_ADDR ?? (production ? ":50051" : "127.0.0.1:50051"), 50051),
+    ),
     logLevel: env.LOG_LEVEL ?? "info",
     gitCacheDir: env.GIT_CACHE_DIR ?? "/tmp/vt_gitcache",
     gitCacheMaxEntries: int(env, "GIT_CACHE_MAX_ENTRIES", 20),
@@ -109,6 +116,12 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     schemaTtlMs: int(env, "SCHEMA_TTL_SECONDS", 300) * 1000,
     maxWebhookBytes: int(env, "MAX_WEBHOOK_BYTES", 10 * 1024 * 1024),
     maxFileBytes: int(env, "MAX_FILE_BYTES", 16 * 1024 * 1024),
+    treeLimits: {
+      maxDepth: int(env, "MAX_TREE_DEPTH", DEFAULT_TREE_LIMITS.maxDepth),
+      maxKeys: int(env, "MAX_KEYS_PER_FILE", DEFAULT_TREE_LIMITS.maxKeys),
+      maxKeyLength: int(env, "MAX_KEY_LENGTH", DEFAULT_TREE_LIMITS.maxKeyLength),
+      maxValueLength: int(env, "MAX_VALUE_LENGTH", DEFAULT_TREE_LIMITS.maxValueLength),
+    },
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
     etlSessionTimeoutMs: parseDuration(env.ETL_SESSION_TIMEOUT ?? "30s"),

@@ -19,6 +19,8 @@ export const WebhookEvent = z.object({
   delivery_id: z.string(),
   source: EventSource,
   platform: Platform,
+  /** the bundle's platform entry whose secret verified the delivery: rules and clone URLs are matched against it */
+  platform_name: z.string().min(1).optional(),
   datasource: z.string().min(1),
   event: z.enum(["push", "pull_request", "tag"]),
   repo: z.object({ full_name: z.string().min(1), clone_url: z.string().min(1) }),
@@ -60,6 +62,8 @@ export const ResyncEvent = z.object({
     tenant: z.string().optional(),
   }),
   reason: z.string().optional(),
+  /** who asked: the control-plane token's name (`anonymous` on an open control plane) */
+  requested_by: z.string().optional(),
   /** re-read every scope's file from Git at its branch tip first, instead of re-emitting the stored key set */
   refetch: z.boolean().default(false),
   received_at: z.string(),

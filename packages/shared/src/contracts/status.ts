@@ -35,6 +35,8 @@ export const IngestReport = z.object({
   commit: z.string().optional(),
   source: EventSource,
   dry_run: z.boolean(),
+  /** a control action (resync): the control-plane token's name that asked for it */
+  requested_by: z.string().optional(),
   at: z.string(),
 });
 export type IngestReport = z.infer<typeof IngestReport>;
@@ -80,7 +82,24 @@ export const SinkReport = z.object({
 });
 export type SinkReport = z.infer<typeof SinkReport>;
 
-export const StatusReport = z.discriminatedUnion("component", [IngestReport, EtlReport, SinkReport]);
+/**
+ * A control action that starts no task of its own (a dry-run, a replay): who did it and to what, for
+ * the audit trail. Resyncs are tasks; their IngestReport carries `requested_by`.
+ */
+export const ControlReport = z.object({
+  component: z.literal("control"),
+  /** the audit record's own id */
+  task_id: z.string(),
+  action: z.enum(["dry-run", "replay"]),
+  /** the control-plane token's name, or `cli:<user>@<host>` for the CLI's direct replays */
+  requested_by: z.string(),
+  datasource: z.string(),
+  detail: z.string().optional(),
+  at: z.string(),
+});
+export type ControlReport = z.infer<typeof ControlReport>;
+
+export const StatusReport = z.discriminatedUnion("component", [IngestReport, EtlReport, SinkReport, ControlReport]);
 export type StatusReport = z.infer<typeof StatusReport>;
 
 /**
@@ -91,6 +110,7 @@ export function statusKey(report: StatusReport): string {
   switch (report.component) {
     case "ingest":
     case "etl":
+    case "control":
       return `${report.task_id}/${report.component}`;
     case "sink":
       return `${report.task_id}/sink:${report.sink}@${report.scope}`;
@@ -130,6 +150,7 @@ export const ingestReport = {
       datasource: event.datasource,
       source: event.source,
       dry_run: false,
+      ...(event.requested_by ? { requested_by: event.requested_by } : {}),
       at: event.received_at,
     };
   },

@@ -8,6 +8,17 @@ export const HTTP_ERRORS = {
   INVALID_PAYLOAD: { status: 400, message: "the webhook payload lacks what its event needs" },
   UNSUPPORTED_EVENT: { status: 400, message: "the webhook is not an event varstream can handle" },
   SIGNATURE_INVALID: { status: 401, message: "webhook signature is missing or does not match" },
+  UNAUTHENTICATED: { status: 401, message: "a valid bearer token is required" },
+  FORBIDDEN: { status: 403, message: "the token lacks the scope this call needs" },
+  CLONE_URL_REFUSED: {
+    status: 403,
+    message: "the payload's clone URL is not its repository under the verified platform's endpoint",
+  },
+  DELIVERY_EXPIRED: {
+    status: 410,
+    message:
+      "the delivery is older than DELIVERY_DEDUPE_WINDOW (by the push time the platform signed); a replay is refused",
+  },
   UNKNOWN_DATASOURCE: { status: 404, message: "no datasource of that name in the bundle" },
   TASK_NOT_FOUND: { status: 404, message: "no task with that id" },
   NOT_FOUND: { status: 404, message: "no such route" },

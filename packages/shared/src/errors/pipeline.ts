@@ -16,6 +16,18 @@ export const PIPELINE_ERRORS = {
     summary: "a schema-registry webhook arrived but the bundle has no schema_registry",
   },
   FILE_TOO_LARGE: { retry: false, summary: "a file or a key set is larger than varstream or the broker accepts" },
+  FORBIDDEN_KEY: {
+    retry: false,
+    summary: "a file has a `__proto__`, `constructor` or `prototype` key (refused in every format)",
+  },
+  DESTINATION_REFUSED: {
+    retry: false,
+    summary: "a rule's destination_template renders an empty, `.` or `..` segment for a file; nothing is written",
+  },
+  TREE_TOO_DEEP: { retry: false, summary: "a file nests maps and lists deeper than MAX_TREE_DEPTH (64)" },
+  TOO_MANY_KEYS: { retry: false, summary: "a file flattens to more keys than MAX_KEYS_PER_FILE (200000)" },
+  KEY_TOO_LONG: { retry: false, summary: "a flattened key is longer than MAX_KEY_LENGTH (4096 characters)" },
+  VALUE_TOO_LARGE: { retry: false, summary: "a string value is longer than MAX_VALUE_LENGTH (4 MiB of characters)" },
   CLONE_URL_REFUSED: { retry: false, summary: "the event's clone URL is not under any configured platform endpoint" },
   GIT_ERROR: {
     retry: false,
@@ -23,6 +35,11 @@ export const PIPELINE_ERRORS = {
   },
   GIT_UNREACHABLE: { retry: true, summary: "the git host did not answer; the event waits in webhooks.retry" },
   UNKNOWN_DATASOURCE: { retry: false, summary: "an event names a datasource the bundle does not have" },
+  SECRET_REF_REFUSED: {
+    retry: false,
+    summary:
+      "a file's `@secret()` value names a reference outside its rule's `secret_refs` allow-list; nothing is written",
+  },
   SECRET_UNRESOLVED: {
     retry: false,
     summary: "a credential or @secret() reference cannot be resolved; nothing of the scope is written",

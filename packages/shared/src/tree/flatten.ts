@@ -62,7 +62,7 @@ export function applyVariablesMap(
 ): Record<string, FlatValue> {
   const out = { ...keys };
   for (const [to, from] of Object.entries(map)) {
-    if (from in keys) {
+    if (Object.hasOwn(keys, from)) {
       out[to] = keys[from]!;
       if (to !== from) delete out[from];
     } else {

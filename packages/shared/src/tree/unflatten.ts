@@ -1,5 +1,6 @@
 import type { FlatValue } from "../contracts/values.ts";
 import { PipelineError } from "../errors/pipeline.ts";
+import { FORBIDDEN_SEGMENTS } from "./guard.ts";
 import type { Tree } from "./tree.ts";
 
 export class UnflattenError extends PipelineError {
@@ -41,15 +42,18 @@ type Node = { [key: string]: Node | FlatValue };
  * is both a value and a parent (`a` and `a.b`) is refused with both names, never silently dropped.
  */
 export function unflatten(flat: Record<string, FlatValue>, separator = "."): Tree {
-  const root: Node = {};
+  // Null-prototype maps, and prototype segments refused: a key set can never reach Object.prototype.
+  const root: Node = Object.create(null);
   const leaves = new Set<Node | FlatValue>();
   for (const [key, value] of Object.entries(flat)) {
     const parts = splitKey(key, separator);
+    const forbidden = parts.find((p) => FORBIDDEN_SEGMENTS.has(p));
+    if (forbidden !== undefined) throw new UnflattenError(`key ${key}: ${forbidden} is not allowed as a key`);
     let node = root;
     for (let i = 0; i < parts.length - 1; i++) {
       const part = parts[i]!;
       const next = node[part];
-      if (next === undefined) node[part] = {};
+      if (next === undefined) node[part] = Object.create(null);
       else if (leaves.has(next) || next === null || typeof next !== "object" || isEmptyContainer(next)) {
         throw new UnflattenError(`key ${key} is under ${parts.slice(0, i + 1).join(separator)}, which is a value`);
       }

@@ -175,11 +175,13 @@ export class FileSink implements Sink {
       data_sha256: sha256(next),
       ...(changed ? { previous: file.scopes, previous_data_sha256: sha256(text) } : {}),
     };
-    await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`);
+    // A destination any scope of which holds @sensitive/@secret values is readable by its owner only.
+    const mode = Object.values(manifests.scopes).some((m) => (m.sensitive?.length ?? 0) > 0) ? 0o600 : 0o644;
+    await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`, undefined, mode);
     if (!changed) return;
     if (next === undefined) {
       if (text !== undefined) await this.store.remove(paths.data);
-    } else await this.store.write(paths.data, next, this.options.validate);
+    } else await this.store.write(paths.data, next, this.options.validate, mode);
     await this.options.reload?.(paths.data);
   }
 

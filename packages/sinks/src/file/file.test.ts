@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { mkdtemp, readFile, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type FlatValue, flatten, type Scope } from "@varstream/shared";
@@ -21,6 +21,18 @@ describe("file sink (json) on disk", () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "varstream-file-"));
+  });
+
+  it("writes a destination holding @sensitive or @secret values readable by its owner only (0600)", async () => {
+    const sink = await connectSink("file", "file", { path: dir, format: "json" }, deps);
+    const scope: Scope = { datasource: "file", destination: "secret/app", repo: "acme/c", file: "s.yaml" };
+    const marked = keySet(scope, "s1", { password: "hunter2", user: "app" });
+    await applyDesired(sink, desired({ ...marked, sensitive: ["password"] }), options);
+    expect((await stat(join(dir, "secret/app.json"))).mode & 0o777).toBe(0o600);
+    expect((await sink.readManifest(scope))?.sensitive).toEqual(["password"]);
+    const plainScope = { ...scope, destination: "plain/app" };
+    await applyDesired(sink, desired(keySet(plainScope, "p1", { user: "app" })), options);
+    expect((await stat(join(dir, "plain/app.json"))).mode & 0o777).toBe(0o644);
   });
 
   it("keeps types in JSON, refuses unsafe destinations and files that are not maps", async () => {

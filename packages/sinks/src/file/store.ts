@@ -23,9 +23,9 @@ export interface FileStore {
   read(path: string): Promise<string | undefined>;
   /**
    * Writes atomically: a temp file beside the target, `validate` on it (a throw keeps the old file and
-   * removes the temp), then a rename over the target.
+   * removes the temp), then a rename over the target. `mode` is the file's (0644; 0600 for one holding secrets).
    */
-  write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void>;
+  write(path: string, text: string, validate?: (tempPath: string) => Promise<void>, mode?: number): Promise<void>;
   remove(path: string): Promise<void>;
   /** Removes temp files a write of `path` left behind when it was cut off (a crash, a lost connection). */
   cleanup(path: string): Promise<void>;
@@ -55,12 +55,12 @@ export class LocalStore implements FileStore {
     }
   }
 
-  async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void> {
+  async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>, mode = 0o644): Promise<void> {
     const target = this.full(path);
     await mkdir(dirname(target), { recursive: true });
     const tmp = tempName(target);
     try {
-      await writeFile(tmp, text, { mode: 0o644 });
+      await writeFile(tmp, text, { mode });
       await validate?.(tmp);
       await rename(tmp, target);
     } catch (err) {

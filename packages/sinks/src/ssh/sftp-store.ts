@@ -110,12 +110,12 @@ export class SftpStore implements FileStore {
     }
   }
 
-  async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>): Promise<void> {
+  async write(path: string, text: string, validate?: (tempPath: string) => Promise<void>, mode = 0o644): Promise<void> {
     const target = this.full(path);
     await this.mkdirs(posix.dirname(target));
     const tmp = tempName(target);
     try {
-      await this.call((sftp, done) => sftp.writeFile(tmp, text, { mode: 0o644 }, done));
+      await this.call((sftp, done) => sftp.writeFile(tmp, text, { mode }, done));
       await validate?.(tmp);
       // posix-rename replaces the target atomically (plain SFTP rename refuses an existing target).
       await this.call((sftp, done) => sftp.ext_openssh_rename(tmp, target, done));

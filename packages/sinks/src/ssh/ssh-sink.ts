@@ -12,6 +12,12 @@ import { SftpStore, shellQuote } from "./sftp-store.ts";
 export class SshSink extends FileSink {
   static override async connect(name: string, config: SshSinkConfig, deps: SinkDeps): Promise<SshSink> {
     const { secrets } = deps;
+    if (deps.appEnv === "production" && config.host_key_sha256 === undefined) {
+      throw new PipelineError(
+        "SINK_REFUSED",
+        `ssh sink ${name}: APP_ENV=production needs host_key_sha256 (the server's key is never trusted on first use)`,
+      );
+    }
     const store = new SftpStore({
       host: config.host,
       port: config.port,

@@ -78,6 +78,20 @@ describe("ssh sink against a real OpenSSH server", () => {
     await s.close();
   });
 
+  it("refuses, with APP_ENV=production, a connection whose host key is not pinned", async () => {
+    const { host_key_sha256: _pinned, ...unpinned } = {
+      host: "127.0.0.1",
+      port: sshd.port,
+      username: "root",
+      private_key: sshd.clientKey,
+      host_key_sha256: sshd.hostKeySha256,
+      path: remote,
+    };
+    await expect(connectSink("ssh", "ssh", unpinned, { secrets: new Secrets(), appEnv: "production" })).rejects.toThrow(
+      /needs host_key_sha256/,
+    );
+  });
+
   it("refuses a server whose host key is not the configured one", async () => {
     const s = await sink({ host_key_sha256: `SHA256:${"A".repeat(43)}` });
     const report = await applyDesired(

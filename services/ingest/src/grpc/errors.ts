@@ -8,6 +8,8 @@ export function grpcError(err: unknown): { code: status; details: string } {
   switch (err.status) {
     case 401:
       return { code: status.UNAUTHENTICATED, details };
+    case 403:
+      return { code: status.PERMISSION_DENIED, details };
     case 404:
       return { code: status.NOT_FOUND, details };
     case 503:

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import * as grpc from "@grpc/grpc-js";
+import type { TokenScope } from "@varstream/bundle";
 import { ApiError, type Logger, SCHEMA_REGISTRY_DATASOURCE, type Settings } from "@varstream/shared";
+import type { Caller, ControlAuth } from "../auth.ts";
 import type { IntakeResult, WebhookIntake } from "../intake.ts";
 import type { TaskStore } from "../tasks/task-store.ts";
 import { grpcError } from "./errors.ts";
@@ -8,6 +10,7 @@ import { loadVartrack, service } from "./proto.ts";
 import { toWebhookTask } from "./tasks.ts";
 
 export interface GrpcDeps {
+  auth: ControlAuth;
   intake: WebhookIntake;
   store: TaskStore;
   logger: Logger;
@@ -57,9 +60,27 @@ function lowerKeys(headers: Record<string, string>): Record<string, string> {
 
 type Handler<Req, Res> = grpc.handleUnaryCall<Req, Res>;
 
-function unary<Req, Res>(logger: Logger, fn: (req: Req) => Promise<Res>): Handler<Req, Res> {
+/**
+ * A unary handler. With `control` (auth and scope), the call needs the control-plane token in its
+ * `authorization` metadata (`Bearer …`), as HTTP does; webhook calls are verified by their signature.
+ */
+function unary<Req, Res>(
+  logger: Logger,
+  fn: (req: Req, caller: Caller) => Promise<Res>,
+  control?: { auth: ControlAuth; scope: TokenScope },
+): Handler<Req, Res> {
   return (call, callback) => {
-    fn(call.request).then(
+    let caller: Caller = { name: "anonymous" };
+    if (control) {
+      try {
+        const value = call.metadata.get("authorization")[0];
+        caller = control.auth.authorize(typeof value === "string" ? value : value?.toString(), control.scope);
+      } catch (err) {
+        callback(grpcError(err) as grpc.ServiceError);
+        return;
+      }
+    }
+    fn(call.request, caller).then(
       (res) => callback(null, res),
       (err: unknown) => {
         if (!(err instanceof ApiError)) logger.error({ err }, "gRPC call failed");
@@ -94,20 +115,25 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
     ProcessSchemaWebhook: unary(logger, async (req: WebhookRequest) =>
       answer(await handle(req, SCHEMA_REGISTRY_DATASOURCE)),
     ),
-    GetWebhookTask: unary(logger, async (req: { task_id: string }) => {
-      const doc = store.get(req.task_id);
-      if (!doc) throw new ApiError("TASK_NOT_FOUND", `no task ${req.task_id}`);
-      return toWebhookTask(doc);
-    }),
+    GetWebhookTask: unary(
+      logger,
+      async (req: { task_id: string }) => {
+        const doc = store.get(req.task_id);
+        if (!doc) throw new ApiError("TASK_NOT_FOUND", `no task ${req.task_id}`);
+        return toWebhookTask(doc);
+      },
+      { auth: deps.auth, scope: "tasks:read" },
+    ),
     Ping: unary(logger, async () => ({})),
   });
   const sync = unary(
     logger,
-    async (req: { datasource: string; platform: string; tenant: string; env: string; reason: string }) => {
+    async (req: { datasource: string; platform: string; tenant: string; env: string; reason: string }, caller) => {
       if (!req.datasource) throw new ApiError("BAD_REQUEST", "datasource is required");
       const accepted = await intake.resync({
         datasource: req.datasource,
         source: "grpc",
+        requestedBy: caller.name,
         ...(req.platform ? { platform: req.platform } : {}),
         ...(req.tenant ? { tenant: req.tenant } : {}),
         ...(req.env ? { env: req.env } : {}),
@@ -115,6 +141,7 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
       });
       return { task_id: accepted.task_id, status: { code: 0, message: "accepted", details: [] } };
     },
+    { auth: deps.auth, scope: "sync" },
   );
   server.addService(service(pkg, "vartrack.v1.Watcher"), {
     SyncDatasource: sync,

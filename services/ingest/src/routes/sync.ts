@@ -14,6 +14,7 @@ export const syncRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (
   app.post<{ Params: { datasource: string }; Body: SyncBody | undefined }>(
     "/v1/sync/:datasource",
     {
+      config: { scope: "sync" },
       schema: {
         summary: "Resync a datasource: re-emit its desired key sets in repair mode",
         description:
@@ -25,6 +26,8 @@ export const syncRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (
             type: "object",
             properties: { task_id: { type: "string" }, message: { type: "string" }, received_at: { type: "string" } },
           },
+          401: errorSchema,
+          403: errorSchema,
           404: errorSchema,
           503: errorSchema,
         },
@@ -43,6 +46,7 @@ export const syncRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = async (
       const accepted = await intake.resync({
         datasource: request.params.datasource,
         source: "http",
+        requestedBy: request.caller?.name ?? "anonymous",
         ...(typeof body.env === "string" ? { env: body.env } : {}),
         ...(typeof body.platform === "string" ? { platform: body.platform } : {}),
         ...(typeof body.tenant === "string" ? { tenant: body.tenant } : {}),

@@ -11,6 +11,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: TaskStore }> = async (app, 
   app.get<{ Params: { task_id: string } }>(
     "/v1/tasks/:task_id",
     {
+      config: { scope: "tasks:read" },
       schema: {
         summary: "A task's document: state, per-file ETL results and per-sink counts",
         params: { type: "object", properties: { task_id: { type: "string" } }, required: ["task_id"] },
@@ -27,6 +28,7 @@ export const taskRoutes: FastifyPluginAsync<{ store: TaskStore }> = async (app, 
   app.get<{ Querystring: { datasource?: string; state?: string; limit?: number; cursor?: string } }>(
     "/v1/tasks",
     {
+      config: { scope: "tasks:read" },
       schema: {
         summary: "Recent tasks, newest first",
         querystring: {

@@ -31,6 +31,7 @@ export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = asyn
   app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(
     "/v1/webhooks/:datasource/dry-run",
     {
+      config: { scope: "dry-run" },
       schema: {
         summary: "Dry-run a webhook: the exact diff it would apply, written nowhere",
         description:
@@ -39,10 +40,17 @@ export const webhookRoutes: FastifyPluginAsync<{ intake: WebhookIntake }> = asyn
           "pruned. @sensitive and @secret values are masked. Nothing is published to Kafka or written to a sink.",
         params: { type: "object", properties: { datasource: { type: "string" } }, required: ["datasource"] },
         querystring: { type: "object", properties: { platform: { type: "string" } } },
-        response: { 400: errorSchema, 401: errorSchema, 404: errorSchema, 413: errorSchema, 415: errorSchema },
+        response: {
+          400: errorSchema,
+          401: errorSchema,
+          403: errorSchema,
+          404: errorSchema,
+          413: errorSchema,
+          415: errorSchema,
+        },
       },
     },
-    async (request) => intake.dryRun(intakeRequest(request)),
+    async (request) => intake.dryRun(intakeRequest(request), request.caller?.name),
   );
 
   app.post<{ Params: { datasource: string }; Querystring: { platform?: string } }>(

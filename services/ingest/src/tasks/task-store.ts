@@ -97,6 +97,7 @@ export class TaskStore {
 
   /** Folds one report in. Ingest also calls this for its own reports, so a task is visible at once. */
   apply(report: StatusReport): void {
+    if (report.component === "control") return; // an audit record, not a task's
     let entry = this.tasks.get(report.task_id);
     if (!entry) {
       const reports: TaskReports = { sinks: new Map() };
