@@ -74,7 +74,16 @@ describe("attack and bad-input corpus", () => {
     open = await GitRepo.create("open/corpus");
     gitea = await GitRepo.create("acme/gitea-corpus");
     gitlab = await GitRepo.create("acme/gitlab-corpus");
-    const all = ["**/*.yaml", "**/*.json", "**/*.toml", "**/*.xml", "**/*.properties", "**/*.ini", "**/*.env"];
+    const all = [
+      "**/*.yaml",
+      "**/*.json",
+      "**/*.jsonc",
+      "**/*.toml",
+      "**/*.xml",
+      "**/*.properties",
+      "**/*.ini",
+      "**/*.env",
+    ];
     pipeline = await Pipeline.start({
       token: TOKENS.reader,
       settings: { treeLimits: LIMITS, maxWebhookBytes: 256 * 1024 },
@@ -535,6 +544,39 @@ describe("attack and bad-input corpus", () => {
       },
     },
 
+    {
+      kind: "webhook",
+      name: "signed push whose clone URL git reads as another host (a backslash)",
+      expect: { http: 403, code: "CLONE_URL_REFUSED" },
+      run: async () => {
+        const payload = await pushPayload({ "a.yaml": "a: 25\n" });
+        (payload.repository as { clone_url: string; full_name: string }).clone_url =
+          `${repo.endpoint}\\@127.0.0.1:9/acme/corpus`;
+        return post("file", signedGithub(payload));
+      },
+    },
+    {
+      kind: "webhook",
+      name: "signed push whose full_name is no owner/name",
+      expect: { http: 403, code: "CLONE_URL_REFUSED" },
+      run: async () => {
+        const payload = await pushPayload({ "a.yaml": "a: 26\n" });
+        (payload.repository as { full_name: string }).full_name = "@evil/acme/corpus";
+        return post("file", signedGithub(payload));
+      },
+    },
+    {
+      kind: "webhook",
+      name: "a tag pushed at an unreviewed commit, for a rule without env_as_tags",
+      expect: { task: "NO_MATCH" },
+      run: async () => {
+        const commit = await repo.commitOnBranch("unreviewed", { "a.yaml": "a: 27\n" });
+        await repo.tag("v-unreviewed", commit.after);
+        const payload = githubPushPayload(repo, commit);
+        payload.ref = "refs/tags/v-unreviewed";
+        return post("file", signedGithub(payload));
+      },
+    },
     // --- file contents, per format ---
     ...contentCases(),
 
@@ -620,6 +662,8 @@ describe("attack and bad-input corpus", () => {
       file("JSON: truncated", "p15.json", '{"a": ', "PARSE_ERROR"),
       file("JSON: a huge string", "p16.json", JSON.stringify({ big: bigValue }), "VALUE_TOO_LARGE"),
       file("TOML: broken syntax", "p17.toml", "a = = 1\n", "PARSE_ERROR"),
+      file("TOML: a [__proto__] table", "p31.toml", '[__proto__]\npolluted = "yes"\n', "FORBIDDEN_KEY"),
+      file("JSONC: a __proto__ key", "p32.jsonc", '{"__proto__": {"polluted": 1}} // c', "FORBIDDEN_KEY"),
       file(
         "TOML: deep inline tables",
         "p18.toml",
@@ -747,9 +791,10 @@ describe("attack and bad-input corpus", () => {
       const before = await stores();
       const got = await attack.run();
       const expected = await outcome(got, attack.expect);
-      const untouched = (await stores()) === before;
       const up = await alive();
+      // After the canary: by then anything the attack got published would have reached the sinks too.
       const next = await canary();
+      const untouched = (await stores()) === before;
       results.push({ name: attack.name, kind: attack.kind, contained: expected && untouched && up && next });
       expect({ got, expected, untouched, up, canary: next }).toMatchObject({
         expected: true,

@@ -96,7 +96,10 @@ export const Rule = z
       z.boolean().default(false),
       "a pull request syncs into its own env `pr-<n>`, taken down when it closes; without it, pull requests are not synced",
     ),
-    env_as_tags: doc(z.boolean().default(false), "a tag push syncs into an env named after the tag"),
+    env_as_tags: doc(
+      z.boolean().default(false),
+      "a tag push syncs into an env named after the tag; without it, tag pushes are not synced",
+    ),
     labels: doc(
       z.record(z.string(), z.string()).default({}),
       "labels carried on the key set, for sinks that keep them",

@@ -143,6 +143,14 @@ describe("a clone URL is its payload's repository under the verifying entry", ()
     expect(cloneUrlOfRepository(local!, "file:///srv/git/acme/app", "acme/app")).toBe(true);
     expect(cloneUrlOfRepository(org, "https://github.com/acme/app.git", "acme/app")).toBe(true);
     expect(cloneUrlOfRepository(org, "https://github.com/other/app.git", "other/app")).toBe(false);
+    // What git would read as another host (`\` ends git's user name), or any URL not written canonically.
+    expect(
+      cloneUrlOfRepository(https!, "https://github.example.com\\@evil.example/acme/app", "@evil.example/acme/app"),
+    ).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com\\@evil.example/acme/app", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://GITHUB.example.com/acme/app.git", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app .git", "acme/app")).toBe(false);
+    expect(cloneUrlOfRepository(https!, "https://github.example.com/acme/app%2F..%2Fx", "acme/app")).toBe(false);
   });
 
   it("an event recorded with its entry is checked against that entry only", () => {
@@ -172,6 +180,24 @@ describe("branch filters and pull requests", () => {
     expect(branchMatches(base, pr)).toBe(false);
     expect(branchMatches({ ...base, env_as_pr: true }, pr)).toBe(true);
     expect(branchMatches({ ...base, env_as_pr: true, branches: ["develop"] }, pr)).toBe(false);
+  });
+
+  it("syncs a tag only for a rule with env_as_tags, whatever its branches", () => {
+    const tag = event({ event: "tag", branch: undefined, tag: "v1", ref: "refs/tags/v1" });
+    expect(branchMatches(base, tag)).toBe(false);
+    expect(branchMatches({ ...base, branches: ["main"] }, tag)).toBe(false);
+    expect(branchMatches({ ...base, env_as_tags: true }, tag)).toBe(true);
+  });
+
+  it("puts a pull request into its own env, never one its branch or files map to", () => {
+    const rule = {
+      ...base,
+      env_as_pr: true,
+      branch_map: { "feature/x": "production" },
+      file_path_map: { production: "app.yaml" },
+    };
+    const pr = event({ branch: "feature/x", pr: { number: 9, action: "opened", head_sha: "a", base_ref: "main" } });
+    expect(resolveEnv(rule, pr, "production")).toBe("pr-9");
   });
 
   it("matches rules by the verified entry's name when the event has one", () => {

@@ -46,7 +46,7 @@ function diff(desired: Desired, manifest: Manifest | null): Diff {
   }
   const stale: string[] = [];
   for (const key of Object.keys(old)) {
-    if (key in keys) continue;
+    if (Object.hasOwn(keys, key)) continue;
     if (pruneEnabled && !isProtected(key)) stale.push(key);
     else if (!pruneEnabled) keys[key] = old[key]!; // upsert: still varstream's key, kept in the manifest
   }
@@ -107,8 +107,8 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
   const claims = options.claims ?? {};
   const { set, unchanged, stale, keys } = d;
   const old = manifest?.keys ?? {};
-  const contested = Object.keys(claims).filter((key) => key in keys);
-  const kept = stale.filter((key) => !(key in claims));
+  const contested = Object.keys(claims).filter((key) => Object.hasOwn(keys, key));
+  const kept = stale.filter((key) => !Object.hasOwn(claims, key));
   const destination = desired.scope.destination;
   const warnings = contested.map(
     (key) => `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}; this commit wins`,
@@ -118,7 +118,7 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
     set,
     unchanged,
     stale: kept,
-    released: Object.keys(old).filter((key) => !(key in keys)),
+    released: Object.keys(old).filter((key) => !Object.hasOwn(keys, key)),
     contested,
     warnings,
     manifest: {

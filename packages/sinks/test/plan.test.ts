@@ -21,6 +21,14 @@ function manifest(keys: KeySet["keys"]): Manifest {
 describe("planApply", () => {
   const old = manifest({ a: 1, b: "x", gone: true, "keep.me": 1 });
 
+  it("prunes and releases keys named like Object's own properties (own keys only)", () => {
+    const before = manifest({ toString: "x", constructor: "y", valueOf: 1 });
+    const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ valueOf: 2 }) }, before);
+    expect(plan.set).toEqual({ valueOf: 2 });
+    expect(plan.stale.sort()).toEqual(["constructor", "toString"]);
+    expect(plan.released.sort()).toEqual(["constructor", "toString"]);
+  });
+
   it("sets new and changed keys, counts unchanged, prunes stale unprotected manifest keys", () => {
     const plan = planApply({ scope, taskId: "t2", commit: "c2", keySet: keySet({ a: 1, b: "y", c: 3 }) }, old);
     expect(plan.set).toEqual({ b: "y", c: 3 });

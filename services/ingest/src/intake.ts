@@ -143,9 +143,10 @@ export class WebhookIntake {
       throw new ApiError("UNSUPPORTED_EVENT", `no ${eventHeaders()} header`);
     }
     const adapter = PLATFORMS[detected.platform];
-    const entries = candidates(bundle, detected.platform, req.platformName ?? registry?.platform);
-    // The entry is the one whose secret verifies the delivery, never one the request names alone.
-    let verified: PlatformEntry | undefined;
+    // The schema registry's webhooks come from its own platform entry, whatever the request names.
+    const entries = candidates(bundle, detected.platform, registry ? registry.platform : req.platformName);
+    // The entry is one whose secret verifies the delivery, never one the request names alone.
+    const verifiedAll: PlatformEntry[] = [];
     for (const entry of entries) {
       if (entry.config.secret === undefined) continue;
       let secret: string;
@@ -156,11 +157,9 @@ export class WebhookIntake {
         this.deps.logger.error({ platform: entry.name, err: err.message }, "webhook secret unavailable");
         throw new ApiError("SECRET_UNAVAILABLE", `webhook secret of platform ${entry.name}: ${err.message}`);
       }
-      if (adapter.verify(secret, req.body, req.headers)) {
-        verified = entry;
-        break;
-      }
+      if (adapter.verify(secret, req.body, req.headers)) verifiedAll.push(entry);
     }
+    let verified = verifiedAll[0];
     const unsigned = entries.filter((e) => e.config.secret === undefined && e.config.insecure_skip_signature);
     if (!verified && unsigned.length === 0) {
       metrics.webhooks.inc({ outcome: "rejected", platform: detected.platform });
@@ -173,6 +172,8 @@ export class WebhookIntake {
       return { detected, normalized };
     }
     const { repo } = normalized.payload;
+    // Entries sharing a secret: the one whose endpoint holds the repository.
+    verified = verifiedAll.find((e) => cloneUrlOfRepository(e, repo.clone_url, repo.full_name)) ?? verified;
     // An unsigned delivery is only taken by an insecure entry whose endpoint holds its repository.
     const entry = verified ?? unsigned.find((e) => cloneUrlOfRepository(e, repo.clone_url, repo.full_name));
     if (!entry && !verified) {

@@ -26,9 +26,13 @@ function cleanPath(url: URL): string | undefined {
  * own disk: the clone URL must have the scheme and host of the platform's endpoint and lie under its path.
  */
 export function cloneUrlAllowed(platform: PlatformEntry, cloneUrl: string): boolean {
+  // Only a URL exactly as the URL standard writes it: git reads `\`, spaces and other oddities its own
+  // way (`https://host\@other/` is a user name to git, a path to Node), so a URL git and this check
+  // would read differently is refused.
+  if (/[\\\s\p{Cc}]/u.test(cloneUrl)) return false;
   const endpoint = parse(platform.config.endpoint);
   const url = parse(cloneUrl);
-  if (!endpoint || !url) return false;
+  if (!endpoint || !url || url.href !== cloneUrl) return false;
   if (url.protocol !== endpoint.protocol || url.host !== endpoint.host) return false;
   // No credentials, query or fragment smuggled in (ssh's user must be the endpoint's).
   if (url.password !== "" || url.search !== "" || url.hash !== "" || url.username !== endpoint.username) return false;
@@ -47,9 +51,9 @@ export function cloneUrlOfRepository(platform: PlatformEntry, cloneUrl: string, 
   if (!cloneUrlAllowed(platform, cloneUrl)) return false;
   const url = parse(cloneUrl);
   const path = url && cleanPath(url);
-  if (path === undefined || fullName === "" || fullName.split("/").some((s) => s === "" || s === "." || s === "..")) {
-    return false;
-  }
+  // owner/name (GitLab: group/sub/name), each part a plain name
+  if (path === undefined || !/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)+$/.test(fullName)) return false;
+  if (fullName.split("/").some((s) => s === "." || s === "..")) return false;
   const repoPath = path.replace(/\.git$/, "");
   if (!repoPath.endsWith(`/${fullName}`)) return false;
   // What stands before `/<full_name>` is the endpoint's path, or a part of it the name repeats

@@ -7,11 +7,14 @@ export function normalizeEnv(name: string): string {
 }
 
 /**
- * The environment of an event for a rule, first hit wins:
- * `branch_map[branch]` → `file_path_map` env → `env_as_pr` (`pr-<n>`) → `env_as_tags` (the tag) →
- * `env_as_branch` (the branch) → `"default"`.
+ * The environment of an event for a rule: a pull request's is always `pr-<n>` (`env_as_pr`); else the
+ * first hit of `branch_map[branch]` → `file_path_map` env → `env_as_tags` (the tag) → `env_as_branch`
+ * (the branch) → `"default"`.
  */
 export function resolveEnv(rule: Rule, event: WebhookEvent, pathEnv: string | undefined): string {
+  // A pull request only ever writes its own env: its head branch or the files it touches never map it
+  // into a shared one.
+  if (rule.env_as_pr && event.pr !== undefined) return normalizeEnv(`pr-${event.pr.number}`);
   // Own keys only: a branch named `constructor` or `__proto__` maps to nothing.
   const mapped =
     event.branch !== undefined && Object.hasOwn(rule.branch_map, event.branch)

@@ -20,12 +20,15 @@ export function repoMatches(rule: Rule, repo: string): boolean {
 
 /**
  * The rule takes the event's branch (`branches` minus `exclude_branches`; a pull request by its base
- * branch), and a pull request only when the rule asks for pull requests (`env_as_pr`).
+ * branch), a pull request only when it asks for pull requests (`env_as_pr`), and a tag only when it
+ * asks for tags (`env_as_tags`): anyone who can push a tag or open a pull request could otherwise
+ * sync any commit.
  */
 export function branchMatches(rule: Rule, event: WebhookEvent): boolean {
   if (event.pr !== undefined && !rule.env_as_pr) return false;
+  if (event.pr === undefined && event.tag !== undefined) return rule.env_as_tags;
   const branch = event.pr !== undefined ? event.pr.base_ref : event.branch;
-  if (branch === undefined) return event.tag !== undefined || (rule.branches.length === 1 && rule.branches[0] === "**");
+  if (branch === undefined) return rule.branches.length === 1 && rule.branches[0] === "**";
   return rule.branches.some((p) => glob(p)(branch)) && !rule.exclude_branches.some((p) => glob(p)(branch));
 }
 

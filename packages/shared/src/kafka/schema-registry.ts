@@ -61,6 +61,20 @@ function statusOf(err: unknown): number | undefined {
     : undefined;
 }
 
+/** A registry failure that a later try can cure: no answer, a 5xx, throttling or a refused login. */
+function isTransient(err: unknown, status: number | undefined): boolean {
+  if (status !== undefined && !Number.isNaN(status))
+    return status >= 500 || status === 401 || status === 403 || status === 429;
+  const code = (err as { code?: unknown }).code;
+  const name = (err as Error).name;
+  return (
+    (typeof code === "string" && /^(E[A-Z]+|UND_ERR)/.test(code)) ||
+    name === "AbortError" ||
+    name === "TimeoutError" ||
+    /fetch failed|socket|network|timed? ?out/i.test((err as Error).message ?? "")
+  );
+}
+
 /** Registers contracts with a registry and frames and checks values by their schema ids. */
 export class RegistryCodec implements RecordCodec {
   private readonly registry: Registry;
@@ -175,7 +189,8 @@ export class RegistryCodec implements RecordCodec {
     try {
       payload = await this.registry.decode(value);
     } catch (err) {
-      if (statusOf(err) === 404) {
+      const status = statusOf(err);
+      if (status === 404) {
         throw new DecodeError(
           `schema id ${frame.schemaId} is not in the schema registry ${this.settings.url}`,
           "RECORD_SCHEMA_UNKNOWN",
@@ -187,7 +202,13 @@ export class RegistryCodec implements RecordCodec {
         throw new DecodeError(`value breaks its writer's schema ${frame.schemaId} at ${paths || "(root)"}`);
       }
       if (err instanceof SyntaxError) throw new DecodeError(`value is not JSON: ${err.message}`);
-      throw err; // the registry did not answer: transient, the record is read again
+      // The registry did not answer, or not yet (5xx, throttled, refused us): transient, the record is
+      // read again. Anything else (a schema of another type, one no validator compiles) never reads.
+      if (isTransient(err, status)) throw err;
+      throw new DecodeError(
+        `schema ${frame.schemaId} cannot be read: ${(err as Error).message}`,
+        "RECORD_SCHEMA_UNKNOWN",
+      );
     }
     return checkContract(schema, payload);
   }
