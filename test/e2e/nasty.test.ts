@@ -2,7 +2,7 @@ import { mkdtemp, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { PLATFORMS } from "@varstream/platforms";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline } from "@varstream/testkit";
+import { fileSinkBundle, GitRepo, githubPushPayload, githubRequest, Pipeline } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
 const SECRET = "nasty-secret";
@@ -133,5 +133,36 @@ describe("nasty inputs: each a clear error, nothing written, the service still a
     expect(res.status).toBe(403);
     expect(res.body.error?.code).toBe("CLONE_URL_REFUSED");
     await stillAnswering();
+  });
+});
+
+describe("a key set larger than a keysets record takes", () => {
+  let repo: GitRepo;
+  let out: string;
+  let pipeline: Pipeline;
+
+  beforeAll(async () => {
+    repo = await GitRepo.create("acme/big-keyset");
+    out = await mkdtemp(join(tmpdir(), "varstream-big-"));
+    pipeline = await Pipeline.start({ bundle: fileSinkBundle(repo, { path: out }) });
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    await repo?.cleanup();
+  });
+
+  it("fails its task with FILE_TOO_LARGE instead of the transaction, and the next commit applies", async () => {
+    const value = "v".repeat(3 * 1024 * 1024);
+    const big = await repo.commit({ "app.json": JSON.stringify({ a: value, b: value, c: value }) });
+    const res = await pipeline.post("file", githubRequest(githubPushPayload(repo, big)));
+    const task = await pipeline.waitTask(res.body.task_id, 60_000);
+    expect(task.state).toBe("FAILED");
+    expect(task.code).toBe("FILE_TOO_LARGE");
+    expect(task.message).toMatch(/more than a keysets record takes/);
+    expect(await readdir(out, { recursive: true })).toEqual([]);
+    const canary = await repo.commit({ "app.json": '{"a": 1}' });
+    const next = await pipeline.post("file", githubRequest(githubPushPayload(repo, canary)));
+    expect((await pipeline.waitTask(next.body.task_id)).state).toBe("SUCCEEDED");
   });
 });

@@ -3,7 +3,7 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { flatten } from "@varstream/shared";
-import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT } from "@varstream/testkit";
+import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT, waitFor } from "@varstream/testkit";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -60,14 +60,24 @@ describe("one task, several sinks", () => {
     expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "two" });
   });
 
-  it("ends PARTIAL with the failed sink's reason when one sink is down", async () => {
+  it("keeps the task RUNNING, saying which sink waits for its store and why, while the others apply", async () => {
     const commit = await repo.commit({ "other.yaml": "c: 3\n" });
     const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
-    const task = await pipeline.waitTask(res.body.task_id, 60_000);
-    expect(task.state).toBe("PARTIAL");
+    const task = await waitFor(
+      async () => {
+        const doc = await pipeline.task(res.body.task_id);
+        return doc?.sinks["redis-down"]?.scopes[0]?.retrying ? doc : undefined;
+      },
+      { what: "the down sink's wait to be reported" },
+    );
+    expect(task.state).toBe("RUNNING");
     expect(task.sinks.redis?.state).toBe("applied");
-    expect(task.sinks["redis-down"]).toMatchObject({ state: "failed", scopes: [{ rolled_back: true }] });
-    expect(task.message).toMatch(/sink redis-down failed: redis 127.0.0.1:1 is not reachable/);
+    expect(task.sinks["redis-down"]).toMatchObject({
+      state: "pending",
+      scopes: [{ retrying: true, code: "SINK_UNAVAILABLE" }],
+    });
+    expect(task.message).toMatch(/sink redis-down is waiting for its store: redis 127.0.0.1:1 is not reachable/);
+    expect(task.code).toBe("SINK_UNAVAILABLE");
     expect(await redis.hget(dest, "c")).toBe("3");
   });
 });

@@ -57,4 +57,35 @@ describe("an unreachable repository", () => {
     expect(badTask.message).toMatch(/git fetch from .*acme\/gone failed.*gave up after 3 attempts/);
     expect(Date.parse(okTask.finished_at!)).toBeLessThan(Date.parse(badTask.finished_at!));
   });
+
+  it("without an attempt limit, waits out GIT_RETRY_WINDOW and then fails with its code", async () => {
+    const windowed = await Pipeline.start({
+      bundle: {
+        bundle: {
+          platforms: [{ github: { endpoint: good.endpoint, insecure_skip_signature: true } }],
+          datasources: [{ file: { path: join(root, "out-window") } }],
+          rules: [{ platform: "github", datasource: "file", file_name: "app.yaml" }],
+        },
+      },
+      settings: { topicPartitions: 1, gitRetryWindowMs: 2_000 },
+      etlRetryAttempts: Number.POSITIVE_INFINITY,
+      etlRetryBaseMs: 200,
+    });
+    try {
+      const commit = await good.commit({ "app.yaml": "a: 2\n" });
+      const payload = githubPushPayload(good, commit);
+      payload.repository = {
+        ...(payload.repository as object),
+        full_name: "acme/away",
+        clone_url: pathToFileURL(join(root, "acme", "away")).href,
+      };
+      const res = await windowed.post("file", githubRequest(payload));
+      const task = await windowed.waitTask(res.body.task_id);
+      expect(task.state).toBe("FAILED");
+      expect(task.code).toBe("GIT_UNREACHABLE");
+      expect(task.message).toMatch(/gave up after \d+ min and \d+ attempts: GIT_RETRY_WINDOW/);
+    } finally {
+      await windowed.stop();
+    }
+  });
 });

@@ -48,8 +48,22 @@ export interface Answer {
 export abstract class JsonEvaluator implements CueEvaluator {
   abstract readonly backend: string;
   private readonly schemas = new Map<string, Promise<CueResult<CompiledSchema>>>();
+  /** schema ids the evaluator holds now; a restarted helper holds none */
+  private readonly loaded = new Set<string>();
   protected abstract call(request: object): Promise<Answer>;
   abstract close(): void;
+
+  /** The evaluator restarted empty: compiled schemas are sent again before their next use. */
+  protected forgetCompiled(): void {
+    this.loaded.clear();
+  }
+
+  private async ensureLoaded(id: string, source: string, filename: string): Promise<void> {
+    if (this.loaded.has(id)) return;
+    const answer = await this.call({ op: "compile", id, source, filename });
+    if (answer.errors?.length) throw new Error(`schema ${filename} no longer compiles: ${answer.errors[0]?.message}`);
+    this.loaded.add(id);
+  }
 
   async evaluate(source: string, options: { filename?: string; path?: string } = {}): Promise<CueResult<unknown>> {
     const answer = await this.call({
@@ -70,6 +84,7 @@ export abstract class JsonEvaluator implements CueEvaluator {
           this.schemas.delete(id);
           return { ok: false, errors: answer.errors };
         }
+        this.loaded.add(id);
         return {
           ok: true,
           value: {
@@ -77,7 +92,10 @@ export abstract class JsonEvaluator implements CueEvaluator {
             hasConfig: answer.has_config ?? false,
             secret: answer.secret ?? [],
             sensitive: answer.sensitive ?? [],
-            validate: async (data) => (await this.call({ op: "validate", id, data })).errors ?? [],
+            validate: async (data) => {
+              await this.ensureLoaded(id, source, filename);
+              return (await this.call({ op: "validate", id, data })).errors ?? [];
+            },
           },
         };
       });

@@ -10,29 +10,50 @@ interface Pending {
 
 /**
  * cuelang.org/go as one long-lived helper process per Node process (never one per call), speaking
- * length-prefixed JSON frames on stdio. Requests are answered in order.
+ * length-prefixed JSON frames on stdio. Requests are answered in order. A helper that dies (killed,
+ * out of memory) fails the requests it held — their events are retried — and the next request starts
+ * a new one.
  */
 export class NativeCue extends JsonEvaluator {
   readonly backend = "native";
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly queue: Pending[] = [];
+  private readonly path: string;
+  private child!: ChildProcessWithoutNullStreams;
+  private queue: Pending[] = [];
   private buffer: Buffer = Buffer.alloc(0);
-  private failed: Error | undefined;
+  private dead = false;
+  /** helpers started after the first one died */
+  respawns = 0;
+
+  /** the running helper's process id */
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
 
   private constructor(path: string) {
     super();
-    this.child = spawn(path, [], { stdio: ["pipe", "pipe", "pipe"] });
-    this.child.stdout.on("data", (chunk: Buffer) => {
+    this.path = path;
+    this.spawnHelper();
+  }
+
+  private spawnHelper(): void {
+    const child = spawn(this.path, [], { stdio: ["pipe", "pipe", "pipe"] });
+    const queue: Pending[] = [];
+    this.child = child;
+    this.queue = queue;
+    this.buffer = Buffer.alloc(0);
+    this.dead = false;
+    child.stdout.on("data", (chunk: Buffer) => {
+      if (this.child !== child) return;
       this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
       this.drain();
     });
     const fail = (err: Error) => {
-      this.failed ??= err;
-      for (const p of this.queue.splice(0)) p.reject(this.failed);
+      if (this.child === child) this.dead = true;
+      for (const p of queue.splice(0)) p.reject(err);
     };
-    this.child.on("error", fail);
-    this.child.on("exit", (code, signal) => fail(new Error(`CUE helper exited (${code ?? signal})`)));
-    this.child.stdin.on("error", fail);
+    child.on("error", fail);
+    child.on("exit", (code, signal) => fail(new Error(`CUE helper exited (${code ?? signal})`)));
+    child.stdin.on("error", fail);
     // An idle helper must not keep a finished process alive; one with answers pending must.
     this.hold(false);
   }
@@ -55,7 +76,11 @@ export class NativeCue extends JsonEvaluator {
   }
 
   protected call(request: object): Promise<Answer> {
-    if (this.failed) return Promise.reject(this.failed);
+    if (this.dead) {
+      this.respawns += 1;
+      this.spawnHelper();
+      this.forgetCompiled();
+    }
     const body = Buffer.from(JSON.stringify(request), "utf8");
     const frame = Buffer.allocUnsafe(4 + body.length);
     frame.writeUInt32BE(body.length, 0);

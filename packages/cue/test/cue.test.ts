@@ -106,3 +106,26 @@ describe.each([
     });
   });
 });
+
+describe("the native helper dies", () => {
+  it("fails the requests it held, and the next request starts a new one that still knows every schema", async () => {
+    const cue = await NativeCue.load();
+    try {
+      const compiled = await cue.compile(SCHEMA, "app.cue");
+      if (!compiled.ok) throw new Error("schema did not compile");
+      const good = { service: { name: "web", port: 80 }, db: { host: "h", password: "p" }, env: "dev" };
+      expect(await compiled.value.validate(good)).toEqual([]);
+      const pid = cue.pid!;
+      process.kill(pid, "SIGKILL");
+      // Killed under a request or between two: either way the next call answers, from a new helper.
+      await cue.evaluate("a: 1").catch(() => undefined);
+      expect(await cue.evaluate("a: 1")).toEqual({ ok: true, value: { a: 1 } });
+      expect(cue.respawns).toBe(1);
+      expect(cue.pid).not.toBe(pid);
+      expect(await compiled.value.validate(good)).toEqual([]);
+      expect((await compiled.value.validate({ ...good, env: "qa" })).length).toBeGreaterThan(0);
+    } finally {
+      cue.close();
+    }
+  });
+});

@@ -1,8 +1,10 @@
+import { execFileSync } from "node:child_process";
 import { mkdtemp, readFile, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { decodeBundle } from "@varstream/bundle";
 import { createLogger } from "@varstream/shared";
+import { GitRepo } from "@varstream/testkit";
 import { describe, expect, it } from "vitest";
 import { credentialEnv } from "../src/git/credentials.ts";
 import { PermanentGitError } from "../src/git/errors.ts";
@@ -114,5 +116,28 @@ describe("credentials", () => {
 
   it("are stripped from URLs before they name anything", () => {
     expect(redactUrl("https://user:tok@github.com/acme/x.git")).toBe("https://github.com/acme/x.git");
+  });
+});
+
+describe("a git cat-file that dies", () => {
+  it("fails the reads it held, and the next read of the repository starts a new one", async () => {
+    const repo = await GitRepo.create("acme/catfile");
+    const dir = await mkdtemp(join(tmpdir(), "catfile-"));
+    const cache = new RepoCache({ dir, maxEntries: 2, logger: createLogger("t", "silent") });
+    try {
+      const { after } = await repo.commit({ "a.yaml": "a: 1\n" });
+      const read = () => cache.withCommits(repo.cloneUrl, [after], (r) => r.read(after, "a.yaml"));
+      expect((await read())?.toString()).toBe("a: 1\n");
+      const pids = execFileSync("pgrep", ["-f", `${dir}.*cat-file --batch`], { encoding: "utf8" })
+        .trim()
+        .split("\n");
+      expect(pids).toHaveLength(1);
+      process.kill(Number(pids[0]), "SIGKILL");
+      await read().catch(() => undefined); // held by the dying process, or already answered by a new one
+      expect((await read())?.toString()).toBe("a: 1\n");
+    } finally {
+      cache.close();
+      await repo.cleanup();
+    }
   });
 });

@@ -66,6 +66,8 @@ function outageContract(kind: SinkKind, spec: OutageSpec) {
     const failed = await applyDesired(sink, desired(scope, `t2-${MARKER}`, v2), once);
     await cut;
     expect(failed).toMatchObject({ outcome: "failed", rolled_back: true, set: 0 });
+    // Retryable: the sink writer retries it, with backoff, until the server is back (test/e2e/sink-outage).
+    expect(failed.code).toBe("SINK_UNAVAILABLE");
 
     // While the server is away, a transactional store shows the old state whole; a split one may hold
     // the parts that landed before the cut — it is restored when the server is back.

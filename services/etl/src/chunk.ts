@@ -8,6 +8,7 @@ import {
   etlReport,
   isResync,
   type Logger,
+  MAX_KEYSET_BYTES,
   metrics,
   PIPELINE_ERRORS,
   PipelineError,
@@ -34,8 +35,10 @@ export interface ChunkDeps {
   /** how event values are read (framed by the schema registry or plain JSON) */
   codec: RecordCodec;
   logger: Logger;
-  /** attempts for a transient failure before the event fails its task */
+  /** attempts for a transient failure before the event fails its task (tests; default: no limit) */
   attempts: number;
+  /** how long after ingest received it a transiently failing event is retried (GIT_RETRY_WINDOW) */
+  retryWindowMs: number;
   retryBaseMs: number;
 }
 
@@ -84,7 +87,9 @@ export async function processChunk(
   }
 
   const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message }>();
-  for (const { record, event } of resyncs) outputs.set(record.message, { output: await resync(event, deps.desired) });
+  for (const { record, event } of resyncs) {
+    outputs.set(record.message, { output: await resyncOrFail(event, deps) });
+  }
   await Promise.all(
     [...byRepo.values()].map(async (events) => {
       // One fetch for the whole chunk of this repository; each event then reads from the cache.
@@ -111,9 +116,23 @@ export async function processChunk(
   for (const { message } of records) {
     const done = outputs.get(message);
     if (!done) continue;
-    const { output, retry } = done;
+    const { retry } = done;
+    let { output } = done;
     const taskHeader = { "task-id": output.report.task_id };
-    for (const k of output.keysets) keysets.push(encode(scopeKey(k.scope), k, { ...taskHeader, commit: k.commit }));
+    const encoded = output.keysets.map((k) => encode(scopeKey(k.scope), k, { ...taskHeader, commit: k.commit }));
+    const huge = encoded.findIndex((m) => Buffer.byteLength(m.value as string) > MAX_KEYSET_BYTES);
+    if (huge >= 0) {
+      // Larger than the topics take: the event fails with a code instead of failing the transaction.
+      const k = output.keysets[huge]!;
+      const bytes = Buffer.byteLength(encoded[huge]!.value as string);
+      const report = etlReport(output.report.task_id, output.report.commit).failed(
+        "FILE_TOO_LARGE",
+        `the key set of ${k.scope.file} for ${k.scope.destination} is ${bytes} bytes, more than a keysets record takes (${MAX_KEYSET_BYTES})`,
+      );
+      output = { keysets: [], tombstones: [], report };
+      encoded.length = 0;
+    }
+    keysets.push(...encoded);
     for (const s of output.tombstones) {
       keysets.push({ key: scopeKey(s), value: null, headers: { ...taskHeader, commit: output.report.commit } });
     }
@@ -126,6 +145,18 @@ export async function processChunk(
     { topic: topics.webhooksRetry, messages: retries },
     { topic: topics.dlq("etl"), messages: dlq },
   ].filter((t) => t.messages.length > 0);
+}
+
+/** A resync, or its task failed with the code of why: a resync never stops its partition either. */
+async function resyncOrFail(event: ResyncEvent, deps: ChunkDeps): Promise<EtlOutput> {
+  try {
+    return await resync(event, deps.desired);
+  } catch (err) {
+    const code = err instanceof PipelineError || err instanceof TransientGitError ? err.code : "INTERNAL";
+    deps.logger.error({ task_id: event.task_id, err }, "resync failed");
+    const message = `resync of ${event.datasource} failed: ${(err as Error).message}; nothing was re-emitted, ask again`;
+    return { keysets: [], tombstones: [], report: etlReport(event.task_id, "").failed(code, message) };
+  }
 }
 
 async function attempt(
@@ -147,10 +178,15 @@ async function attempt(
     }
     const err = caught instanceof Error ? caught : new Error(String(caught));
     const code = caught instanceof TransientGitError || caught instanceof PipelineError ? caught.code : "INTERNAL";
-    const exhausted = record.attempt >= deps.attempts;
-    const message = exhausted
-      ? `${err.message} (gave up after ${deps.attempts} attempts)`
-      : `retrying: ${err.message} (attempt ${record.attempt} of ${deps.attempts})`;
+    const waited = Date.now() - Date.parse(event.received_at);
+    const outOfTime = waited > deps.retryWindowMs;
+    const exhausted = record.attempt >= deps.attempts || outOfTime;
+    const of = Number.isFinite(deps.attempts) ? ` of ${deps.attempts}` : "";
+    const message = !exhausted
+      ? `retrying: ${err.message} (attempt ${record.attempt}${of})`
+      : outOfTime
+        ? `${err.message} (gave up after ${Math.round(waited / 60_000)} min and ${record.attempt} attempts: GIT_RETRY_WINDOW)`
+        : `${err.message} (gave up after ${deps.attempts} attempts)`;
     if (code === "INTERNAL") deps.logger.error({ task_id: event.task_id, err }, "event processing failed unexpectedly");
     else deps.logger.warn({ task_id: event.task_id, attempt: record.attempt, err: err.message }, "transient failure");
     const output: EtlOutput = {

@@ -110,7 +110,8 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     topics,
     codec,
     logger,
-    attempts: options.retryAttempts ?? 5,
+    attempts: options.retryAttempts ?? Number.POSITIVE_INFINITY,
+    retryWindowMs: settings.gitRetryWindowMs,
     retryBaseMs: options.retryBaseMs ?? 500,
   };
 

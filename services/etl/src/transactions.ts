@@ -1,6 +1,34 @@
-import { headerText, type RecordCodec, type Topics } from "@varstream/shared";
-import type { Producer, TopicMessages } from "kafkajs";
+import { headerText, MAX_RECORD_BYTES, type RecordCodec, type Topics } from "@varstream/shared";
+import type { Message, Producer, TopicMessages } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
+
+const sizeOf = (m: Message) =>
+  (m.value === null || m.value === undefined ? 0 : Buffer.byteLength(m.value)) +
+  (m.key ? Buffer.byteLength(m.key) : 0) +
+  64;
+
+/** `batch` cut into consecutive parts of at most `maxBytes` each (a larger record travels alone). */
+export function splitBatch(batch: TopicMessages[], maxBytes: number): TopicMessages[][] {
+  const parts: TopicMessages[][] = [];
+  let current: TopicMessages[] = [];
+  let bytes = 0;
+  for (const { topic, messages } of batch) {
+    for (const message of messages) {
+      const size = sizeOf(message);
+      if (bytes > 0 && bytes + size > maxBytes) {
+        parts.push(current);
+        current = [];
+        bytes = 0;
+      }
+      const last = current.at(-1);
+      if (last?.topic === topic) last.messages.push(message);
+      else current.push({ topic, messages: [message] });
+      bytes += size;
+    }
+  }
+  if (current.length > 0) parts.push(current);
+  return parts;
+}
 
 /**
  * Writes a chunk's outputs and its consumed offset in one Kafka transaction, with the transactional
@@ -33,7 +61,10 @@ export class TransactionalWriter {
       }
       const txn = await this.producer.transaction();
       try {
-        if (topicMessages.length > 0) await txn.sendBatch({ topicMessages: this.codec.frame(topicMessages), acks: -1 });
+        // Several produce requests when the chunk is big: each partition's batch stays under the topics' limit.
+        for (const part of splitBatch(this.codec.frame(topicMessages), MAX_RECORD_BYTES / 2)) {
+          await txn.sendBatch({ topicMessages: part, acks: -1 });
+        }
         await txn.sendOffsets({
           consumerGroupId: consumed.groupId,
           topics: [

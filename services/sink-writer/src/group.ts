@@ -1,15 +1,20 @@
 import {
+  backoffMs,
   DecodeError,
+  delay,
   dlqMessage,
   encode,
   headerText,
   KeySet,
   type Logger,
   metrics,
+  PIPELINE_ERRORS,
+  type PipelineErrorCode,
   parseScopeKey,
   type RecordCodec,
   type Scope,
   type Secrets,
+  type SinkReport,
   scopeKey,
   sinkReport,
   statusKey,
@@ -28,6 +33,9 @@ import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 
 const CHUNK = 500;
 
+/** A failure the store's return cures (SINK_UNAVAILABLE), as the error catalogue says. */
+const isRetryable = (code: PipelineErrorCode | undefined) => code !== undefined && PIPELINE_ERRORS[code].retry;
+
 export interface SinkGroupOptions {
   kafka: Kafka;
   producer: Producer;
@@ -38,6 +46,8 @@ export interface SinkGroupOptions {
   entry: DatasourceEntry;
   maxRetries: number;
   retryBaseMs: number;
+  /** the cap of the backoff while a store is down (SINK_RETRY_MAX_BACKOFF) */
+  maxBackoffMs: number;
   logger: Logger;
   onFatal: (err: Error) => void;
   secrets: Secrets;
@@ -91,7 +101,13 @@ export class SinkGroup {
         for (let i = 0; i < batch.messages.length; i += CHUNK) {
           if (!isRunning() || isStale()) return;
           const chunk = batch.messages.slice(i, i + CHUNK);
-          const applied = await this.handleChunk(chunk, batch.partition);
+          const applied = await this.handleChunk(chunk, batch.partition, {
+            heartbeat,
+            live: () => isRunning() && !isStale() && !this.abort.signal.aborted,
+          });
+          // The store stayed down until this member stopped or lost the partition: nothing of the chunk
+          // is reported or committed; whoever owns the partition next applies it again.
+          if (applied.abandoned) return;
           if (applied.stale) {
             // Refused over a later record's apply: either a redelivery of what is already superseded,
             // or this member lost the partition while it was paused and its successor went on. A
@@ -153,9 +169,11 @@ export class SinkGroup {
   private async handleChunk(
     messages: KafkaMessage[],
     partition: number,
-  ): Promise<{ topicMessages: { topic: string; messages: Message[] }[]; stale: boolean }> {
+    control: { heartbeat: () => Promise<void>; live: () => boolean },
+  ): Promise<{ topicMessages: { topic: string; messages: Message[] }[]; stale: boolean; abandoned: boolean }> {
     const { topics, logger } = this.options;
     let stale = false;
+    let abandoned = false;
     const sink = this.sink!;
     const dlqTopic = topics.dlq(`sink.${this.name}`);
     // Conflict notices re-issue another task's report: sent after this chunk's own reports, which they amend.
@@ -181,36 +199,60 @@ export class SinkGroup {
     await Promise.all(
       [...byScope.values()].map(async (records) => {
         for (const { message, desired } of records) {
-          const report = await resolveSecrets(desired, this.options.secrets, logger).then(
-            (resolved) =>
-              applyDesired(sink, resolved, {
-                maxRetries: this.options.maxRetries,
-                retryBaseMs: this.options.retryBaseMs,
-                logger: logger.child({ task_id: desired.taskId }),
-                signal: this.abort.signal,
-                onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
-                onStale: (err) => {
-                  stale = true;
-                  logger.warn(
-                    { task_id: desired.taskId, err: err.message },
-                    "write refused: the store holds a later record",
-                  );
-                },
-                beforeWrite: () => {
-                  if (process.env.VARSTREAM_FAULT !== "sink-stop-before-write") return;
-                  // Tests: become a zombie between planning and writing (SIGSTOP), once.
-                  delete process.env.VARSTREAM_FAULT;
-                  process.kill(process.pid, "SIGSTOP");
-                },
-              }),
-            (err: Error) =>
-              sinkReport({
-                sink: this.name,
-                taskId: desired.taskId,
-                scope: desired.scope,
-                commit: desired.commit,
-              }).failed(err, { durationMs: 0, rolledBack: false }),
-          );
+          const applyOnce = () =>
+            resolveSecrets(desired, this.options.secrets, logger).then(
+              (resolved) =>
+                applyDesired(sink, resolved, {
+                  maxRetries: this.options.maxRetries,
+                  retryBaseMs: this.options.retryBaseMs,
+                  logger: logger.child({ task_id: desired.taskId }),
+                  signal: this.abort.signal,
+                  onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
+                  onStale: (err) => {
+                    stale = true;
+                    logger.warn(
+                      { task_id: desired.taskId, err: err.message },
+                      "write refused: the store holds a later record",
+                    );
+                  },
+                  beforeWrite: () => {
+                    if (process.env.VARSTREAM_FAULT !== "sink-stop-before-write") return;
+                    // Tests: become a zombie between planning and writing (SIGSTOP), once.
+                    delete process.env.VARSTREAM_FAULT;
+                    process.kill(process.pid, "SIGSTOP");
+                  },
+                }),
+              (err: Error) =>
+                sinkReport({
+                  sink: this.name,
+                  taskId: desired.taskId,
+                  scope: desired.scope,
+                  commit: desired.commit,
+                }).failed(err, { durationMs: 0, rolledBack: false }),
+            );
+          let report = await applyOnce();
+          // The store is down (a connectivity error, a timeout): wait for it, however long, with capped
+          // backoff. This sink's partition waits with it; every other sink has its own group and goes on.
+          // The DLQ is for what a retry cannot fix.
+          for (let wait = 0; report.outcome === "failed" && isRetryable(report.code) && !abandoned; wait++) {
+            if (!control.live()) {
+              abandoned = true;
+              break;
+            }
+            if (wait === 0 && desired.taskId !== "") await this.tellWaiting(report);
+            metrics.retries.inc({ sink: this.name });
+            logger.warn(
+              { task_id: desired.taskId, scope: report.scope, err: report.error, wait },
+              "sink unavailable: retrying until it is back",
+            );
+            await this.pause(backoffMs(wait, this.options.retryBaseMs, this.options.maxBackoffMs), control);
+            if (!control.live()) {
+              abandoned = true;
+              break;
+            }
+            report = await applyOnce();
+          }
+          if (abandoned) break;
           if (report.outcome === "failed") {
             metrics.dlq.inc({ stage: `sink.${this.name}` });
             out.dlq.push(
@@ -231,7 +273,33 @@ export class SinkGroup {
       { topic: topics.status, messages: [...out.status, ...out.notices] },
       { topic: dlqTopic, messages: out.dlq },
     ].filter((t) => t.messages.length > 0);
-    return { topicMessages, stale };
+    return { topicMessages, stale, abandoned };
+  }
+
+  /** Tells the task, at once, that this scope waits for its store (a later report replaces it). */
+  private async tellWaiting(failed: SinkReport): Promise<void> {
+    const report = sinkReport({
+      sink: this.name,
+      taskId: failed.task_id,
+      scope: failed.scope,
+      commit: failed.commit,
+    }).retrying(failed);
+    const topic = this.options.topics.status;
+    await this.options.producer
+      .sendBatch({
+        acks: -1,
+        topicMessages: this.options.codec.frame([{ topic, messages: [encode(statusKey(report), report)] }]),
+      })
+      .catch((err: Error) => this.options.logger.warn({ err }, "could not report the wait"));
+  }
+
+  /** Waits `ms`, heartbeating each second so the group keeps the partition, unless told to stop. */
+  private async pause(ms: number, control: { heartbeat: () => Promise<void>; live: () => boolean }): Promise<void> {
+    const until = Date.now() + ms;
+    while (Date.now() < until && control.live()) {
+      await delay(Math.min(1000, until - Date.now()), this.abort.signal).catch(() => undefined);
+      await control.heartbeat().catch(() => undefined);
+    }
   }
 
   async stop(): Promise<void> {

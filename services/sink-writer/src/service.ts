@@ -76,6 +76,7 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
         sessionTimeoutMs: settings.sinkSessionTimeoutMs,
         appEnv: settings.appEnv,
         retryBaseMs: options.retryBaseMs ?? 200,
+        maxBackoffMs: settings.sinkRetryMaxBackoffMs,
         logger: logger.child({ sink: name }),
         onFatal: options.onFatal ?? exitOnFatal(logger),
         secrets,

@@ -75,6 +75,7 @@ export class Pipeline {
         grpcAddr: "127.0.0.1:0",
         gitCacheDir: await mkdtemp(join(tmpdir(), "varstream-gitcache-")),
         sinkMaxRetries: 2,
+        sinkRetryMaxBackoffMs: 2000,
         ...options.settings,
       },
     );

@@ -38,6 +38,15 @@ export class CatFileBatch {
     this.child.stdin.on("error", fail);
   }
 
+  /** the process died (killed, crashed): its reader makes a new one */
+  get dead(): boolean {
+    return this.failed !== undefined;
+  }
+
+  get pid(): number | undefined {
+    return this.child.pid;
+  }
+
   /** The object a revision names (`<sha>^{commit}`, `<sha>:<path>`), or null when there is none. */
   object(revision: string): Promise<GitObject | null> {
     if (this.failed) return Promise.reject(this.failed);

@@ -145,6 +145,11 @@ export class RepoCache {
   }
 
   private catFile(entry: Entry): CatFileBatch {
+    // A cat-file that died failed the reads it held (their events are retried); the next read gets a new one.
+    if (entry.catFile?.dead) {
+      entry.catFile.close();
+      entry.catFile = undefined;
+    }
     entry.catFile ??= new CatFileBatch(entry.dir);
     return entry.catFile;
   }

@@ -37,6 +37,10 @@ export interface Settings {
   treeLimits: TreeLimits;
   sinks: string[] | undefined;
   sinkMaxRetries: number;
+  /** GIT_RETRY_WINDOW: an event whose git host is away is retried this long after it was received, then fails */
+  gitRetryWindowMs: number;
+  /** SINK_RETRY_MAX_BACKOFF: while a store is down its writer retries forever, waiting at most this long between tries */
+  sinkRetryMaxBackoffMs: number;
   /** ETL_SESSION_TIMEOUT: an ETL replica silent this long loses its partitions to the others */
   etlSessionTimeoutMs: number;
   /** ETL_TRANSACTIONAL_ID_PREFIX: transactional ids are `<prefix>.<topic>-<partition>` (default `<TOPIC_PREFIX>etl`) */
@@ -51,6 +55,9 @@ export interface Settings {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** APP_ENV's values: `production` turns on every refusal of what is only safe on a laptop. */
+export const APP_ENVS = ["development", "test", "production"];
 
 function int(env: Env, name: string, fallback: number): number {
   const raw = env[name];
@@ -85,12 +92,17 @@ export function splitHostPort(addr: string, defaultPort: number): { host: string
 }
 
 export function loadSettings(env: Env = process.env, overrides: Partial<Settings> = {}): Settings {
+  // Only known names: a typo (`prod`) must not quietly run with development's laxer checks.
+  const appEnv = env.APP_ENV ?? "development";
+  if (!APP_ENVS.includes(appEnv)) {
+    throw new Error(`APP_ENV must be one of ${APP_ENVS.join(", ")}, got ${JSON.stringify(appEnv)}`);
+  }
   // Outside production the API listens on loopback unless told otherwise: an open control plane stays local.
-  const production = (env.APP_ENV ?? "development") === "production";
+  const production = appEnv === "production";
   const http = splitHostPort(env.HTTP_ADDR ?? (production ? "0.0.0.0:8000" : "127.0.0.1:8000"), 8000);
   const sinks = list(env.SINKS);
   return {
-    appEnv: env.APP_ENV ?? "development",
+    appEnv,
     configPath: env.CONFIG_PATH ?? "config.cue",
     kafkaBrokers: list(env.KAFKA_BROKERS ?? "127.0.0.1:9092"),
     kafkaClientId: env.KAFKA_CLIENT_ID ?? "varstream",
@@ -124,6 +136,8 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     },
     sinks: sinks.length > 0 ? sinks : undefined,
     sinkMaxRetries: int(env, "SINK_MAX_RETRIES", 3),
+    gitRetryWindowMs: parseDuration(env.GIT_RETRY_WINDOW ?? "24h"),
+    sinkRetryMaxBackoffMs: parseDuration(env.SINK_RETRY_MAX_BACKOFF ?? "30s"),
     etlSessionTimeoutMs: parseDuration(env.ETL_SESSION_TIMEOUT ?? "30s"),
     etlTransactionalIdPrefix: env.ETL_TRANSACTIONAL_ID_PREFIX || undefined,
     sinkSessionTimeoutMs: parseDuration(env.SINK_SESSION_TIMEOUT ?? "15s"),

@@ -65,7 +65,8 @@ export const SinkReport = z.object({
   sink: z.string(),
   task_id: z.string(),
   scope: z.string(),
-  outcome: z.enum(["applied", "failed"]),
+  /** retrying: the store is down; the apply waits for it (a later report of the scope replaces this one) */
+  outcome: z.enum(["applied", "failed", "retrying"]),
   set: z.number().int().nonnegative(),
   unchanged: z.number().int().nonnegative(),
   pruned: z.number().int().nonnegative(),
@@ -237,6 +238,10 @@ export function sinkReport(fields: { sink: string; taskId: string; scope: Scope 
         warnings: [],
         at: new Date().toISOString(),
       };
+    },
+    /** the store is down and the apply waits for it: what the task shows meanwhile */
+    retrying(failed: SinkReport): SinkReport {
+      return { ...failed, outcome: "retrying", at: new Date().toISOString() };
     },
   };
 }

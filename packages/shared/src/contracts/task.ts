@@ -16,6 +16,8 @@ export const ScopeResult = z.object({
   error: z.string().optional(),
   code: ErrorCodeField.optional(),
   repaired: z.array(z.string()).optional(),
+  /** the store is down: the apply is waiting for it (error and code say why) */
+  retrying: z.boolean().optional(),
 });
 
 export const SinkState = z.enum(["pending", "applied", "failed"]);
@@ -84,14 +86,18 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
         ...(report.error === undefined ? {} : { error: report.error }),
         ...(report.code === undefined ? {} : { code: report.code }),
         ...(report.repaired === undefined ? {} : { repaired: report.repaired }),
+        ...(report.outcome === "retrying" ? { retrying: true } : {}),
       });
       warnings.push(...report.warnings);
     }
     const expected = new Set(etl.scopes);
     for (const [name, entry] of Object.entries(sinks)) {
       const mine = etl.scopes.filter((s) => parseScopeKey(s).datasource === name);
-      const reported = mine.filter((s) => reports.sinks.has(`${name}@${s}`));
-      const failed = entry.scopes.some((s) => s.error !== undefined && expected.has(s.scope));
+      const reported = mine.filter((s) => {
+        const r = reports.sinks.get(`${name}@${s}`);
+        return r !== undefined && r.outcome !== "retrying";
+      });
+      const failed = entry.scopes.some((s) => s.error !== undefined && !s.retrying && expected.has(s.scope));
       entry.state = failed ? "failed" : reported.length === mine.length ? "applied" : "pending";
       entry.scopes.sort((a, b) => a.scope.localeCompare(b.scope));
     }
@@ -113,6 +119,13 @@ export function reduceTask(taskId: string, reports: TaskReports): TaskDocument {
       if (pending > 0) {
         state = "RUNNING";
         message = `applying: ${all.length - pending}/${all.length} sinks done`;
+        const waiting = Object.entries(sinks).flatMap(([name, s]) =>
+          s.scopes.filter((x) => x.retrying).map((x) => ({ name, x })),
+        );
+        if (waiting.length > 0) {
+          message += `; sink ${waiting[0]!.name} is waiting for its store: ${waiting[0]!.x.error}`;
+          code = waiting[0]!.x.code;
+        }
       } else if (failed.length === 0) {
         state = "SUCCEEDED";
         message = etl.message;

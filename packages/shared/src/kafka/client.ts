@@ -54,9 +54,27 @@ export function createKafka(settings: Settings, logger: Logger, extra: Partial<K
  * kafkajs restarts a consumer after a retriable crash by itself; after a crash it will not restart
  * from, the process can only stop (a supervisor restarts it). Tests pass their own `onFatal`.
  */
+/** Restarts kafkajs may make of a crashing consumer within {@link CRASH_WINDOW_MS} before the process gives up. */
+export const MAX_CRASH_RESTARTS = 5;
+const CRASH_WINDOW_MS = 10 * 60_000;
+
 export function watchConsumerCrash(consumer: Consumer, logger: Logger, onFatal: (err: Error) => void): void {
+  const crashes: number[] = [];
   consumer.on(consumer.events.CRASH, ({ payload }) => {
     if (payload.restart) {
+      // A consumer that keeps crashing is stuck on something a restart in place does not fix: after
+      // MAX_CRASH_RESTARTS in ten minutes the process exits, so its supervisor sees it and restarts it.
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+      if (crashes.length > MAX_CRASH_RESTARTS) {
+        logger.fatal(
+          { err: payload.error, groupId: payload.groupId, crashes: crashes.length },
+          "consumer keeps crashing; giving up on restarts in place",
+        );
+        onFatal(payload.error);
+        return;
+      }
       logger.warn({ err: payload.error, groupId: payload.groupId }, "consumer crashed; kafkajs restarts it");
       return;
     }

@@ -6,6 +6,15 @@ const { ConfigResourceTypes } = kafkajs;
 
 const DAY_MS = 86_400_000;
 
+/**
+ * The largest record batch every varstream topic takes (`max.message.bytes`, set on the topics it
+ * creates: a broker's default is 1 MiB). Producers keep each produce request's batches under half of
+ * it; a single key set larger than {@link MAX_KEYSET_BYTES} fails its task instead (FILE_TOO_LARGE).
+ */
+export const MAX_RECORD_BYTES = 8 * 1024 * 1024;
+/** The largest key set record the ETL emits, leaving room for the batch's own overhead. */
+export const MAX_KEYSET_BYTES = MAX_RECORD_BYTES - 64 * 1024;
+
 export interface Topics {
   webhooks: string;
   /** webhook events parked after a transient failure, retried by ETL after a backoff */
@@ -56,6 +65,7 @@ export function topicSpecs(
     ...spec,
     replicationFactor: replication.factor,
     config: {
+      "max.message.bytes": String(MAX_RECORD_BYTES),
       ...spec.config,
       ...(replication.minInsyncReplicas === undefined
         ? {}

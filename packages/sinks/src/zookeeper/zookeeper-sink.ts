@@ -28,7 +28,9 @@ const depth = (path: string) => path.split("/").length;
  */
 export class ZookeeperSink implements Sink {
   readonly name: string;
-  private readonly client: Client;
+  private client!: Client;
+  /** digest credentials, `username:password` */
+  private readonly auth: string | undefined;
   private readonly config: ZookeeperSinkConfig;
   private connected: Promise<void>;
   /** the ACL of every znode varstream creates */
@@ -38,16 +40,32 @@ export class ZookeeperSink implements Sink {
   private constructor(name: string, config: ZookeeperSinkConfig, auth?: string) {
     this.name = name;
     this.config = config;
-    this.client = zookeeper.createClient(config.connect, { sessionTimeout: 10_000, spinDelay: 500, retries: 2 });
-    // Sent with the session and again on every reconnect by the client.
-    if (auth !== undefined) this.client.addAuthInfo("digest", Buffer.from(auth));
+    this.auth = auth;
     const { ACL, Id, Permission } = zookeeper;
     const anyone = new Id("world", "anyone");
     this.acls =
       auth === undefined
         ? [new ACL(Permission.ALL, anyone)]
         : [new ACL(Permission.ALL, new Id("auth", "")), new ACL(Permission.READ, anyone)];
-    this.connected = this.connect();
+    this.connected = this.newSession();
+  }
+
+  /**
+   * A client and its session. ZooKeeper ends a session the server has not heard from within its
+   * timeout (an outage longer than 10 s): the client never reconnects that one, so a new client with a
+   * new session takes its place, at once when it is told and at the next apply otherwise.
+   */
+  private newSession(): Promise<void> {
+    const client = zookeeper.createClient(this.config.connect, { sessionTimeout: 10_000, spinDelay: 500, retries: 2 });
+    // Sent with the session and again on every reconnect by the client.
+    if (this.auth !== undefined) client.addAuthInfo("digest", Buffer.from(this.auth));
+    client.once("expired", () => {
+      if (this.client !== client) return;
+      client.close();
+      this.connected = this.newSession();
+    });
+    this.client = client;
+    return this.connect();
   }
 
   /** Resolves the credentials (at use) and connects. */
@@ -67,18 +85,35 @@ export class ZookeeperSink implements Sink {
     });
   }
 
-  /** Waits for the session (first connect, or a reconnect after a lost connection), at most 5 s. */
+  /**
+   * Waits for the session (first connect, or a reconnect after a lost connection), at most 5 s. Still
+   * away after that: a client that gave up reconnecting, or whose session ended unnoticed, never comes
+   * back by itself, so the next attempt starts from a new client and session.
+   */
   private async ready(): Promise<void> {
-    await this.waitConnected(this.connected);
-    const state = this.client.getState();
-    if (state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY) return;
-    let onConnected: (() => void) | undefined;
-    const reconnected = new Promise<void>((resolve) => {
-      onConnected = resolve;
-      this.client.once("connected", resolve);
-    });
-    // Many applies may wait at once while the server is away: each takes its listener back.
-    await this.waitConnected(reconnected).finally(() => this.client.removeListener("connected", onConnected!));
+    if (this.client.getState() === zookeeper.State.EXPIRED) {
+      this.client.close();
+      this.connected = this.newSession();
+    }
+    const client = this.client;
+    try {
+      await this.waitConnected(this.connected);
+      const state = client.getState();
+      if (state === zookeeper.State.SYNC_CONNECTED || state === zookeeper.State.CONNECTED_READ_ONLY) return;
+      let onConnected: (() => void) | undefined;
+      const reconnected = new Promise<void>((resolve) => {
+        onConnected = resolve;
+        client.once("connected", resolve);
+      });
+      // Many applies may wait at once while the server is away: each takes its listener back.
+      await this.waitConnected(reconnected).finally(() => client.removeListener("connected", onConnected!));
+    } catch (err) {
+      if (this.client === client) {
+        client.close();
+        this.connected = this.newSession();
+      }
+      throw err;
+    }
   }
 
   private async waitConnected(connected: Promise<void>): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import type { Scope } from "@varstream/shared";
-import { desiredOf } from "@varstream/testkit";
+import { delay, type Scope } from "@varstream/shared";
+import { CutProxy, desiredOf, waitFor } from "@varstream/testkit";
 import zookeeper from "node-zookeeper-client";
 import { describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
@@ -32,4 +32,28 @@ describe("zookeeper sink against a real ZooKeeper", () => {
     raw.close();
     await json.close();
   });
+
+  it("takes a new session after an outage longer than the session timeout, and applies again", async () => {
+    const proxy = await CutProxy.start({ port: Number(process.env.ZK_PORT ?? 32181) });
+    const sink = await connectSink("zookeeper", "zookeeper", { connect: `127.0.0.1:${proxy.port}`, root }, deps);
+    try {
+      const scope: Scope = { datasource: "zookeeper", destination: "prod/expiry", repo: "acme/c", file: "e.yaml" };
+      expect((await applyDesired(sink, desired(keySet(scope, "e1", { a: 1 })), options)).outcome).toBe("applied");
+      proxy.down();
+      await delay(12_000); // the outage itself: longer than the 10 s session, so the server ends it
+      proxy.up();
+      const report = await waitFor(
+        async () => {
+          const r = await applyDesired(sink, desired(keySet(scope, "e2", { a: 2 })), options);
+          return r.outcome === "applied" ? r : undefined;
+        },
+        { timeoutMs: 30_000, what: "an apply on a new session" },
+      );
+      expect(report.set).toBe(1);
+      expect(await sink.readValues("prod/expiry", ["a"])).toEqual({ a: "2" });
+    } finally {
+      await sink.close();
+      await proxy.close();
+    }
+  }, 60_000);
 });
