@@ -87,6 +87,13 @@ fi
 
 bash infra/ssh/ensure-sshd.sh
 
+# Fresh brokers: the first group and transaction create Kafka's internal topics, once, before the tests.
+for i in "${!kafka_versions[@]}"; do
+  node scripts/warm-kafka.ts "127.0.0.1:$(kafka_port "$i")"
+done
+if [ "$run_cluster" = 1 ]; then
+  node scripts/warm-kafka.ts "127.0.0.1:$cluster_port,127.0.0.1:$((cluster_port + 10)),127.0.0.1:$((cluster_port + 20))"
+fi
 echo "== lint and format (biome)"
 pnpm exec biome ci .
 echo "== typecheck (tsc)"

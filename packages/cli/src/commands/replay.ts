@@ -36,6 +36,7 @@ export async function replayGroup(options: ReplayOptions): Promise<{ groupId: st
   const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
   const topic = topicNames(settings.topicPrefix).keysets;
   const groupId = `${settings.topicPrefix}sink.${options.sink}`;
+  const recorded = (detail: string) => recordControl(kafka, settings, logger, "replay", options.sink, detail);
   const admin = kafka.admin();
   await admin.connect();
   try {
@@ -55,26 +56,12 @@ export async function replayGroup(options: ReplayOptions): Promise<{ groupId: st
         topic,
         partitions: offsets.map((o) => ({ partition: o.partition, offset: o.offset })),
       });
-      await recordControl(
-        kafka,
-        settings,
-        logger,
-        "replay",
-        options.sink,
-        `group ${groupId} set to ${options.toDatetime}`,
-      );
+      await recorded(`group ${groupId} set to ${options.toDatetime}`);
       return { groupId, partitions: offsets.length };
     }
     await admin.resetOffsets({ groupId, topic, earliest: true });
     const partitions = (await admin.fetchTopicOffsets(topic)).length;
-    await recordControl(
-      kafka,
-      settings,
-      logger,
-      "replay",
-      options.sink,
-      `group ${groupId} reset to the earliest offsets`,
-    );
+    await recorded(`group ${groupId} reset to the earliest offsets`);
     return { groupId, partitions };
   } finally {
     await admin.disconnect();

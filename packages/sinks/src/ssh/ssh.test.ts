@@ -26,22 +26,17 @@ describe("ssh sink against a real OpenSSH server", () => {
     sshd?.stop();
   });
 
+  const config = () => ({
+    host: "127.0.0.1",
+    port: sshd.port,
+    username: "root",
+    private_key: sshd.clientKey,
+    host_key_sha256: sshd.hostKeySha256,
+    path: remote,
+    format: "env",
+  });
   const sink = (extra: Record<string, string> = {}) =>
-    connectSink(
-      "ssh",
-      "ssh",
-      {
-        host: "127.0.0.1",
-        port: sshd.port,
-        username: "root",
-        private_key: sshd.clientKey,
-        host_key_sha256: sshd.hostKeySha256,
-        path: remote,
-        format: "env",
-        ...extra,
-      },
-      { secrets: new Secrets() },
-    );
+    connectSink("ssh", "ssh", { ...config(), ...extra }, { secrets: new Secrets() });
   const scope = (destination: string): Scope => ({ datasource: "ssh", destination, repo: "acme/c", file: "app.yaml" });
 
   it("writes the remote .env exactly as its README says, and prunes stale keys", async () => {
@@ -79,14 +74,7 @@ describe("ssh sink against a real OpenSSH server", () => {
   });
 
   it("refuses, with APP_ENV=production, a connection whose host key is not pinned", async () => {
-    const { host_key_sha256: _pinned, ...unpinned } = {
-      host: "127.0.0.1",
-      port: sshd.port,
-      username: "root",
-      private_key: sshd.clientKey,
-      host_key_sha256: sshd.hostKeySha256,
-      path: remote,
-    };
+    const { host_key_sha256: _pinned, ...unpinned } = config();
     await expect(connectSink("ssh", "ssh", unpinned, { secrets: new Secrets(), appEnv: "production" })).rejects.toThrow(
       /needs host_key_sha256/,
     );
