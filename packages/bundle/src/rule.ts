@@ -118,6 +118,17 @@ export const Rule = z
       [],
       ["vault:apps/{tenant}/*", "env:APP_*"],
     ),
+    self_heal: doc(
+      z.boolean().default(false),
+      "every reconcile_interval, the datasources this rule writes are compared with their desired state and drifted keys are written again (a repair resync)",
+    ),
+    reconcile_interval: doc(
+      z
+        .string()
+        .regex(/^\d+(ms|s|m|h|d)?$/, "a duration such as 30s, 3m or 1h")
+        .default("3m"),
+      "how often self_heal reconciles",
+    ),
     strict_validation: doc(
       z.boolean().default(true),
       "a schema violation fails the file (true) or is written with the violations as warnings (false)",

@@ -49,6 +49,12 @@ export const metrics = {
     labelNames: ["sink"] as const,
     registers: [registry],
   }),
+  driftRepaired: new Counter({
+    name: "varstream_drift_repaired_keys_total",
+    help: "Keys whose stored value had drifted from the desired one and were written again (resync, self-heal)",
+    labelNames: ["sink"] as const,
+    registers: [registry],
+  }),
   rollbacks: new Counter({
     name: "varstream_sink_rollbacks_total",
     help: "Applies rolled back",

@@ -51,6 +51,10 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
       refuseOlder(scopeKey(desired.scope), manifest, plan);
       // Repair mode writes every key; what it reports is the keys whose stored value had drifted.
       const repaired = desired.keySet?.sync_mode === "repair" ? await drifted(sink, plan) : undefined;
+      if (repaired !== undefined && repaired.length > 0) {
+        metrics.driftRepaired.inc({ sink: sink.name }, repaired.length);
+        options.logger.info({ scope: report.scope, keys: repaired.length }, "drift repaired");
+      }
       options.beforeWrite?.();
       await sink.apply(plan); // refuses, atomically with its write, a plan a later record's apply overtook
       for (const notice of conflictNotices(sink.name, plan, claims)) options.onConflict?.(notice);

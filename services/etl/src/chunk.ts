@@ -13,6 +13,7 @@ import {
   PIPELINE_ERRORS,
   PipelineError,
   PipelineEvent,
+  parseDuration,
   type RecordCodec,
   type ResyncEvent,
   scopeKey,
@@ -39,6 +40,8 @@ export interface ChunkDeps {
   attempts: number;
   /** how long after ingest received it a transiently failing event is retried (GIT_RETRY_WINDOW) */
   retryWindowMs: number;
+  /** when each datasource's last self-heal resync ran, to drop one that follows too closely */
+  selfHealRuns?: Map<string, number>;
   retryBaseMs: number;
 }
 
@@ -88,7 +91,12 @@ export async function processChunk(
 
   const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message }>();
   for (const { record, event } of resyncs) {
-    outputs.set(record.message, { output: await resyncOrFail(event, deps) });
+    const skipped = closeSelfHeal(event, deps);
+    outputs.set(record.message, {
+      output: skipped
+        ? { keysets: [], tombstones: [], report: etlReport(event.task_id, "").noMatch(skipped) }
+        : await resyncOrFail(event, deps),
+    });
   }
   await Promise.all(
     [...byRepo.values()].map(async (events) => {
@@ -145,6 +153,23 @@ export async function processChunk(
     { topic: topics.webhooksRetry, messages: retries },
     { topic: topics.dlq("etl"), messages: dlq },
   ].filter((t) => t.messages.length > 0);
+}
+
+/**
+ * Why a self-heal resync is dropped, if it is: another of its datasource ran less than half its
+ * reconcile_interval ago (each ingest replica schedules its own).
+ */
+function closeSelfHeal(event: ResyncEvent, deps: ChunkDeps): string | undefined {
+  if (event.reason !== "self-heal" || !deps.selfHealRuns) return undefined;
+  const intervals = deps.bundle.rules
+    .filter((r) => r.self_heal && r.datasource.includes(event.datasource))
+    .map((r) => parseDuration(r.reconcile_interval));
+  const every = intervals.length > 0 ? Math.min(...intervals) : 0;
+  const last = deps.selfHealRuns.get(event.datasource);
+  const now = Date.now();
+  if (last !== undefined && now - last < every / 2) return `self-heal of ${event.datasource} ran ${now - last} ms ago`;
+  deps.selfHealRuns.set(event.datasource, now);
+  return undefined;
 }
 
 /** A resync, or its task failed with the code of why: a resync never stops its partition either. */

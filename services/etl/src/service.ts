@@ -112,6 +112,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     logger,
     attempts: options.retryAttempts ?? Number.POSITIVE_INFINITY,
     retryWindowMs: settings.gitRetryWindowMs,
+    selfHealRuns: new Map(),
     retryBaseMs: options.retryBaseMs ?? 500,
   };
 

@@ -235,7 +235,7 @@ export class WebhookIntake {
     tenant?: string;
     reason?: string;
     refetch?: boolean;
-    source: "http" | "grpc" | "cli";
+    source: "http" | "grpc" | "cli" | "resync";
     /** the control-plane token's name (or `anonymous`), recorded on the event and its first report */
     requestedBy?: string;
   }): Promise<{ task_id: string; received_at: string }> {

@@ -17,6 +17,7 @@ import { DryRunner } from "./dry-run.ts";
 import { grpcCredentials, startGrpc } from "./grpc/server.ts";
 import { WebhookIntake } from "./intake.ts";
 import { EventPublisher } from "./publisher.ts";
+import { startSelfHeal } from "./self-heal.ts";
 import { TaskStore } from "./tasks/task-store.ts";
 
 export interface IngestService {
@@ -109,6 +110,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
   const host = settings.httpHost === "0.0.0.0" ? "127.0.0.1" : settings.httpHost;
   logger.info({ url: `http://${host}:${port}` }, "ingest listening");
   const grpc = await startGrpc({ intake, store, logger, settings, auth }, settings.grpcAddr);
+  const selfHeal = startSelfHeal(intake, bundle, logger);
 
   return {
     app,
@@ -116,6 +118,7 @@ export async function startIngest(options: IngestOptions): Promise<IngestService
     grpcPort: grpc.port,
     store,
     async close() {
+      selfHeal.stop();
       await new Promise<void>((resolve) => grpc.server.tryShutdown(() => resolve()));
       await app.close();
       await store.stop();
