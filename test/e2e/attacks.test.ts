@@ -577,6 +577,15 @@ describe("attack and bad-input corpus", () => {
         return post("file", signedGithub(payload));
       },
     },
+    {
+      kind: "webhook",
+      name: "a signed push to main naming a commit that is not on main",
+      expect: { task: "SUCCEEDED" },
+      run: async () => {
+        const elsewhere = await repo.commitOnBranch("elsewhere", { "a.yaml": "a: 28\n" });
+        return post("file", signedGithub(githubPushPayload(repo, elsewhere, "main")));
+      },
+    },
     // --- file contents, per format ---
     ...contentCases(),
 

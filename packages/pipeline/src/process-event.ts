@@ -84,6 +84,19 @@ export async function processEvent(event: WebhookEvent, deps: ProcessDeps): Prom
       };
     }
 
+    // A push is synced only when its commit is on the branch it names: a payload (forged with a leaked
+    // secret, or replayed after a force-push) cannot make a fork's commit or a dropped one production's.
+    if (event.pr === undefined && event.tag === undefined && event.branch !== undefined && !/^0+$/.test(event.after)) {
+      const branch = event.branch;
+      const onBranch = await deps.repos.withCommits(event.repo.clone_url, [event.after], (repo) =>
+        repo.onBranch(event.after, branch),
+      );
+      if (!onBranch) {
+        const message = `superseded: ${event.after.slice(0, 12)} is not on ${branch} (force-pushed away, or never pushed there); nothing synced`;
+        return { ...none, report: report.superseded(message) };
+      }
+    }
+
     const { remaining, skipped } = await dropSuperseded(event, targets, deps);
     if (remaining.length === 0) {
       const message = `superseded: ${event.after.slice(0, 12)} is older than what its scopes already hold`;

@@ -20,6 +20,8 @@ export interface RepoReader {
   files(commit: string): Promise<string[]>;
   /** `ancestor` is an ancestor of (or equal to) `commit`; false when either is unknown */
   isAncestor(ancestor: string, commit: string): Promise<boolean>;
+  /** `commit` is on `branch` of the remote (its tip or an ancestor of it), asking the remote when the cache says no */
+  onBranch(commit: string, branch: string): Promise<boolean>;
 }
 
 interface Entry {
@@ -117,6 +119,12 @@ export class RepoCache {
         read: (commit, path) => catFile.blob(commit, path),
         changes: (base, head) => this.diff(entry, base, head),
         isAncestor: (ancestor, commit) => this.isAncestor(entry, ancestor, commit),
+        onBranch: async (commit, branch) => {
+          const ref = `refs/heads/${branch}`;
+          if (await this.isAncestor(entry, commit, ref)) return true;
+          await this.fetchHeads(entry); // the cached branch may be older than the push
+          return this.isAncestor(entry, commit, ref);
+        },
         files: async (commit) =>
           (await this.git(entry).raw(["ls-tree", "-r", "-z", "--name-only", commit]))
             .split("\0")
@@ -270,6 +278,28 @@ export class RepoCache {
     }
     const reason = firstLine((headsError ?? commitError)?.message ?? "unknown error");
     throw new TransientGitError(`git fetch from ${repo} failed: ${redactUrl(reason)}`);
+  }
+
+  /** Every branch and tag of the remote, as it is now. */
+  private async fetchHeads(entry: Entry): Promise<void> {
+    await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
+    const remote = this.git(
+      entry,
+      await credentialEnv(entry.url, await this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
+    );
+    try {
+      await remote.raw([
+        "fetch",
+        "--quiet",
+        "--prune",
+        "origin",
+        "+refs/heads/*:refs/heads/*",
+        "+refs/tags/*:refs/tags/*",
+      ]);
+    } catch (err) {
+      const reason = firstLine((err as Error).message ?? "unknown error");
+      throw new TransientGitError(`git fetch from ${redactUrl(entry.url)} failed: ${redactUrl(reason)}`);
+    }
   }
 
   private async missing(entry: Entry, commits: string[]): Promise<string[]> {
