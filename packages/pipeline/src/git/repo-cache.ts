@@ -120,10 +120,9 @@ export class RepoCache {
         changes: (base, head) => this.diff(entry, base, head),
         isAncestor: (ancestor, commit) => this.isAncestor(entry, ancestor, commit),
         onBranch: async (commit, branch) => {
-          const ref = `refs/heads/${branch}`;
-          if (await this.isAncestor(entry, commit, ref)) return true;
+          if (await this.onBranch(entry, commit, branch)) return true;
           await this.fetchHeads(entry); // the cached branch may be older than the push
-          return this.isAncestor(entry, commit, ref);
+          return this.onBranch(entry, commit, branch);
         },
         files: async (commit) =>
           (await this.git(entry).raw(["ls-tree", "-r", "-z", "--name-only", commit]))
@@ -280,6 +279,29 @@ export class RepoCache {
     throw new TransientGitError(`git fetch from ${repo} failed: ${redactUrl(reason)}`);
   }
 
+  /**
+   * `commit` is the tip of `branch` or behind it. The usual answer is found through cat-file: a push's
+   * commit is its branch's tip, or a few first parents below a later push. Otherwise git answers.
+   */
+  private async onBranch(entry: Entry, commit: string, branch: string): Promise<boolean> {
+    const catFile = this.catFile(entry);
+    const ref = `refs/heads/${branch}`;
+    const [tip, target] = await Promise.all([catFile.object(ref), catFile.object(commit)]);
+    if (tip?.type !== "commit" || target?.type !== "commit") return false;
+    if (tip.content.equals(target.content)) return true; // same object: the tip itself
+    const queue = parentsOf(tip.content);
+    const seen = new Set<string>();
+    while (queue.length > 0 && seen.size < 64) {
+      const sha = queue.shift()!;
+      if (sha === commit) return true;
+      if (seen.has(sha)) continue;
+      seen.add(sha);
+      const object = await catFile.object(sha);
+      if (object?.type === "commit") queue.push(...parentsOf(object.content));
+    }
+    return this.isAncestor(entry, commit, ref);
+  }
+
   /** Every branch and tag of the remote, as it is now. */
   private async fetchHeads(entry: Entry): Promise<void> {
     await checkRemoteHost(entry.url, this.options.allowedHosts ?? []);
@@ -330,4 +352,14 @@ export class RepoCache {
 
 function firstLine(text: string): string {
   return text.split("\n").find((l) => l.trim() !== "") ?? text;
+}
+
+/** The parent shas of a commit object. */
+function parentsOf(content: Buffer): string[] {
+  const parents: string[] = [];
+  for (const line of content.toString("utf8").split("\n")) {
+    if (line === "") break;
+    if (line.startsWith("parent ")) parents.push(line.slice(7));
+  }
+  return parents;
 }
