@@ -28,6 +28,8 @@ interface Entry {
   dir: string;
   url: string;
   catFile: CatFileBatch | undefined;
+  /** per branch: the commits seen walking down from its tip, and where the walk stopped */
+  walks?: Map<string, { tip: Buffer; seen: Set<string>; queue: string[] }>;
   /** tail of this repository's lock chain */
   lock: Promise<unknown>;
   users: number;
@@ -280,8 +282,10 @@ export class RepoCache {
   }
 
   /**
-   * `commit` is the tip of `branch` or behind it. The usual answer is found through cat-file: a push's
-   * commit is its branch's tip, or a few first parents below a later push. Otherwise git answers.
+   * `commit` is the tip of `branch` or behind it. Answered through cat-file: a walk down from the
+   * branch's tip, kept per branch and resumed by the next question, so a backlog of pushes to one
+   * branch costs one walk of its history, not one per event. A new tip (a push, a force-push) starts
+   * a new walk. Past 100,000 commits git answers.
    */
   private async onBranch(entry: Entry, commit: string, branch: string): Promise<boolean> {
     const catFile = this.catFile(entry);
@@ -289,16 +293,22 @@ export class RepoCache {
     const [tip, target] = await Promise.all([catFile.object(ref), catFile.object(commit)]);
     if (tip?.type !== "commit" || target?.type !== "commit") return false;
     if (tip.content.equals(target.content)) return true; // same object: the tip itself
-    const queue = parentsOf(tip.content);
-    const seen = new Set<string>();
-    while (queue.length > 0 && seen.size < 64) {
-      const sha = queue.shift()!;
-      if (sha === commit) return true;
-      if (seen.has(sha)) continue;
-      seen.add(sha);
-      const object = await catFile.object(sha);
-      if (object?.type === "commit") queue.push(...parentsOf(object.content));
+    entry.walks ??= new Map();
+    let walk = entry.walks.get(branch);
+    if (!walk?.tip.equals(tip.content)) {
+      walk = { tip: tip.content, seen: new Set(), queue: parentsOf(tip.content) };
+      entry.walks.set(branch, walk);
     }
+    if (walk.seen.has(commit)) return true;
+    while (walk.queue.length > 0 && walk.seen.size < 100_000) {
+      const sha = walk.queue.pop()!;
+      if (walk.seen.has(sha)) continue;
+      walk.seen.add(sha);
+      const object = await catFile.object(sha);
+      if (object?.type === "commit") walk.queue.push(...parentsOf(object.content));
+      if (sha === commit) return true;
+    }
+    if (walk.queue.length === 0) return false; // the whole history walked: not on the branch
     return this.isAncestor(entry, commit, ref);
   }
 
