@@ -54,6 +54,16 @@ export function redactUrl(url: string): string {
   return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, "$1");
 }
 
+/** Every branch and tag of the remote, mirrored (a branch deleted there is deleted here). */
+const HEADS_AND_TAGS = [
+  "fetch",
+  "--quiet",
+  "--prune",
+  "origin",
+  "+refs/heads/*:refs/heads/*",
+  "+refs/tags/*:refs/tags/*",
+];
+
 const NOT_FOUND = /not our ref|couldn't find remote ref|unadvertised object|no such remote ref|bad object/i;
 
 /**
@@ -250,14 +260,8 @@ export class RepoCache {
     let headsError: Error | undefined;
     let commitError: Error | undefined;
     try {
-      await git.raw([
-        "fetch",
-        "--quiet",
-        "--prune",
-        "origin",
-        "+refs/heads/*:refs/heads/*",
-        "+refs/tags/*:refs/tags/*",
-      ]);
+      // With the platform's credentials, as the commit fetch below: a private repository's branches too.
+      await remote.raw(HEADS_AND_TAGS);
     } catch (err) {
       headsError = err as Error;
     }
@@ -320,14 +324,7 @@ export class RepoCache {
       await credentialEnv(entry.url, await this.options.credentialsFor?.(entry.url), join(this.options.dir, ".keys")),
     );
     try {
-      await remote.raw([
-        "fetch",
-        "--quiet",
-        "--prune",
-        "origin",
-        "+refs/heads/*:refs/heads/*",
-        "+refs/tags/*:refs/tags/*",
-      ]);
+      await remote.raw(HEADS_AND_TAGS);
     } catch (err) {
       const reason = firstLine((err as Error).message ?? "unknown error");
       throw new TransientGitError(`git fetch from ${redactUrl(entry.url)} failed: ${redactUrl(reason)}`);
