@@ -110,6 +110,18 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
     }
     const unfinished = accepted.filter((id) => !TERMINAL_STATES.has((finished.get(id) ?? "PENDING") as never));
     const lost = unfinished.length;
+    if (lost > 0) {
+      // Where a lost task's event sits, and how far each ETL group committed: tells a webhook that never
+      // reached the topic from one the ETL stepped over.
+      const records = (await readCommitted(kafka, topics.webhooks)).filter((r) =>
+        unfinished.some((id) => r.headers["task-id"] === id),
+      );
+      const admin3 = kafka.admin();
+      await admin3.connect();
+      const committed = await admin3.fetchOffsets({ groupId: `${pipeline.settings.topicPrefix}etl`, topics: [topics.webhooks] });
+      await admin3.disconnect();
+      console.log(JSON.stringify({ lost: unfinished, records: records.map((r) => ({ p: r.partition, o: r.offset })), committed }));
+    }
     expect(await Promise.all(unfinished.map((id) => pipeline.task(id)))).toEqual([]);
     expect([...finished.values()].filter((s) => s !== "SUCCEEDED")).toEqual([]);
     // Time to recover: from the kill to the first webhook accepted after it being applied.

@@ -21,6 +21,11 @@ export interface Manifest {
    * partition (paused past its session) cannot write over what the partition's new owner wrote.
    */
   position?: RecordPosition;
+  /**
+   * The key set's version (KeySet.version): a plan of a lower version than the stored one is refused,
+   * whatever its position — a resync or retry built before a push must not roll the push back.
+   */
+  version?: number;
 }
 
 /** Where a key set sits in the `keysets` topic. */
@@ -90,21 +95,35 @@ export interface SinkDeps {
 /** A write refused because the store already holds the scope from this or a later `keysets` record. */
 export class StaleWriteError extends PipelineError {
   override name = "StaleWriteError";
-  constructor(scope: string, stored: RecordPosition, mine: RecordPosition) {
+  constructor(scope: string, stored: RecordPosition | { version: number }, mine: RecordPosition | { version: number }) {
     super(
       "STALE_WRITE",
-      `${scope} already holds keysets record ${stored.partition}@${stored.offset}; refusing the write of ${mine.partition}@${mine.offset}`,
+      "version" in stored && "version" in mine
+        ? `${scope} already holds version ${stored.version}; refusing the older version ${mine.version}`
+        : `${scope} already holds keysets record ${describe(stored)}; refusing the write of ${describe(mine)}`,
     );
   }
 }
 
+const describe = (p: RecordPosition | { version: number }) =>
+  "version" in p ? `version ${p.version}` : `${p.partition}@${p.offset}`;
+
 /**
  * Throws {@link StaleWriteError} when `stored` (the manifest in the store, read inside the write's
- * atomic unit) came from the same or a later record of the same partition than the plan. A plan or a
- * stored manifest without a position (a rebuild, a store written before positions) always passes;
- * another partition (the topic's partition count changed) too.
+ * atomic unit) holds a later state than the plan: a higher version, or — versions equal or absent — the
+ * same or a later record of the same partition. A plan or a stored manifest without a position (a
+ * rebuild, a store written before positions) passes the position check; another partition (the topic's
+ * partition count changed) too. A higher version than the stored one always applies: its state is newer,
+ * even when a resync re-emitted the older one at a later offset.
  */
 export function refuseOlder(scope: string, stored: Manifest | null, plan: ApplyPlan): void {
+  const mineVersion = plan.manifest.version;
+  const theirVersion = stored?.version;
+  if (mineVersion !== undefined && theirVersion !== undefined && mineVersion !== theirVersion) {
+    if (theirVersion > mineVersion)
+      throw new StaleWriteError(scope, { version: theirVersion }, { version: mineVersion });
+    return;
+  }
   const mine = plan.manifest.position;
   const theirs = stored?.position;
   if (!mine || !theirs || mine.partition !== theirs.partition) return;

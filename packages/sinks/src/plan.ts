@@ -16,6 +16,8 @@ export interface Desired {
   keySet: KeySet | null;
   /** the `keysets` record it was read from; absent for writes outside the topic's order (a rebuild) */
   position?: RecordPosition;
+  /** the key set's version (KeySet.version, or a tombstone's `version` header) */
+  version?: number;
 }
 
 interface Diff {
@@ -136,6 +138,7 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
       ...(desired.keySet === null ? { deleted: true } : {}),
       ...sensitiveOf(desired, keys),
       ...(desired.position ? { position: desired.position } : {}),
+      ...(desired.version === undefined ? {} : { version: desired.version }),
     },
   };
 }

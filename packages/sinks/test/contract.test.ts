@@ -78,6 +78,37 @@ function sinkContract(kind: SinkKind, variant: string | undefined) {
     expect(await read(fenced)).toEqual({ v: "moved" });
   });
 
+  it("never goes backwards: a lower version is refused at any position, a higher one applies, equal ones follow the topic", async () => {
+    const scope: Scope = { ...scopeA, destination: `${destination}-versions`, file: "v.yaml" };
+    const at = (offset: number) => ({ partition: 0, offset });
+    const push = { ...desired(keySet(scope, "v2", { v: "push" })), position: at(5), version: 2_000 };
+    expect(await applyDesired(sink, push, options)).toMatchObject({ outcome: "applied", set: 1 });
+    // A resync that read the scope before that push re-emits the older state at a later offset.
+    const resync = { ...desired(keySet(scope, "r1", { v: "before-push" })), position: at(9), version: 1_000 };
+    await expect(sink.apply(planApply(resync, null))).rejects.toBeInstanceOf(StaleWriteError);
+    expect(await applyDesired(sink, resync, options)).toMatchObject({
+      set: 0,
+      warnings: [expect.stringMatching(/^superseded: .* already holds version 2000; refusing the older version 1000/)],
+    });
+    expect(await read(`${destination}-versions`)).toEqual({ v: "push" });
+    expect(await sink.readManifest(scope)).toMatchObject({ task_id: "v2", version: 2_000 });
+    // The same version again at a later offset (a repair of what was read) applies; at an older one not.
+    const repair = { ...desired(keySet(scope, "r2", { v: "push" })), position: at(12), version: 2_000 };
+    expect(await applyDesired(sink, repair, options)).toMatchObject({ outcome: "applied", warnings: [] });
+    const zombie = { ...desired(keySet(scope, "z", { v: "zombie" })), position: at(11), version: 2_000 };
+    await expect(sink.apply(planApply(zombie, null))).rejects.toBeInstanceOf(StaleWriteError);
+    // A higher version applies even from an older offset: its state is newer than what a resync re-emitted.
+    const later = { ...desired(keySet(scope, "v3", { v: "later" })), position: at(10), version: 3_000 };
+    expect(await applyDesired(sink, later, options)).toMatchObject({ outcome: "applied", set: 1 });
+    // A tombstone carries its version too: an older deletion does not remove the newer state.
+    const oldDelete = { scope, taskId: "d1", commit: "c-d1", keySet: null, position: at(13), version: 2_500 };
+    expect(await applyDesired(sink, oldDelete, options)).toMatchObject({ set: 0, pruned: 0 });
+    expect(await read(`${destination}-versions`)).toEqual({ v: "later" });
+    const newDelete = { scope, taskId: "d2", commit: "c-d2", keySet: null, position: at(14), version: 4_000 };
+    expect(await applyDesired(sink, newDelete, options)).toMatchObject({ pruned: 1 });
+    expect(await read(`${destination}-versions`)).toEqual({});
+  });
+
   it("a redelivered key set of an applied task reports the first apply and writes nothing", async () => {
     const ks = keySet(scopeA, "t3", { "db.host": "h2", "db.port": 5432, debug: false });
     const first = await applyDesired(sink, desired(ks), options);

@@ -19,6 +19,7 @@ import {
   scopeKey,
   statusKey,
   type Topics,
+  VERSION_HEADER,
   type WebhookEvent,
   webhookKey,
 } from "@varstream/shared";
@@ -89,7 +90,7 @@ export async function processChunk(
     }
   }
 
-  const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message }>();
+  const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message; version?: number }>();
   for (const { record, event } of resyncs) {
     const skipped = closeSelfHeal(event, deps);
     outputs.set(record.message, {
@@ -124,10 +125,14 @@ export async function processChunk(
   for (const { message } of records) {
     const done = outputs.get(message);
     if (!done) continue;
-    const { retry } = done;
+    const { retry, version } = done;
     let { output } = done;
     const taskHeader = { "task-id": output.report.task_id };
-    const encoded = output.keysets.map((k) => encode(scopeKey(k.scope), k, { ...taskHeader, commit: k.commit }));
+    const encoded = output.keysets.map((keySet) => {
+      const k = keySet.version === undefined && version !== undefined ? { ...keySet, version } : keySet;
+      const headers = { ...taskHeader, commit: k.commit, ...versionHeader(k.version) };
+      return encode(scopeKey(k.scope), k, headers);
+    });
     const huge = encoded.findIndex((m) => Buffer.byteLength(m.value as string) > MAX_KEYSET_BYTES);
     if (huge >= 0) {
       // Larger than the topics take: the event fails with a code instead of failing the transaction.
@@ -142,7 +147,8 @@ export async function processChunk(
     }
     keysets.push(...encoded);
     for (const s of output.tombstones) {
-      keysets.push({ key: scopeKey(s), value: null, headers: { ...taskHeader, commit: output.report.commit } });
+      const headers = { ...taskHeader, commit: output.report.commit, ...versionHeader(version) };
+      keysets.push({ key: scopeKey(s), value: null, headers });
     }
     status.push(encode(statusKey(output.report), output.report));
     if (retry) retries.push(retry);
@@ -153,6 +159,24 @@ export async function processChunk(
     { topic: topics.webhooksRetry, messages: retries },
     { topic: topics.dlq("etl"), messages: dlq },
   ].filter((t) => t.messages.length > 0);
+}
+
+const versionHeader = (version: number | undefined): Record<string, string> =>
+  version === undefined ? {} : { [VERSION_HEADER]: String(version) };
+
+/**
+ * The version of what a push's event produces (KeySet.version): when ingest received it, raised above
+ * every version its scopes hold already, so a later push of a repository outranks an earlier one even
+ * when ingest replicas' clocks disagree. Raising it is safe because an event reaching this point is
+ * neither an ancestor of its scopes' last commits (dropSuperseded) nor off its branch: its state is
+ * newer. A retry built on a replica that has not seen the newer push keeps its reception time, which
+ * the sink compares with the stored version.
+ */
+function pushVersion(event: WebhookEvent, output: EtlOutput, scopes: ScopeCommits): number {
+  const received = Date.parse(event.received_at);
+  const at = Number.isFinite(received) ? Math.max(0, received) : Date.now();
+  const scopeKeys = [...output.keysets.map((k) => scopeKey(k.scope)), ...output.tombstones.map(scopeKey)];
+  return Math.max(at, ...scopeKeys.map((k) => scopes.version(k) + 1));
 }
 
 /**
@@ -188,10 +212,10 @@ async function attempt(
   deps: ChunkDeps,
   event: WebhookEvent,
   record: Attempt,
-): Promise<{ event: WebhookEvent; output: EtlOutput; retry?: Message }> {
+): Promise<{ event: WebhookEvent; output: EtlOutput; retry?: Message; version?: number }> {
   try {
     const output = await deps.readers.process(event, { lastCommit: (key) => deps.scopes.get(key) });
-    return { event, output };
+    return { event, output, version: pushVersion(event, output, deps.scopes) };
   } catch (caught) {
     // Nothing escapes the per-event handler: a poison event must never stop its partition. A permanent
     // pipeline error fails the task; anything else (git away, a crashed helper, a bug) is retried from

@@ -97,7 +97,13 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     .filter((k) => tenant === undefined || k.tenant === tenant);
   const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
-  const keysets = [...fresh.keysets, ...stored.filter((k) => !refetched.has(scopeKey(k.scope)))].map((k) => ({
+  // Versions: what is re-emitted keeps the version it was read with (a push applied since outranks it);
+  // what was read again from Git is as new as the resync's request (a push received later outranks it).
+  const requested = Math.max(0, Date.parse(event.received_at) || Date.now());
+  const keysets = [
+    ...fresh.keysets.map((k) => ({ ...k, version: requested })),
+    ...stored.filter((k) => !refetched.has(scopeKey(k.scope))).map((k) => ({ ...k, version: k.version ?? 0 })),
+  ].map((k) => ({
     ...k,
     task_id: event.task_id,
     sync_mode: "repair" as const,

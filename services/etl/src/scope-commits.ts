@@ -7,17 +7,26 @@ import {
   type Materialized,
   materialize,
   type RecordCodec,
+  VERSION_HEADER,
 } from "@varstream/shared";
 import type { Kafka } from "kafkajs";
 
-const COMMIT_ONLY = KeySet.pick({ commit: true });
+const COMMIT_ONLY = KeySet.pick({ commit: true, version: true });
+
+/** A `version` header's number, if it holds one. */
+function headerVersion(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+}
 
 /**
- * The last produced commit of every scope, from the compacted `keysets` topic (read at start, then
- * followed) plus what this instance emits. ETL uses it to tell a late event from a new one.
+ * The last produced commit and version of every scope, from the compacted `keysets` topic (read at
+ * start, then followed) plus what this instance emits. ETL uses it to tell a late event from a new one,
+ * and to keep a scope's versions increasing.
  */
 export class ScopeCommits {
   private readonly commits = new Map<string, string>();
+  private readonly versions = new Map<string, number>();
   private source: Materialized | undefined;
 
   async start(
@@ -37,11 +46,12 @@ export class ScopeCommits {
         const key = message.key.toString();
         if (message.value === null) {
           const commit = headerText(message.headers, "commit");
-          if (commit) this.commits.set(key, commit);
+          if (commit) this.set(key, commit, headerVersion(headerText(message.headers, VERSION_HEADER)));
           return;
         }
         try {
-          this.commits.set(key, (await codec.decode(COMMIT_ONLY, message.value, message.headers)).commit);
+          const { commit, version } = await codec.decode(COMMIT_ONLY, message.value, message.headers);
+          this.set(key, commit, version);
         } catch (err) {
           if (!(err instanceof DecodeError)) throw err;
         }
@@ -54,8 +64,14 @@ export class ScopeCommits {
     return this.commits.get(scopeKey);
   }
 
-  set(scopeKey: string, commit: string): void {
+  /** the scope's last version, 0 when none is known */
+  version(scopeKey: string): number {
+    return this.versions.get(scopeKey) ?? 0;
+  }
+
+  set(scopeKey: string, commit: string, version?: number): void {
     this.commits.set(scopeKey, commit);
+    if (version !== undefined && version > this.version(scopeKey)) this.versions.set(scopeKey, version);
   }
 
   async stop(): Promise<void> {

@@ -2,6 +2,7 @@ import {
   backoffMs,
   DecodeError,
   delay,
+  destinationPrefix,
   dlqMessage,
   encode,
   headerText,
@@ -19,6 +20,7 @@ import {
   sinkReport,
   statusKey,
   type Topics,
+  VERSION_HEADER,
   watchConsumerCrash,
 } from "@varstream/shared";
 import {
@@ -32,6 +34,12 @@ import {
 import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 
 const CHUNK = 500;
+
+/** A tombstone's version, from its header (a number, or nothing). */
+function versionOf(header: string | undefined): { version?: number } {
+  const version = Number(header);
+  return header !== undefined && Number.isSafeInteger(version) && version >= 0 ? { version } : {};
+}
 
 /** A failure the store's return cures (SINK_UNAVAILABLE), as the error catalogue says. */
 const isRetryable = (code: PipelineErrorCode | undefined) => code !== undefined && PIPELINE_ERRORS[code].retry;
@@ -156,15 +164,28 @@ export class SinkGroup {
         commit: headerText(message.headers, "commit") ?? "",
         keySet: null,
         position,
+        ...versionOf(headerText(message.headers, VERSION_HEADER)),
       };
     }
     const keySet = await this.options.codec.decode(KeySet, message.value, message.headers);
-    return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet, position };
+    return {
+      scope: keySet.scope,
+      taskId: keySet.task_id,
+      commit: keySet.commit,
+      keySet,
+      position,
+      ...(keySet.version === undefined ? {} : { version: keySet.version }),
+    };
   }
 
   /**
-   * Applies a chunk: records of one scope in order, different scopes side by side. Returns the status
-   * reports and DLQ records, which the caller sends (acknowledged) before it commits the offsets.
+   * Applies a chunk: records of one destination one at a time and in order, different destinations side
+   * by side. One at a time per destination because an apply's claims lookup and its write must not
+   * interleave with another scope's of the same destination: a key moved from one file to another in
+   * one commit would otherwise be pruned by the file it left while the file it joined writes it. (The
+   * destination's scopes share a `keysets` partition, so one writer holds them; a paused writer that
+   * lost the partition is refused by the store's position check.) Returns the status reports and DLQ
+   * records, which the caller sends (acknowledged) before it commits the offsets.
    */
   private async handleChunk(
     messages: KafkaMessage[],
@@ -178,7 +199,7 @@ export class SinkGroup {
     const dlqTopic = topics.dlq(`sink.${this.name}`);
     // Conflict notices re-issue another task's report: sent after this chunk's own reports, which they amend.
     const out: { status: Message[]; notices: Message[]; dlq: Message[] } = { status: [], notices: [], dlq: [] };
-    const byScope = new Map<string, { message: KafkaMessage; desired: Desired }[]>();
+    const byDestination = new Map<string, { message: KafkaMessage; desired: Desired }[]>();
     for (const message of messages) {
       let desired: Desired | undefined;
       try {
@@ -191,13 +212,13 @@ export class SinkGroup {
         continue;
       }
       if (desired === undefined) continue;
-      const key = scopeKey(desired.scope);
-      const list = byScope.get(key) ?? [];
+      const key = destinationPrefix(scopeKey(desired.scope));
+      const list = byDestination.get(key) ?? [];
       list.push({ message, desired });
-      byScope.set(key, list);
+      byDestination.set(key, list);
     }
     await Promise.all(
-      [...byScope.values()].map(async (records) => {
+      [...byDestination.values()].map(async (records) => {
         for (const { message, desired } of records) {
           const applyOnce = () =>
             resolveSecrets(desired, this.options.secrets, logger).then(
@@ -268,7 +289,8 @@ export class SinkGroup {
       }),
     );
     // Fault injection for the crash tests: die like kill -9 after writing, before reporting and committing.
-    if (process.env.VARSTREAM_FAULT === "crash-after-apply" && byScope.size > 0) process.kill(process.pid, "SIGKILL");
+    if (process.env.VARSTREAM_FAULT === "crash-after-apply" && byDestination.size > 0)
+      process.kill(process.pid, "SIGKILL");
     const topicMessages = [
       { topic: topics.status, messages: [...out.status, ...out.notices] },
       { topic: dlqTopic, messages: out.dlq },

@@ -25,5 +25,11 @@ export function makeKeySet(scope: Scope, keys: Record<string, FlatValue>, over: 
 
 /** What the sink writer applies for a key set record. */
 export function desiredOf(keySet: KeySet): Desired {
-  return { scope: keySet.scope, taskId: keySet.task_id, commit: keySet.commit, keySet };
+  return {
+    scope: keySet.scope,
+    taskId: keySet.task_id,
+    commit: keySet.commit,
+    keySet,
+    ...(keySet.version === undefined ? {} : { version: keySet.version }),
+  };
 }

@@ -100,6 +100,7 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
         taskId: `replay-${keySet.task_id}`,
         commit: keySet.commit,
         keySet: { ...keySet, sync_mode: "repair" },
+        ...(keySet.version === undefined ? {} : { version: keySet.version }),
       };
       const report = await resolveSecrets(desired, secrets).then(
         (resolved) => applyDesired(sink, resolved, { maxRetries: settings.sinkMaxRetries, retryBaseMs: 200, logger }),

@@ -29,6 +29,13 @@ export const KeySet = z.object({
   tenant: z.string().optional(),
   ref: z.string(),
   commit: z.string(),
+  /**
+   * Orders the key sets of one scope, whatever topic offset they land at: when the state it holds was
+   * observed, in ms since the epoch — a push's webhook reception (kept above the scope's previous
+   * version), a refetch's request; a resync re-emits the version of what it read. A sink refuses a key
+   * set older than the one it holds. Absent on records written before versions (then the topic order rules).
+   */
+  version: z.number().int().nonnegative().optional(),
   env: z.string(),
   keys: z.record(z.string(), FlatValue),
   types: z.record(z.string(), FlatType).optional(),
@@ -44,6 +51,9 @@ export const KeySet = z.object({
   secrets: z.array(z.string()).optional(),
 });
 export type KeySet = z.infer<typeof KeySet>;
+
+/** The header of a `keysets` tombstone (which has no value) carrying its {@link KeySet} `version`. */
+export const VERSION_HEADER = "version";
 
 /** `<datasource>|<destination>|<repo full name>:<source file>`: the compacted topic's key. */
 export function scopeKey(scope: Scope): string {

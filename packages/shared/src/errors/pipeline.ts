@@ -46,7 +46,8 @@ export const PIPELINE_ERRORS = {
   },
   SINK_UNAVAILABLE: {
     retry: true,
-    summary: "a sink's store did not answer or failed the write; retried, then dead-lettered",
+    summary:
+      "a sink's store could not be reached (refused connection, timeout); retried with capped backoff until it is back, the sink's partition waiting",
   },
   SINK_REFUSED: {
     retry: false,
@@ -55,7 +56,7 @@ export const PIPELINE_ERRORS = {
   STALE_WRITE: {
     retry: false,
     summary:
-      "a sink write came from an older keysets record than the store holds (a replica that lost its partition); refused, nothing written",
+      "a sink write held an older version, or came from an older keysets record, than the store holds (a resync built before a push, a replica that lost its partition); refused, nothing written, reported as a superseded warning",
   },
   DECODE_ERROR: { retry: false, summary: "a record on a topic does not decode into its contract" },
   RECORD_SCHEMA_UNKNOWN: {

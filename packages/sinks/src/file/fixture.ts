@@ -14,7 +14,11 @@ type Format = keyof typeof FORMATS;
 export function fileView(dir: string, format: Format, show: (d: string, text: string) => string): StoreView {
   const { ext, read, render } = FORMATS[format];
   const path = (d: string) => join(dir, `${d}.${ext}`);
-  const data = async (d: string) => read(await readFile(path(d), "utf8").catch(() => ""));
+  // A destination whose last key went is no file at all (the sink removes it): nothing in it.
+  const data = async (d: string) => {
+    const text = await readFile(path(d), "utf8").catch(() => undefined);
+    return text === undefined ? {} : read(text);
+  };
   return {
     read: async (d) => Object.fromEntries(Object.entries(await data(d)).map(([k, v]) => [k, canonicalText(v)])),
     plant: async (d, k, v) => void (await writeFile(path(d), render({ ...(await data(d)), [k]: v }))),

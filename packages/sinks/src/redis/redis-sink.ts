@@ -245,6 +245,11 @@ export class RedisSink implements Sink {
       )
       .catch((err: Error) => {
         // The script's own refusals are the store refusing, not failing.
+        const older = /STALE_WRITE version (\d+) (\d+)/.exec(err.message);
+        if (older) {
+          const [stored, mine] = [{ version: Number(older[1]) }, { version: Number(older[2]) }];
+          throw new StaleWriteError(scopeKey(plan.scope), stored, mine);
+        }
         const stale = /STALE_WRITE (\d+) (\d+)/.exec(err.message);
         if (stale && plan.manifest.position) {
           const stored = { partition: Number(stale[1]), offset: Number(stale[2]) };

@@ -41,14 +41,20 @@ local function claim_all(claims, keys, me, add)
   call_chunked("HSET", claims, sets, 1, #sets, 1000)
   call_chunked("HDEL", claims, dels, 1, #dels, 1000)
 end
--- The stored manifest's keysets record, when it is the same as or later than the new one's on the
--- same partition: "partition offset" (the write is refused); else nil.
+-- Why the stored manifest holds a later state than the new one (the write is refused), else nil: a
+-- higher version ("version <stored> <new>"), or, versions equal or absent, the same or a later keysets
+-- record on the same partition ("<partition> <offset>"). (refuseOlder in contract.ts, in Lua.)
 local function newer_stored(manifest, meta)
   local stored = redis.call("HGET", manifest, "__meta__")
   if not stored then return nil end
   local ok, old = pcall(cjson.decode, stored)
   local new = cjson.decode(meta)
-  if not ok or type(old.position) ~= "table" or type(new.position) ~= "table" then return nil end
+  if not ok then return nil end
+  if type(old.version) == "number" and type(new.version) == "number" and old.version ~= new.version then
+    if old.version > new.version then return string.format("version %.0f %.0f", old.version, new.version) end
+    return nil
+  end
+  if type(old.position) ~= "table" or type(new.position) ~= "table" then return nil end
   if old.position.partition ~= new.position.partition then return nil end
   if old.position.offset >= new.position.offset then
     return string.format("%d %d", old.position.partition, old.position.offset)
