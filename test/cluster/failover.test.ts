@@ -118,9 +118,14 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
       );
       const admin3 = kafka.admin();
       await admin3.connect();
-      const committed = await admin3.fetchOffsets({ groupId: `${pipeline.settings.topicPrefix}etl`, topics: [topics.webhooks] });
+      const committed = await admin3.fetchOffsets({
+        groupId: `${pipeline.settings.topicPrefix}etl`,
+        topics: [topics.webhooks],
+      });
       await admin3.disconnect();
-      console.log(JSON.stringify({ lost: unfinished, records: records.map((r) => ({ p: r.partition, o: r.offset })), committed }));
+      console.log(
+        JSON.stringify({ lost: unfinished, records: records.map((r) => ({ p: r.partition, o: r.offset })), committed }),
+      );
     }
     expect(await Promise.all(unfinished.map((id) => pipeline.task(id)))).toEqual([]);
     expect([...finished.values()].filter((s) => s !== "SUCCEEDED")).toEqual([]);
