@@ -129,6 +129,13 @@ export const Rule = z
         .default("3m"),
       "how often self_heal reconciles",
     ),
+    refetch_interval: doc(
+      z
+        .string()
+        .regex(/^\d+(ms|s|m|h|d)?$/, "a duration such as 30s, 3m or 1h")
+        .optional(),
+      "when set, every refetch_interval the files this rule's datasources hold are read again at their branch tips and synced (a refetch resync): a webhook that never arrived is caught up; unset, only webhooks sync",
+    ),
     strict_validation: doc(
       z.boolean().default(true),
       "a schema violation fails the file (true) or is written with the violations as warnings (false)",

@@ -16,6 +16,7 @@ import {
   parseDuration,
   type RecordCodec,
   type ResyncEvent,
+  SCHEDULED_RESYNC,
   scopeKey,
   statusKey,
   type Topics,
@@ -41,7 +42,7 @@ export interface ChunkDeps {
   attempts: number;
   /** how long after ingest received it a transiently failing event is retried (GIT_RETRY_WINDOW) */
   retryWindowMs: number;
-  /** when each datasource's last self-heal resync ran, to drop one that follows too closely */
+  /** when each datasource's last scheduled resync of each kind ran, to drop one that follows too closely */
   selfHealRuns?: Map<string, number>;
   retryBaseMs: number;
 }
@@ -179,20 +180,31 @@ function pushVersion(event: WebhookEvent, output: EtlOutput, scopes: ScopeCommit
   return Math.max(at, ...scopeKeys.map((k) => scopes.version(k) + 1));
 }
 
+/** Scheduled resyncs (ingest's self-heal.ts) by reason, with the rule field that sets their interval. */
+const SCHEDULED: Record<string, (rule: Bundle["rules"][number]) => string | undefined> = {
+  [SCHEDULED_RESYNC.selfHeal]: (rule) => (rule.self_heal ? rule.reconcile_interval : undefined),
+  [SCHEDULED_RESYNC.refetch]: (rule) => rule.refetch_interval,
+};
+
 /**
- * Why a self-heal resync is dropped, if it is: another of its datasource ran less than half its
- * reconcile_interval ago (each ingest replica schedules its own).
+ * Why a scheduled resync (self-heal, refetch) is dropped, if it is: another of its kind and datasource
+ * ran less than half its interval ago (each ingest replica schedules its own).
  */
 function closeSelfHeal(event: ResyncEvent, deps: ChunkDeps): string | undefined {
-  if (event.reason !== "self-heal" || !deps.selfHealRuns) return undefined;
+  const intervalOf = event.reason === undefined ? undefined : SCHEDULED[event.reason];
+  if (!intervalOf || !deps.selfHealRuns) return undefined;
   const intervals = deps.bundle.rules
-    .filter((r) => r.self_heal && r.datasource.includes(event.datasource))
-    .map((r) => parseDuration(r.reconcile_interval));
+    .filter((r) => r.datasource.includes(event.datasource))
+    .map(intervalOf)
+    .filter((text): text is string => text !== undefined)
+    .map(parseDuration);
   const every = intervals.length > 0 ? Math.min(...intervals) : 0;
-  const last = deps.selfHealRuns.get(event.datasource);
+  const runKey = `${event.reason} ${event.datasource}`;
+  const last = deps.selfHealRuns.get(runKey);
   const now = Date.now();
-  if (last !== undefined && now - last < every / 2) return `self-heal of ${event.datasource} ran ${now - last} ms ago`;
-  deps.selfHealRuns.set(event.datasource, now);
+  if (last !== undefined && now - last < every / 2)
+    return `${event.reason} of ${event.datasource} ran ${now - last} ms ago`;
+  deps.selfHealRuns.set(runKey, now);
   return undefined;
 }
 

@@ -7,6 +7,7 @@ import {
   type RecordCodec,
   type ResyncEvent,
   readDesiredState,
+  SCHEDULED_RESYNC,
   scopeKey,
   WebhookEvent,
 } from "@varstream/shared";
@@ -97,12 +98,20 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     .filter((k) => tenant === undefined || k.tenant === tenant);
   const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
+  // A scheduled refetch (refetch_interval) catches up missed webhooks: it emits only the scopes whose
+  // file's commit moved, not every stored one again.
+  const catchUp = event.reason === SCHEDULED_RESYNC.refetch;
+  const storedCommit = new Map(stored.map((k) => [scopeKey(k.scope), k.commit]));
+  const moved = fresh.keysets.filter((k) => !catchUp || storedCommit.get(scopeKey(k.scope)) !== k.commit);
   // Versions: what is re-emitted keeps the version it was read with (a push applied since outranks it);
   // what was read again from Git is as new as the resync's request (a push received later outranks it).
   const requested = Math.max(0, Date.parse(event.received_at) || Date.now());
   const keysets = [
-    ...fresh.keysets.map((k) => ({ ...k, version: requested })),
-    ...stored.filter((k) => !refetched.has(scopeKey(k.scope))).map((k) => ({ ...k, version: k.version ?? 0 })),
+    ...moved.map((k) => ({ ...k, version: requested })),
+    ...(catchUp ? [] : stored.filter((k) => !refetched.has(scopeKey(k.scope)))).map((k) => ({
+      ...k,
+      version: k.version ?? 0,
+    })),
   ].map((k) => ({
     ...k,
     task_id: event.task_id,
@@ -118,7 +127,9 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
       const report = etlReport(event.task_id, "", now);
       report.warnings.push(...fresh.warnings);
       return keysets.length === 0
-        ? report.noMatch("resync: no scope to repair", { files: fresh.files })
+        ? report.noMatch(catchUp ? "refetch: every scope is at its branch tip" : "resync: no scope to repair", {
+            files: fresh.files,
+          })
         : report.emitted(`resync: ${keysets.length} scope(s) in repair mode`, { files: fresh.files, scopes });
     })(),
   };

@@ -70,6 +70,13 @@ export const ResyncEvent = z.object({
 });
 export type ResyncEvent = z.infer<typeof ResyncEvent>;
 
+/**
+ * The `reason` of the resyncs ingest schedules: `self-heal` every `reconcile_interval` (repair), and
+ * `refetch` every `refetch_interval` (the files read again at their branch tips; only scopes whose
+ * commit moved are emitted). The ETL drops one that closely follows another of its kind.
+ */
+export const SCHEDULED_RESYNC = { selfHeal: "self-heal", refetch: "refetch" } as const;
+
 /** What the `webhooks` topic carries: normalized webhooks and resync requests. */
 export const PipelineEvent = z.union([ResyncEvent, WebhookEvent]);
 export type PipelineEvent = z.infer<typeof PipelineEvent>;
