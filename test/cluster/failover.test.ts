@@ -123,8 +123,20 @@ describe("a three-broker cluster losing the leader of the busiest partitions mid
         topics: [topics.webhooks],
       });
       await admin3.disconnect();
+      // And what the ETL and the sinks wrote for them (committed records only): a report the task
+      // store missed, or one never written.
+      const mine = (r: { value: string | undefined; headers: Record<string, string> }) =>
+        unfinished.some((id) => r.headers["task-id"] === id || r.value?.includes(id));
+      const status = (await readCommitted(kafka, topics.status)).filter(mine);
+      const written = (await readCommitted(kafka, topics.keysets)).filter(mine);
       console.log(
-        JSON.stringify({ lost: unfinished, records: records.map((r) => ({ p: r.partition, o: r.offset })), committed }),
+        JSON.stringify({
+          lost: unfinished,
+          records: records.map((r) => ({ p: r.partition, o: r.offset })),
+          committed,
+          status: status.map((r) => ({ p: r.partition, o: r.offset, key: r.key, value: r.value?.slice(0, 200) })),
+          keysets: written.map((r) => ({ p: r.partition, o: r.offset, key: r.key })),
+        }),
       );
     }
     expect(await Promise.all(unfinished.map((id) => pipeline.task(id)))).toEqual([]);

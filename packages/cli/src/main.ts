@@ -3,6 +3,7 @@ import { loadBundle } from "@varstream/bundle";
 import { PLATFORM_KINDS, PLATFORMS, Platform } from "@varstream/platforms";
 import { loadSettings } from "@varstream/shared";
 import { diffText, dryRun } from "./commands/dry-run.ts";
+import { findOrphans, orphanLines, pruneOrphans } from "./commands/orphans.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
 import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";
 import { describeTopics } from "./commands/topics.ts";
@@ -23,6 +24,9 @@ Commands:
   replay --sink <name> [--to-datetime T] [--new-sink]
                                         rebuild a sink from the compacted keysets topic
   topics                                the pipeline's topics and each consumer group's lag
+  plan [--datasource D]                 stored scopes no rule of the bundle produces any more (orphans)
+  prune-orphans --datasource D [--apply]
+                                        list a datasource's orphaned scopes; --apply removes their keys
 
 Environment: VARSTREAM_URL (ingest, default http://127.0.0.1:8000), VARSTREAM_TOKEN (its bearer token), KAFKA_BROKERS, TOPIC_PREFIX, CONFIG_PATH.
 Run "varstream <command> --help" for a command's options.`,
@@ -45,6 +49,14 @@ With --new-sink: writes every scope of the sink's desired state straight into th
 (CONFIG_PATH) describes — a new, empty store — without touching the group.`,
   topics: `varstream topics [--json]
 Lists the pipeline's topics (partitions, records) and the lag of ETL's and every sink's consumer group.`,
+  plan: `varstream plan [--datasource D] [--json]
+Reads the compacted keysets topic and lists the scopes no rule of the bundle (CONFIG_PATH) produces any
+more — a rule removed, or its repositories, files, branches or destination_template changed — with their
+key counts. Nothing updates or deletes such a scope's keys, and resyncs leave it out. Writes nothing.`,
+  "prune-orphans": `varstream prune-orphans --datasource D [--apply] [--json]
+Without --apply (the default), lists the datasource's orphaned scopes, as plan does. With --apply, writes a
+tombstone for each to the keysets topic: the datasource's sink writers remove exactly the keys those
+scopes' manifests hold, and the compacted topic forgets them. Recorded on the audit trail.`,
 };
 
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {
@@ -69,6 +81,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       payload: { type: "string" },
       platform: { type: "string" },
       event: { type: "string" },
+      apply: { type: "boolean" },
     },
   });
   const [command = "", ...rest] = positionals;
@@ -163,6 +176,25 @@ export async function main(argv: string[], out: (line: string) => void = console
         }
         const result = await replayGroup(options);
         print(`reset ${result.groupId} on ${result.partitions} partitions; start the sink writer to rebuild`, result);
+        return 0;
+      }
+      case "plan":
+      case "prune-orphans": {
+        const apply = command === "prune-orphans" && values.apply === true;
+        if (command === "prune-orphans" && !values.datasource) throw new UsageError(HELP["prune-orphans"]!);
+        const settings = loadSettings();
+        const bundle = await loadBundle(settings.configPath);
+        const options = { settings, bundle, ...(values.datasource ? { datasource: values.datasource } : {}) };
+        const orphans = apply
+          ? await pruneOrphans({ ...options, datasource: values.datasource! })
+          : await findOrphans(options);
+        const verdict =
+          orphans.length === 0
+            ? "no orphaned scopes"
+            : apply
+              ? `tombstoned ${orphans.length} orphaned scope(s): the sink writers remove their keys`
+              : `${orphans.length} orphaned scope(s)${command === "prune-orphans" ? "; --apply removes their keys" : ""}`;
+        print([...orphanLines(orphans), verdict].join("\n"), { orphans, applied: apply });
         return 0;
       }
       case "topics": {

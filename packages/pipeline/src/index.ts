@@ -5,4 +5,5 @@ export { RepoCache } from "./git/repo-cache.ts";
 export { type EtlOutput, type ProcessDeps, processEvent } from "./process-event.ts";
 export { createGitReaders, type GitReaders, type GitReadersOptions } from "./readers.ts";
 export { cloneUrlAllowedForEvent, cloneUrlOfRepository } from "./routing/clone-url.ts";
+export { isProduced, type Orphan, orphanedScopes } from "./routing/orphans.ts";
 export { SchemaError, SchemaRegistry } from "./validation/schema-registry.ts";

@@ -55,6 +55,12 @@ export const metrics = {
     labelNames: ["sink"] as const,
     registers: [registry],
   }),
+  orphanedScopes: new Gauge({
+    name: "varstream_orphaned_scopes",
+    help: "Stored scopes no rule of the bundle produces any more (bundle change), by datasource, as the ETL found them at start",
+    labelNames: ["datasource"] as const,
+    registers: [registry],
+  }),
   rollbacks: new Counter({
     name: "varstream_sink_rollbacks_total",
     help: "Applies rolled back",

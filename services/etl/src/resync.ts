@@ -1,4 +1,5 @@
-import type { EtlOutput } from "@varstream/pipeline";
+import type { Bundle } from "@varstream/bundle";
+import { type EtlOutput, isProduced } from "@varstream/pipeline";
 import {
   etlReport,
   type FileReport,
@@ -14,6 +15,8 @@ import {
 import type { Kafka } from "kafkajs";
 
 export interface DesiredStateSource {
+  /** the bundle: scopes no rule produces any more (orphans) are never re-emitted */
+  bundle?: Bundle;
   kafka: Kafka;
   topic: string;
   groupPrefix: string;
@@ -92,7 +95,12 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
   });
   const now = new Date().toISOString();
   const { env, platform, tenant } = event.filters;
+  // An orphan (no rule produces its scope since a bundle change) is never resurrected: it is left to
+  // `varstream prune-orphans`, and the task says so.
+  const { bundle } = source;
+  const orphans = bundle ? desired.filter((k) => !isProduced(bundle, k)) : [];
   const stored = desired
+    .filter((k) => !orphans.includes(k))
     .filter((k) => env === undefined || k.env === env)
     .filter((k) => platform === undefined || k.platform === platform)
     .filter((k) => tenant === undefined || k.tenant === tenant);
@@ -126,6 +134,11 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     report: (() => {
       const report = etlReport(event.task_id, "", now);
       report.warnings.push(...fresh.warnings);
+      if (orphans.length > 0) {
+        report.warnings.push(
+          `${orphans.length} orphaned scope(s) left out (no rule produces them any more): varstream prune-orphans --datasource ${event.datasource}`,
+        );
+      }
       return keysets.length === 0
         ? report.noMatch(catchUp ? "refetch: every scope is at its branch tip" : "resync: no scope to repair", {
             files: fresh.files,

@@ -21,6 +21,7 @@ import {
 } from "@varstream/shared";
 import type { Consumer, EachBatchPayload } from "kafkajs";
 import { ATTEMPT_HEADER, type Attempt, type ChunkDeps, NOT_BEFORE_HEADER, processChunk } from "./chunk.ts";
+import { reportOrphans } from "./orphans.ts";
 import { isFenced, PartitionProducers } from "./partition-producers.ts";
 import { ScopeCommits } from "./scope-commits.ts";
 
@@ -103,6 +104,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       codec,
       process: (event) => readers.process(event),
       branchTip: (url, branch) => readers.repos.fetchBranch(url, branch),
+      bundle,
     },
     bundle,
     readers,
@@ -224,9 +226,11 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     attempt: Number(headerText(message.headers, ATTEMPT_HEADER) ?? 2),
   }));
   logger.info({ groupId }, "etl consuming");
+  const orphanCheck = reportOrphans(bundle, deps.desired, logger);
 
   return {
     async close() {
+      await orphanCheck;
       await consumer.disconnect();
       await retryConsumer.disconnect();
       await scopes.stop();

@@ -84,14 +84,14 @@ export const SinkReport = z.object({
 export type SinkReport = z.infer<typeof SinkReport>;
 
 /**
- * A control action that starts no task of its own (a dry-run, a replay): who did it and to what, for
+ * A control action that starts no task of its own (a dry-run, a replay, a prune of orphaned scopes): who did it and to what, for
  * the audit trail. Resyncs are tasks; their IngestReport carries `requested_by`.
  */
 export const ControlReport = z.object({
   component: z.literal("control"),
   /** the audit record's own id */
   task_id: z.string(),
-  action: z.enum(["dry-run", "replay"]),
+  action: z.enum(["dry-run", "replay", "prune-orphans"]),
   /** the control-plane token's name, or `cli:<user>@<host>` for the CLI's direct replays */
   requested_by: z.string(),
   datasource: z.string(),

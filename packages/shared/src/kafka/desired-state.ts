@@ -5,8 +5,9 @@ import { DecodeError, jsonCodec, type RecordCodec } from "./codec.ts";
 import { materialize } from "./materialize.ts";
 
 /**
- * The desired state of one datasource as the compacted `keysets` topic holds it now: the latest key
- * set of every scope, scopes whose file was deleted (tombstoned) left out. Read once, to the end.
+ * The desired state of one datasource (or, without one, of all) as the compacted `keysets` topic holds
+ * it now: the latest key set of every scope, scopes whose file was deleted (tombstoned) left out. Read
+ * once, to the end.
  */
 export async function readDesiredState(
   kafka: Kafka,
@@ -15,7 +16,7 @@ export async function readDesiredState(
     groupPrefix: string;
     purpose: string;
     logger: Logger;
-    datasource: string;
+    datasource: string | undefined;
     /** how values are read (default: plain JSON, framed values' ids unchecked) */
     codec?: RecordCodec;
   },
@@ -29,7 +30,7 @@ export async function readDesiredState(
     onRecord: async (message) => {
       if (message.key === null) return;
       const key = message.key.toString();
-      if (parseScopeKey(key).datasource !== options.datasource) return;
+      if (options.datasource !== undefined && parseScopeKey(key).datasource !== options.datasource) return;
       if (message.value === null) {
         latest.set(key, null);
         return;

@@ -1,0 +1,92 @@
+import type { Bundle } from "@varstream/bundle";
+import { type Orphan, orphanedScopes } from "@varstream/pipeline";
+import {
+  createLogger,
+  type Logger,
+  openKafka,
+  readDesiredState,
+  readingCodec,
+  Secrets,
+  type Settings,
+  topicNames,
+  VERSION_HEADER,
+  varstreamPartitioner,
+} from "@varstream/shared";
+import { recordControl } from "./audit.ts";
+
+export interface OrphanOptions {
+  settings: Settings;
+  bundle: Bundle;
+  /** one datasource; all of the bundle's when absent */
+  datasource?: string;
+  logger?: Logger;
+}
+
+/**
+ * `varstream plan` and `varstream prune-orphans` (dry-run): the scopes in the compacted `keysets` topic
+ * that no rule of the bundle (CONFIG_PATH) produces any more, with their key counts.
+ */
+export async function findOrphans(options: OrphanOptions): Promise<Orphan[]> {
+  const { settings, bundle } = options;
+  if (options.datasource !== undefined && !bundle.datasources.has(options.datasource)) {
+    throw new Error(`no datasource named ${options.datasource}`);
+  }
+  const logger = options.logger ?? createLogger("cli", "warn");
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
+  const desired = await readDesiredState(kafka, {
+    topic: topicNames(settings.topicPrefix).keysets,
+    groupPrefix: settings.topicPrefix,
+    purpose: "cli.orphans",
+    logger,
+    datasource: options.datasource,
+    codec: readingCodec(settings.schemaRegistry),
+  });
+  return orphanedScopes(bundle, desired);
+}
+
+/**
+ * `varstream prune-orphans --datasource D --apply`: a tombstone for each orphaned scope of D on
+ * `keysets` (on its destination's partition, versioned now), so D's sink writers prune exactly the keys
+ * of those scopes' manifests and the compacted topic forgets them; recorded on the audit trail.
+ */
+export async function pruneOrphans(options: OrphanOptions & { datasource: string }): Promise<Orphan[]> {
+  const orphans = await findOrphans(options);
+  if (orphans.length === 0) return orphans;
+  const { settings, bundle } = options;
+  const logger = options.logger ?? createLogger("cli", "warn");
+  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
+  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
+  const topics = topicNames(settings.topicPrefix);
+  const producer = kafka.producer({ idempotent: true, createPartitioner: varstreamPartitioner(topics) });
+  await producer.connect();
+  try {
+    const version = String(Date.now());
+    await producer.send({
+      topic: topics.keysets,
+      acks: -1,
+      messages: orphans.map((o) => ({
+        key: o.scope,
+        value: null,
+        headers: { "task-id": "", commit: "", [VERSION_HEADER]: version },
+      })),
+    });
+  } finally {
+    await producer.disconnect();
+  }
+  const keys = orphans.reduce((n, o) => n + o.keys, 0);
+  await recordControl(
+    kafka,
+    settings,
+    logger,
+    "prune-orphans",
+    options.datasource,
+    `${orphans.length} orphaned scope(s), ${keys} key(s): ${orphans.map((o) => o.scope).join(", ")}`,
+  );
+  return orphans;
+}
+
+/** The human listing of orphans, one line per scope. */
+export function orphanLines(orphans: Orphan[]): string[] {
+  return orphans.map((o) => `orphaned ${o.scope} (env ${o.env}): ${o.keys} key(s)`);
+}
