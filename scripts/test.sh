@@ -105,6 +105,7 @@ status=0
 summary=()
 lanes=("${!kafka_versions[@]}")
 [ "${1:-}" = test/cluster ] && lanes=() # the cluster lane alone
+[ "${1:-}" = test/chaos ] && lanes=()   # the chaos smoke alone
 registry_lane="${TEST_REGISTRY_LANE:-1}"
 for i in "${lanes[@]}"; do
   v="${kafka_versions[$i]}"
@@ -130,6 +131,21 @@ for i in "${lanes[@]}"; do
     console.log(`${r.numPassedTests} passed, ${failed} failed` + (skipped > 0 ? `, ${skipped} skipped` : ""));
   ' "$report" 2>/dev/null || echo "no report")")
 done
+# The chaos smoke (test/chaos): a stack of separate processes against the first lane's broker, one fault of
+# each kind from outside. Alone, after the lanes: it wants both cores. With the whole suite, or asked for.
+if [ $# -eq 0 ] || [ "${1:-}" = test/chaos ]; then
+  v="${kafka_versions[0]}"
+  echo "== chaos smoke (vitest test/chaos) against Kafka $v 127.0.0.1:$(kafka_port 0)"
+  report="$VARSTREAM_CACHE/vitest-chaos.json"
+  rm -f "$report"
+  VARSTREAM_CHAOS=1 KAFKA_BROKERS="127.0.0.1:$(kafka_port 0)" KAFKA_VERSION="$v" \
+    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" \
+    pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/chaos || status=$?
+  summary+=("chaos smoke: $(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
+  ' "$report" 2>/dev/null || echo "no report")")
+fi
 if [ "$run_cluster" = 1 ]; then
   echo "== cluster lane (vitest test/cluster) against a three-broker Kafka ${kafka_versions[0]} on :$cluster_port/:$((cluster_port + 10))/:$((cluster_port + 20))"
   report="$VARSTREAM_CACHE/vitest-cluster.json"

@@ -3,7 +3,10 @@ import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createKafka, createLogger, flatten, topicNames } from "@varstream/shared";
+import type { SinkKind } from "@varstream/sinks";
+import { loadFixtures, type OpenStore } from "@varstream/sinks/testing";
 import {
+  CutProxy,
   GitRepo,
   githubPushPayload,
   githubRequest,
@@ -95,4 +98,77 @@ describe("a sink outage", () => {
     expect(after.sinks["redis-own"]?.scopes[0]).toMatchObject({ set: 2, pruned: 1 });
     expect(await readCommitted(kafka, dlq)).toEqual([]);
   });
+});
+
+/** Every sink that talks to a server, cut off at once through its test proxy, then back. */
+describe("an outage of every sink's server", () => {
+  let repo: GitRepo;
+  let pipeline: Pipeline;
+  const stores = new Map<SinkKind, { store: OpenStore; proxy: CutProxy }>();
+  const dest = `outage-all-${randomUUID().slice(0, 8)}`;
+
+  beforeAll(async () => {
+    repo = await GitRepo.create("acme/outage-all");
+    for (const [kind, fixture] of await loadFixtures()) {
+      if (!fixture.outage) continue;
+      let proxy: CutProxy | undefined;
+      const store = await fixture.open({
+        via: async (port) => {
+          proxy = await CutProxy.start({ port });
+          return proxy.port;
+        },
+      });
+      stores.set(kind, { store, proxy: proxy! });
+    }
+    const kinds = [...stores.keys()];
+    pipeline = await Pipeline.start({
+      bundle: {
+        bundle: {
+          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
+          datasources: kinds.map((kind) => ({ [kind]: stores.get(kind)!.store.config })),
+          rules: [{ platform: "github", datasource: kinds, file_name: "app.yaml", destination_template: dest }],
+        },
+      },
+      settings: { sinkMaxRetries: 1 },
+    });
+  });
+
+  afterAll(async () => {
+    await pipeline?.stop();
+    for (const { store, proxy } of stores.values()) {
+      await proxy.close();
+      await store.close();
+    }
+    await repo?.cleanup();
+  });
+
+  it("waits for each store without dead-lettering and converges on its own when they are back", async () => {
+    const push = async (content: string) => {
+      const commit = await repo.commit({ "app.yaml": content });
+      return (await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)))).body.task_id;
+    };
+    expect((await pipeline.waitTask(await push("a: 1\nb: 1\n"), 60_000)).state).toBe("SUCCEEDED");
+    expect(stores.size).toBeGreaterThanOrEqual(5);
+
+    for (const { proxy } of stores.values()) proxy.down();
+    const id = await push("a: 2\nc: 2\n");
+    const waiting = await waitFor(
+      async () => {
+        const task = await pipeline.task(id);
+        const all = Object.values(task?.sinks ?? {});
+        return all.length === stores.size && all.every((s) => s.scopes.some((x) => x.retrying)) ? task : undefined;
+      },
+      { what: "every sink waiting for its store", timeoutMs: 30_000 },
+    );
+    expect(waiting).toMatchObject({ state: "RUNNING", code: "SINK_UNAVAILABLE" });
+    const kafka = createKafka(pipeline.settings, createLogger("test", "silent"));
+    const topics = topicNames(pipeline.settings.topicPrefix);
+
+    for (const { proxy } of stores.values()) proxy.up();
+    // No push, no resync.
+    const after = await pipeline.waitTask(id, 90_000);
+    expect(after.state).toBe("SUCCEEDED");
+    for (const [kind, { store }] of stores) expect(await store.view.read(dest), kind).toEqual({ a: "2", c: "2" });
+    for (const kind of stores.keys()) expect(await readCommitted(kafka, topics.dlq(`sink.${kind}`)), kind).toEqual([]);
+  }, 180_000);
 });

@@ -11,6 +11,7 @@ import zookeeper from "node-zookeeper-client";
 import { claimedBy } from "../claims.ts";
 import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { ZookeeperSinkConfig } from "./config.ts";
+import { guardResponseStream } from "./stream-guard.ts";
 
 type Client = ReturnType<typeof zookeeper.createClient>;
 type ACL = InstanceType<typeof zookeeper.ACL>;
@@ -57,6 +58,7 @@ export class ZookeeperSink implements Sink {
    */
   private newSession(): Promise<void> {
     const client = zookeeper.createClient(this.config.connect, { sessionTimeout: 10_000, spinDelay: 500, retries: 2 });
+    guardResponseStream(client, () => undefined); // a garbled stream: the connection is dropped and made again
     // Sent with the session and again on every reconnect by the client.
     if (this.auth !== undefined) client.addAuthInfo("digest", Buffer.from(this.auth));
     client.once("expired", () => {
