@@ -69,7 +69,7 @@ export class ChaosRepo {
     this.git = git;
     this.files = files;
     this.keys = Array.from({ length: keys }, (_, k) => `k${k}`);
-    this.keys.forEach((key, k) => this.placement.set(key, k % files));
+    for (const [k, key] of this.keys.entries()) this.placement.set(key, k % files);
   }
 
   get fullName(): string {

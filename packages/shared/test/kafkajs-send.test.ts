@@ -12,7 +12,7 @@ const kafkajsDir = require.resolve("kafkajs").replace(/index\.js$/, "");
 const sendMessages = require(`${kafkajsDir}src/producer/sendMessages.js`) as (
   deps: unknown,
 ) => (send: unknown) => Promise<unknown[]>;
-const { createRetry } = { createRetry: require(`${kafkajsDir}src/retry/index.js`) as (o: unknown) => unknown };
+const createRetry = require(`${kafkajsDir}src/retry/index.js`) as (o: unknown) => unknown;
 const { KafkaJSConnectionError } = require(`${kafkajsDir}src/errors.js`) as {
   KafkaJSConnectionError: new (m: string) => Error;
 };
@@ -61,7 +61,7 @@ function fakeCluster() {
     findTopicPartitionMetadata: () => [0, 1].map((partitionId) => ({ partitionId, leader: leaderOf(partitionId) })),
     findLeaderForPartitions: (_topic: string, partitions: string[]) => {
       const out: Record<number, number[]> = {};
-      for (const p of partitions.map(Number)) (out[leaderOf(p)] ??= []).push(p);
+      for (const p of partitions.map(Number)) out[leaderOf(p)] = [...(out[leaderOf(p)] ?? []), p];
       return out;
     },
     async findBroker({ nodeId }: { nodeId: string }) {
