@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { randomUUID } from "node:crypto";
+import { createHmac, randomUUID } from "node:crypto";
 import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -61,10 +61,10 @@ function decode(buf: Buffer): Fields {
 const text = (f: Fields, n: number) => (f.get(n)?.[0] as Buffer | undefined)?.toString("utf8") ?? "";
 const num = (f: Fields, n: number) => Number((f.get(n)?.[0] as bigint | undefined) ?? 0n);
 
-function rawCall(client: grpc.Client, method: string, request: Buffer): Promise<Buffer> {
+function rawCall(client: grpc.Client, method: string, request: Buffer, service = "Orchestrator"): Promise<Buffer> {
   return new Promise((resolve, reject) =>
     client.makeUnaryRequest(
-      `/vartrack.v1.Orchestrator/${method}`,
+      `/vartrack.v1.${service}/${method}`,
       (b: Buffer) => b,
       (b: Buffer) => b,
       request,
@@ -72,6 +72,9 @@ function rawCall(client: grpc.Client, method: string, request: Buffer): Promise<
     ),
   );
 }
+
+const SECRET = "grpc-test-secret";
+const status = (f: Fields, n: number) => decode((f.get(n)?.[0] as Buffer | undefined) ?? Buffer.alloc(0));
 
 describe("gRPC wire compatibility with varTrack gateways (vartrack.v1)", () => {
   let repo: GitRepo;
@@ -83,10 +86,11 @@ describe("gRPC wire compatibility with varTrack gateways (vartrack.v1)", () => {
     datasource: string,
     files: Record<string, string>,
     extraHeaders: Record<string, string> = {},
+    platform = "github",
   ) => {
     const commit = await repo.commit(files);
     return Buffer.concat([
-      str(1, "github"),
+      str(1, platform),
       str(2, datasource),
       str(3, JSON.stringify(githubPushPayload(repo, commit))),
       mapEntry(4, "X-GitHub-Event", "push"),
@@ -104,7 +108,10 @@ describe("gRPC wire compatibility with varTrack gateways (vartrack.v1)", () => {
     pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
+          platforms: [
+            { github: { endpoint: repo.endpoint, insecure_skip_signature: true } },
+            { github: { tag: "signed", endpoint: repo.endpoint, secret: SECRET } },
+          ],
           datasources: [{ file: { path: join(root, "out") } }],
           schema_registry: { platform: "github", repo: "platform/schemas" },
           rules: [{ platform: "github", datasource: "file", file_name: "app.yaml" }],
@@ -137,16 +144,77 @@ describe("gRPC wire compatibility with varTrack gateways (vartrack.v1)", () => {
     expect(Math.abs(num(created, 1) - Date.now() / 1000)).toBeLessThan(60);
     expect(task.has(5)).toBe(true); // finished_at
     expect(task.has(6)).toBe(true); // duration
-    expect(text(task, 7)).toBe(""); // no error
+    expect(task.has(7)).toBe(false); // no error
   });
 
-  it("maps errors to gRPC status codes", async () => {
-    const unknown = rawCall(client, "ProcessWebhook", await pushRequest("nope", { "app.yaml": "a: 2\n" }));
-    await expect(unknown).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
+  it("a FAILED task's error = 7 is a google.rpc.Status {code = 1, message = 2}", async () => {
+    const res = decode(await rawCall(client, "ProcessWebhook", await pushRequest("file", { "app.yaml": "a: [1,\n" })));
+    const taskId = text(res, 1);
+    const task = await waitFor(async () => {
+      const t = decode(await rawCall(client, "GetWebhookTask", str(1, taskId)));
+      return num(t, 2) === 4 ? t : undefined; // TASK_STATE_FAILED = 4
+    });
+    const error = status(task, 7);
+    expect(num(error, 1)).toBe(grpc.status.INVALID_ARGUMENT);
+    expect(text(error, 2)).toMatch(/^PARSE_ERROR: /);
+  });
+
+  it("answers a webhook refused for its content in the response, and a missing task as a gRPC error", async () => {
+    // Unknown datasource, no event header: answered, not raised (a gateway would count a raise against its breaker).
+    const unknown = decode(
+      await rawCall(client, "ProcessWebhook", await pushRequest("nope", { "app.yaml": "a: 2\n" })),
+    );
+    expect(text(unknown, 1)).toBe("");
+    expect(text(unknown, 2)).toMatch(/^rejected: UNKNOWN_DATASOURCE: /);
+    expect(num(status(unknown, 3), 1)).toBe(grpc.status.NOT_FOUND);
+    const bad = decode(await rawCall(client, "ProcessWebhook", Buffer.concat([str(2, "file"), str(3, "{}")])));
+    expect(num(status(bad, 3), 1)).toBe(grpc.status.INVALID_ARGUMENT);
     const missing = rawCall(client, "GetWebhookTask", str(1, "no-such-task"));
     await expect(missing).rejects.toMatchObject({ code: grpc.status.NOT_FOUND });
-    const bad = rawCall(client, "ProcessWebhook", Buffer.concat([str(2, "file"), str(3, "{}")]));
-    await expect(bad).rejects.toMatchObject({ code: grpc.status.INVALID_ARGUMENT });
+  });
+
+  it("honours platform = 1: only the named entry's secret verifies the delivery", async () => {
+    // Named github-signed and signed wrongly: refused, though the unsigned github entry would take it.
+    const forged = decode(
+      await rawCall(
+        client,
+        "ProcessWebhook",
+        await pushRequest(
+          "file",
+          { "app.yaml": "a: 3\n" },
+          { "X-Hub-Signature-256": `sha256=${"0".repeat(64)}` },
+          "github-signed",
+        ),
+      ),
+    );
+    expect(text(forged, 1)).toBe("");
+    expect(num(status(forged, 3), 1)).toBe(grpc.status.UNAUTHENTICATED);
+    expect(text(status(forged, 3), 2)).toMatch(/^SIGNATURE_INVALID/);
+    // Signed with its secret: accepted.
+    const commit = await repo.commit({ "app.yaml": "a: 4\n" });
+    const body = JSON.stringify(githubPushPayload(repo, commit));
+    const signature = `sha256=${createHmac("sha256", SECRET).update(body).digest("hex")}`;
+    const signed = decode(
+      await rawCall(
+        client,
+        "ProcessWebhook",
+        Buffer.concat([
+          str(1, "github-signed"),
+          str(2, "file"),
+          str(3, body),
+          mapEntry(4, "X-GitHub-Event", "push"),
+          mapEntry(4, "X-GitHub-Delivery", randomUUID()),
+          mapEntry(4, "X-Hub-Signature-256", signature),
+        ]),
+      ),
+    );
+    expect(text(signed, 1)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("Watcher.SyncDatasource → {task_id = 1, status = 2} with status a string", async () => {
+    const res = decode(await rawCall(client, "SyncDatasource", str(1, "file"), "Watcher"));
+    expect(text(res, 1)).toMatch(/^[0-9a-f-]{36}$/);
+    expect(text(res, 2)).toBe("accepted");
   });
 
   it("Ping(Empty) → Empty", async () => {

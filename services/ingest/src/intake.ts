@@ -89,7 +89,8 @@ function toEvent(
 
 /** The entries a request may come from: the one it is bound to (`?platform=`), or every entry of its kind. */
 function candidates(bundle: Bundle, kind: string, name?: string): PlatformEntry[] {
-  if (name !== undefined) {
+  // A gateway may name the platform by its kind alone ("github"): then every entry of that kind.
+  if (name !== undefined && !(name === kind && !bundle.platforms.has(name))) {
     const entry = bundle.platforms.get(name);
     if (!entry || entry.kind !== kind) {
       throw new ApiError("UNSUPPORTED_EVENT", `platform ${name} is not a configured ${kind} platform`);

@@ -54,6 +54,24 @@ function answer(result: IntakeResult) {
   return { task_id: "", message: `ignored: ${result.body.reason}`, status: { ...ok, message: result.body.reason } };
 }
 
+/**
+ * A webhook refused for what it is (a bad signature, an unknown datasource, a payload that does not
+ * parse: a 4xx of the catalogue) is answered, not raised: no task id, and the refusal in `status` as a
+ * google.rpc.Status (code and `CODE: message`). A varTrack gateway counts every gRPC error as the
+ * orchestrator failing and opens its circuit breaker after five; one sender's bad webhooks must not
+ * make it refuse everybody's good ones. What is the orchestrator's own failure (the broker away: 503)
+ * stays a gRPC error, which is what the breaker is for.
+ */
+async function answerWebhook(run: () => Promise<IntakeResult>) {
+  try {
+    return answer(await run());
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status >= 500) throw err;
+    const { code, details } = grpcError(err);
+    return { task_id: "", message: `rejected: ${details}`, status: { code, message: details, details: [] } };
+  }
+}
+
 function lowerKeys(headers: Record<string, string>): Record<string, string> {
   return Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
 }
@@ -99,6 +117,7 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
   const { intake, store, logger } = deps;
   const pkg = loadVartrack();
   const server = new grpc.Server({ "grpc.max_receive_message_length": deps.settings.maxWebhookBytes + 64 * 1024 });
+  // The platform the gateway names is honoured: only that entry's secret can verify the delivery.
   const handle = (req: WebhookRequest, datasource: string) =>
     intake.handle({
       datasource,
@@ -106,14 +125,17 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
       body: Buffer.from(req.raw_payload ?? "", "utf8"),
       contentType: "application/json",
       source: "grpc",
+      ...(req.platform ? { platformName: req.platform } : {}),
     });
   server.addService(service(pkg, "vartrack.v1.Orchestrator"), {
-    ProcessWebhook: unary(logger, async (req: WebhookRequest) => {
-      if (!req.datasource) throw new ApiError("BAD_REQUEST", "datasource is required");
-      return answer(await handle(req, req.datasource));
-    }),
-    ProcessSchemaWebhook: unary(logger, async (req: WebhookRequest) =>
-      answer(await handle(req, SCHEMA_REGISTRY_DATASOURCE)),
+    ProcessWebhook: unary(logger, (req: WebhookRequest) =>
+      answerWebhook(async () => {
+        if (!req.datasource) throw new ApiError("BAD_REQUEST", "datasource is required");
+        return handle(req, req.datasource);
+      }),
+    ),
+    ProcessSchemaWebhook: unary(logger, (req: WebhookRequest) =>
+      answerWebhook(() => handle(req, SCHEMA_REGISTRY_DATASOURCE)),
     ),
     GetWebhookTask: unary(
       logger,
@@ -139,7 +161,7 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
         ...(req.env ? { env: req.env } : {}),
         ...(req.reason ? { reason: req.reason } : {}),
       });
-      return { task_id: accepted.task_id, status: { code: 0, message: "accepted", details: [] } };
+      return { task_id: accepted.task_id, status: "accepted" };
     },
     { auth: deps.auth, scope: "sync" },
   );

@@ -1,4 +1,5 @@
-import type { TaskDocument } from "@varstream/shared";
+import { status } from "@grpc/grpc-js";
+import { PIPELINE_ERRORS, type PipelineErrorCode, type TaskDocument } from "@varstream/shared";
 
 /** varTrack's TaskState names; PARTIAL has none and goes out as FAILED with a message. */
 const STATES: Record<TaskDocument["state"], string> = {
@@ -29,7 +30,24 @@ export function toWebhookTask(doc: TaskDocument) {
       doc.duration_ms === undefined
         ? null
         : { seconds: String(Math.floor(doc.duration_ms / 1000)), nanos: (doc.duration_ms % 1000) * 1_000_000 },
-    // The pipeline catalogue's code first, as in the task document's `code`.
-    error: failed ? (doc.code === undefined ? message : `${doc.code}: ${message}`) : "",
+    error: failed ? failure(doc.code, message) : null,
   };
+}
+
+/**
+ * A failed task's `error`, a google.rpc.Status: the catalogue code first in its message (as in the task
+ * document's `code`), and a gRPC code by kind — UNAVAILABLE for what a retry cures (a store or git
+ * host away), INTERNAL for an unexpected error, INVALID_ARGUMENT for what the commit itself got wrong,
+ * UNKNOWN without a code.
+ */
+function failure(code: PipelineErrorCode | undefined, message: string) {
+  const grpcCode =
+    code === undefined
+      ? status.UNKNOWN
+      : code === "INTERNAL"
+        ? status.INTERNAL
+        : PIPELINE_ERRORS[code].retry
+          ? status.UNAVAILABLE
+          : status.INVALID_ARGUMENT;
+  return { code: grpcCode, message: code === undefined ? message : `${code}: ${message}`, details: [] };
 }
