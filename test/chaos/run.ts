@@ -106,20 +106,20 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       let recover: (() => Promise<void>) | undefined;
       let injected = Date.now();
       if (fault.before) recover = await fault.inject();
-      for (const c of commits) accepted.push(await stack.push(c));
+      // Webhooks are posted like a sender that retries until accepted: while the fault lasts some may
+      // not be (a broker away answers 503), so they are awaited only once it is undone.
+      const posting = [Promise.all(commits.map((c) => stack.push(c)))];
       if (!fault.before) {
         await delay(Math.floor(rnd() * 300));
         injected = Date.now();
         recover = await fault.inject();
-      }
-      const held = Date.now();
-      if (!fault.before) {
         // A second round while the fault lasts (with the git host's folder away no commit can be made).
-        for (const c of await workload.commitAll()) accepted.push(await stack.push(c));
+        posting.push(workload.commitAll().then((more) => Promise.all(more.map((c) => stack.push(c)))));
       }
-      await delay(Math.max(0, fault.holdMs - (Date.now() - held)));
+      await delay(Math.max(0, fault.holdMs - (Date.now() - injected)));
       await recover!();
       const recovered = Date.now();
+      for (const ids of await Promise.all(posting)) accepted.push(...ids);
       const done = await waitFor(
         async () => {
           if (!(await stack.converged())) return undefined;
