@@ -4,53 +4,51 @@ import { GitRepo, githubPushPayload, githubRequest, Pipeline, TEST_REDIS_PORT, w
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
-describe("self-heal", () => {
-  let repo: GitRepo;
-  let pipeline: Pipeline;
-  let redis: Redis;
-  const dest = `heal-${randomUUID().slice(0, 8)}`;
-
+/** A Redis pipeline whose one rule (app.yaml → `dest`) has `schedule` (self_heal, refetch_interval). */
+function scheduledPipeline(name: string, dest: string, schedule: Record<string, unknown>) {
+  const ctx = {} as { repo: GitRepo; pipeline: Pipeline; redis: Redis };
   beforeAll(async () => {
-    repo = await GitRepo.create("acme/heal");
-    redis = new Redis({ port: TEST_REDIS_PORT });
-    pipeline = await Pipeline.start({
+    ctx.repo = await GitRepo.create(name);
+    ctx.redis = new Redis({ port: TEST_REDIS_PORT });
+    ctx.pipeline = await Pipeline.start({
       bundle: {
         bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
+          platforms: [{ github: { endpoint: ctx.repo.endpoint, insecure_skip_signature: true } }],
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
           rules: [
-            {
-              platform: "github",
-              datasource: "redis",
-              file_name: "app.yaml",
-              destination_template: dest,
-              self_heal: true,
-              reconcile_interval: "1s",
-            },
+            { platform: "github", datasource: "redis", file_name: "app.yaml", destination_template: dest, ...schedule },
           ],
         },
       },
     });
   });
-
   afterAll(async () => {
-    await pipeline?.stop();
-    redis?.disconnect();
-    await repo?.cleanup();
+    await ctx.pipeline?.stop();
+    ctx.redis?.disconnect();
+    await ctx.repo?.cleanup();
   });
+  return ctx;
+}
+
+describe("self-heal", () => {
+  const dest = `heal-${randomUUID().slice(0, 8)}`;
+  const ctx = scheduledPipeline("acme/heal", dest, { self_heal: true, reconcile_interval: "1s" });
 
   it("writes a drifted key back without a push, reports it, and leaves keys outside its manifest alone", async () => {
-    const commit = await repo.commit({ "app.yaml": "a: 1\nb: 2\n" });
-    const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
-    expect((await pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
+    const commit = await ctx.repo.commit({ "app.yaml": "a: 1\nb: 2\n" });
+    const res = await ctx.pipeline.post("redis", githubRequest(githubPushPayload(ctx.repo, commit)));
+    expect((await ctx.pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
 
-    await redis.hset(dest, "a", "tampered", "theirs", "kept");
-    await waitFor(async () => (await redis.hget(dest, "a")) === "1", { timeoutMs: 30_000, what: "the drift repaired" });
-    expect(await redis.hgetall(dest)).toMatchObject({ a: "1", b: "2", theirs: "kept" });
+    await ctx.redis.hset(dest, "a", "tampered", "theirs", "kept");
+    await waitFor(async () => (await ctx.redis.hget(dest, "a")) === "1", {
+      timeoutMs: 30_000,
+      what: "the drift repaired",
+    });
+    expect(await ctx.redis.hgetall(dest)).toMatchObject({ a: "1", b: "2", theirs: "kept" });
 
     const repair = await waitFor(
       async () => {
-        const list = (await (await fetch(`${pipeline.url}/v1/tasks?datasource=redis&limit=100`)).json()) as {
+        const list = (await (await fetch(`${ctx.pipeline.url}/v1/tasks?datasource=redis&limit=100`)).json()) as {
           tasks: TaskDocument[];
         };
         return list.tasks.find((t) => t.sinks.redis?.scopes.some((s) => s.repaired?.includes("a")));
@@ -59,61 +57,34 @@ describe("self-heal", () => {
     );
     expect(repair.state).toBe("SUCCEEDED");
     expect(repair.sinks.redis?.scopes[0]?.repaired).toEqual(["a"]);
-    const metrics = await (await fetch(`${pipeline.url}/metrics`)).text();
+    const metrics = await (await fetch(`${ctx.pipeline.url}/metrics`)).text();
     expect(metrics).toMatch(/varstream_drift_repaired_keys_total\{sink="redis"\} [1-9]/);
   });
 });
 
 describe("refetch_interval", () => {
-  let repo: GitRepo;
-  let pipeline: Pipeline;
-  let redis: Redis;
   const dest = `refetch-${randomUUID().slice(0, 8)}`;
-
-  beforeAll(async () => {
-    repo = await GitRepo.create("acme/refetch");
-    redis = new Redis({ port: TEST_REDIS_PORT });
-    pipeline = await Pipeline.start({
-      bundle: {
-        bundle: {
-          platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
-          datasources: [{ redis: { port: TEST_REDIS_PORT } }],
-          rules: [
-            {
-              platform: "github",
-              datasource: "redis",
-              file_name: "app.yaml",
-              destination_template: dest,
-              refetch_interval: "1s",
-            },
-          ],
-        },
-      },
-    });
-  });
-
-  afterAll(async () => {
-    await pipeline?.stop();
-    redis?.disconnect();
-    await repo?.cleanup();
-  });
+  const ctx = scheduledPipeline("acme/refetch", dest, { refetch_interval: "1s" });
 
   it("syncs a push whose webhook never came, and emits nothing while every scope is at its tip", async () => {
-    const commit = await repo.commit({ "app.yaml": "a: 1\nb: 2\n" });
-    const res = await pipeline.post("redis", githubRequest(githubPushPayload(repo, commit)));
-    expect((await pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
-    expect(await redis.hgetall(dest)).toEqual({ a: "1", b: "2" });
+    const commit = await ctx.repo.commit({ "app.yaml": "a: 1\nb: 2\n" });
+    const res = await ctx.pipeline.post("redis", githubRequest(githubPushPayload(ctx.repo, commit)));
+    expect((await ctx.pipeline.waitTask(res.body.task_id)).state).toBe("SUCCEEDED");
+    expect(await ctx.redis.hgetall(dest)).toEqual({ a: "1", b: "2" });
 
     // Pushed, but its webhook is lost: the next refetch reads the branch tip and syncs it, pruning b.
-    await repo.commit({ "app.yaml": "a: 2\n" });
-    await waitFor(async () => (await redis.hget(dest, "a")) === "2", {
+    await ctx.repo.commit({ "app.yaml": "a: 2\n" });
+    await waitFor(async () => (await ctx.redis.hget(dest, "a")) === "2", {
       timeoutMs: 30_000,
       what: "the missed push synced",
     });
-    expect(await redis.hgetall(dest)).toEqual({ a: "2" });
+    expect(await ctx.redis.hgetall(dest)).toEqual({ a: "2" });
     const tasks = async () =>
-      ((await (await fetch(`${pipeline.url}/v1/tasks?datasource=redis&limit=100`)).json()) as { tasks: TaskDocument[] })
-        .tasks;
+      (
+        (await (await fetch(`${ctx.pipeline.url}/v1/tasks?datasource=redis&limit=100`)).json()) as {
+          tasks: TaskDocument[];
+        }
+      ).tasks;
     const caughtUp = (await tasks()).find((t) => t.sinks.redis?.scopes.some((s) => s.pruned === 1));
     expect(caughtUp).toMatchObject({ state: "SUCCEEDED", message: expect.stringContaining("resync") });
     // At the tip, a refetch emits no key set: its task ends with nothing to do.

@@ -3,16 +3,14 @@ import { type Orphan, orphanedScopes } from "@varstream/pipeline";
 import {
   createLogger,
   type Logger,
-  openKafka,
-  readDesiredState,
-  readingCodec,
-  Secrets,
   type Settings,
   topicNames,
   VERSION_HEADER,
   varstreamPartitioner,
 } from "@varstream/shared";
+import type { Kafka } from "kafkajs";
 import { recordControl } from "./audit.ts";
+import { openCliKafka, readStored } from "./desired.ts";
 
 export interface OrphanOptions {
   settings: Settings;
@@ -27,22 +25,18 @@ export interface OrphanOptions {
  * that no rule of the bundle (CONFIG_PATH) produces any more, with their key counts.
  */
 export async function findOrphans(options: OrphanOptions): Promise<Orphan[]> {
+  return (await scan(options)).orphans;
+}
+
+async function scan(options: OrphanOptions): Promise<{ orphans: Orphan[]; kafka: Kafka; logger: Logger }> {
   const { settings, bundle } = options;
   if (options.datasource !== undefined && !bundle.datasources.has(options.datasource)) {
     throw new Error(`no datasource named ${options.datasource}`);
   }
   const logger = options.logger ?? createLogger("cli", "warn");
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
-  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
-  const desired = await readDesiredState(kafka, {
-    topic: topicNames(settings.topicPrefix).keysets,
-    groupPrefix: settings.topicPrefix,
-    purpose: "cli.orphans",
-    logger,
-    datasource: options.datasource,
-    codec: readingCodec(settings.schemaRegistry),
-  });
-  return orphanedScopes(bundle, desired);
+  const { kafka } = await openCliKafka(settings, bundle, logger);
+  const desired = await readStored(kafka, settings, logger, "cli.orphans", options.datasource);
+  return { orphans: orphanedScopes(bundle, desired), kafka, logger };
 }
 
 /**
@@ -51,12 +45,9 @@ export async function findOrphans(options: OrphanOptions): Promise<Orphan[]> {
  * of those scopes' manifests and the compacted topic forgets them; recorded on the audit trail.
  */
 export async function pruneOrphans(options: OrphanOptions & { datasource: string }): Promise<Orphan[]> {
-  const orphans = await findOrphans(options);
+  const { orphans, kafka, logger } = await scan(options);
   if (orphans.length === 0) return orphans;
-  const { settings, bundle } = options;
-  const logger = options.logger ?? createLogger("cli", "warn");
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
-  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
+  const { settings } = options;
   const topics = topicNames(settings.topicPrefix);
   const producer = kafka.producer({ idempotent: true, createPartitioner: varstreamPartitioner(topics) });
   await producer.connect();

@@ -1,17 +1,8 @@
 import type { Bundle } from "@varstream/bundle";
-import {
-  createLogger,
-  type Logger,
-  openKafka,
-  readDesiredState,
-  readingCodec,
-  Secrets,
-  type Settings,
-  scopeKey,
-  topicNames,
-} from "@varstream/shared";
+import { createLogger, type Logger, type Settings, scopeKey, topicNames } from "@varstream/shared";
 import { applyDesired, createSink, type Desired, resolveSecrets } from "@varstream/sinks";
 import { recordControl } from "./audit.ts";
+import { openCliKafka, readStored } from "./desired.ts";
 
 export interface ReplayOptions {
   settings: Settings;
@@ -31,9 +22,8 @@ export interface ReplayOptions {
 export async function replayGroup(options: ReplayOptions): Promise<{ groupId: string; partitions: number }> {
   const { settings } = options;
   if (!options.bundle.datasources.has(options.sink)) throw new Error(`no datasource named ${options.sink}`);
-  const secrets = new Secrets(options.bundle.secretManagers ? { managers: options.bundle.secretManagers } : {});
   const logger = options.logger ?? createLogger("cli", "warn");
-  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
+  const { kafka } = await openCliKafka(settings, options.bundle, logger);
   const topic = topicNames(settings.topicPrefix).keysets;
   const groupId = `${settings.topicPrefix}sink.${options.sink}`;
   const recorded = (detail: string) => recordControl(kafka, settings, logger, "replay", options.sink, detail);
@@ -78,16 +68,8 @@ export async function rebuildSink(options: ReplayOptions): Promise<{ scopes: num
   const entry = bundle.datasources.get(options.sink);
   if (!entry) throw new Error(`no datasource named ${options.sink}`);
   const logger = options.logger ?? createLogger("cli", "warn");
-  const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
-  const { kafka } = await openKafka(settings, logger, { secrets, waitMs: 5000 });
-  const desiredState = await readDesiredState(kafka, {
-    topic: topicNames(settings.topicPrefix).keysets,
-    groupPrefix: settings.topicPrefix,
-    purpose: `replay.${options.sink}`,
-    logger,
-    datasource: options.sink,
-    codec: readingCodec(settings.schemaRegistry),
-  });
+  const { kafka, secrets } = await openCliKafka(settings, bundle, logger);
+  const desiredState = await readStored(kafka, settings, logger, `replay.${options.sink}`, options.sink);
   const sink = await createSink(entry, { secrets, appEnv: settings.appEnv });
   let scopes = 0;
   let keys = 0;
