@@ -78,6 +78,11 @@ export class ChaosStack {
             datasource: [...options.sinks],
             file_patterns: ["*.yaml"],
             destination_template: "{repo}",
+            // The scheduled resyncs run beside the pushes: a repair or a catch-up read before a push
+            // must never roll it back.
+            self_heal: true,
+            reconcile_interval: "4s",
+            refetch_interval: "6s",
           },
         ],
       },

@@ -33,4 +33,20 @@ describe("late events never roll a scope back", () => {
     expect((await pipeline.waitTask(await s.push({ "app.yaml": "version: 3\n" }))).state).toBe("SUCCEEDED");
     expect(await redis.hget(dest, "version")).toBe("3");
   });
+
+  it("judges an event against the ones before it in the same chunk: a late redelivery there writes nothing", async () => {
+    const { repo, pipeline, redis, dest } = s;
+    // The ETL away while both are accepted, so it reads them in one chunk: the newer commit, then an older one.
+    await pipeline.etl?.close();
+    const c4 = await repo.commit({ "app.yaml": "version: 4\n" });
+    const c5 = await repo.commit({ "app.yaml": "version: 5\n" });
+    const newer = await s.post(c5);
+    const older = await s.post(c4);
+    await pipeline.startEtl();
+    expect((await pipeline.waitTask(newer)).state).toBe("SUCCEEDED");
+    const late = await pipeline.waitTask(older);
+    expect(late.message).toMatch(/^superseded/);
+    expect(late.sinks).toEqual({});
+    expect(await redis.hget(dest, "version")).toBe("5");
+  });
 });

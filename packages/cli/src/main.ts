@@ -56,7 +56,8 @@ key counts. Nothing updates or deletes such a scope's keys, and resyncs leave it
   "prune-orphans": `varstream prune-orphans --datasource D [--apply] [--json]
 Without --apply (the default), lists the datasource's orphaned scopes, as plan does. With --apply, writes a
 tombstone for each to the keysets topic: the datasource's sink writers remove exactly the keys those
-scopes' manifests hold, and the compacted topic forgets them. Recorded on the audit trail.`,
+scopes' manifests hold, and the compacted topic forgets them. Recorded on the audit trail. Orphans are
+judged against the bundle at CONFIG_PATH: run it with the bundle that is deployed.`,
 };
 
 export async function main(argv: string[], out: (line: string) => void = console.log): Promise<number> {

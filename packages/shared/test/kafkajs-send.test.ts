@@ -114,4 +114,27 @@ describe("kafkajs produce retry across a leader change (patched)", () => {
     ]);
     expect((responses as { partition: number }[]).map((r) => r.partition).sort()).toEqual([0, 1]);
   });
+
+  it("keeps each message on the partition chosen at the first attempt (a keyless one would move)", async () => {
+    const { cluster, produced } = fakeCluster();
+    let calls = 0;
+    const send = sendMessages({
+      logger: silent,
+      cluster,
+      // Round-robin over what is available, as kafkajs does for keyless messages: another partition each call.
+      partitioner: () => calls++ % 2,
+      eosManager,
+      retrier: createRetry({ retries: 3, initialRetryTime: 1, maxRetryTime: 5 }),
+    });
+    await send({
+      acks: -1,
+      timeout: 1000,
+      topicMessages: [{ topic: "t", messages: [{ value: "a" }, { value: "b" }] }],
+    });
+    // a on 0, b on 1 at the first attempt; the retry sends b once more, to partition 1's new leader, and a not again.
+    expect(produced).toEqual([
+      { broker: 1, partitions: [0] },
+      { broker: 1, partitions: [1] },
+    ]);
+  });
 });

@@ -92,6 +92,9 @@ export async function processChunk(
   }
 
   const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message; version?: number }>();
+  // What this chunk emitted so far, per scope: a later event of the chunk is judged against it (the
+  // ScopeCommits only learn it once the transaction commits).
+  const emitted: Emitted = new Map();
   for (const { record, event } of resyncs) {
     const skipped = closeSelfHeal(event, deps);
     outputs.set(record.message, {
@@ -113,7 +116,7 @@ export async function processChunk(
       }
       for (const { record, event } of events) {
         const stop = metrics.stageDuration.startTimer({ stage: "etl" });
-        outputs.set(record.message, await attempt(deps, event, record));
+        outputs.set(record.message, await attempt(deps, event, record, emitted));
         stop();
         await heartbeat();
       }
@@ -173,11 +176,11 @@ const versionHeader = (version: number | undefined): Record<string, string> =>
  * newer. A retry built on a replica that has not seen the newer push keeps its reception time, which
  * the sink compares with the stored version.
  */
-function pushVersion(event: WebhookEvent, output: EtlOutput, scopes: ScopeCommits): number {
+function pushVersion(event: WebhookEvent, output: EtlOutput, lastVersion: (scopeKey: string) => number): number {
   const received = Date.parse(event.received_at);
   const at = Number.isFinite(received) ? Math.max(0, received) : Date.now();
   const scopeKeys = [...output.keysets.map((k) => scopeKey(k.scope)), ...output.tombstones.map(scopeKey)];
-  return Math.max(at, ...scopeKeys.map((k) => scopes.version(k) + 1));
+  return Math.max(at, ...scopeKeys.map((k) => lastVersion(k) + 1));
 }
 
 /** Scheduled resyncs (ingest's self-heal.ts) by reason, with the rule field that sets their interval. */
@@ -220,14 +223,23 @@ async function resyncOrFail(event: ResyncEvent, deps: ChunkDeps): Promise<EtlOut
   }
 }
 
+/** Per scope key, the commit and version a chunk emitted for it. */
+type Emitted = Map<string, { commit: string; version: number }>;
+
 async function attempt(
   deps: ChunkDeps,
   event: WebhookEvent,
   record: Attempt,
+  emitted: Emitted,
 ): Promise<{ event: WebhookEvent; output: EtlOutput; retry?: Message; version?: number }> {
   try {
-    const output = await deps.readers.process(event, { lastCommit: (key) => deps.scopes.get(key) });
-    return { event, output, version: pushVersion(event, output, deps.scopes) };
+    const lastCommit = (key: string) => emitted.get(key)?.commit ?? deps.scopes.get(key);
+    const output = await deps.readers.process(event, { lastCommit });
+    const lastVersion = (key: string) => Math.max(emitted.get(key)?.version ?? 0, deps.scopes.version(key));
+    const version = pushVersion(event, output, lastVersion);
+    for (const k of output.keysets) emitted.set(scopeKey(k.scope), { commit: k.commit, version });
+    for (const s of output.tombstones) emitted.set(scopeKey(s), { commit: event.after, version });
+    return { event, output, version };
   } catch (caught) {
     // Nothing escapes the per-event handler: a poison event must never stop its partition. A permanent
     // pipeline error fails the task; anything else (git away, a crashed helper, a bug) is retried from

@@ -1,6 +1,6 @@
 import type { Bundle } from "@varstream/bundle";
 import { orphanedScopes } from "@varstream/pipeline";
-import { type Logger, metrics, readDesiredState } from "@varstream/shared";
+import { type KeySet, type Logger, metrics, readDesiredState } from "@varstream/shared";
 import type { DesiredStateSource } from "./resync.ts";
 
 /**
@@ -11,13 +11,17 @@ import type { DesiredStateSource } from "./resync.ts";
  */
 export async function reportOrphans(bundle: Bundle, source: DesiredStateSource, logger: Logger): Promise<void> {
   try {
-    const desired = await readDesiredState(source.kafka, {
-      topic: source.topic,
-      groupPrefix: source.groupPrefix,
-      purpose: "etl.orphans",
-      logger,
-      datasource: undefined,
-      ...(source.codec ? { codec: source.codec } : {}),
+    // A reader that crashes fails this check only, never the ETL.
+    const desired = await new Promise<KeySet[]>((resolve, reject) => {
+      readDesiredState(source.kafka, {
+        topic: source.topic,
+        groupPrefix: source.groupPrefix,
+        purpose: "etl.orphans",
+        logger,
+        datasource: undefined,
+        onFatal: reject,
+        ...(source.codec ? { codec: source.codec } : {}),
+      }).then(resolve, reject);
     });
     const orphans = orphanedScopes(bundle, desired);
     for (const datasource of bundle.datasources.keys()) {

@@ -9,6 +9,7 @@ import {
   type ResyncEvent,
   readDesiredState,
   SCHEDULED_RESYNC,
+  type Scope,
   scopeKey,
   WebhookEvent,
 } from "@varstream/shared";
@@ -26,25 +27,37 @@ export interface DesiredStateSource {
   /** for `refetch`: ETL of one event, and the branch tip of a repository */
   process?: (event: WebhookEvent) => Promise<EtlOutput>;
   branchTip?: (cloneUrl: string, branch: string) => Promise<string>;
+  /**
+   * the highest version this ETL has seen of a scope: a stored key set below it is not re-emitted (a
+   * push overtook the read), and what a refetch reads anew is versioned above it
+   */
+  currentVersion?: (scopeKey: string) => number;
 }
 
 /**
  * `refetch`: every stored scope's file read again from Git at its branch's tip, one event per
- * repository and branch. Scopes whose ref is no branch, or whose key set predates `clone_url`, keep
- * their stored key set.
+ * repository and branch. Each file is passed as removed, which makes the pipeline ask git: one still
+ * there is read and synced, one gone from the tip gets a tombstone. A scope whose stored commit is newer
+ * than the tip (a push landed after the tip was read) is superseded, as for any late event. Scopes
+ * whose ref is no branch, or whose key set predates `clone_url`, keep their stored key set.
  */
 async function refetch(
   event: ResyncEvent,
   stored: KeySet[],
   source: DesiredStateSource,
-): Promise<{ keysets: KeySet[]; files: FileReport[]; warnings: string[] }> {
+): Promise<{ keysets: KeySet[]; tombstones: Scope[]; files: FileReport[]; warnings: string[] }> {
   const groups = new Map<string, KeySet[]>();
   for (const k of stored) {
     if (!k.clone_url || !k.platform || !k.ref.startsWith("refs/heads/")) continue;
     const id = `${k.platform} ${k.clone_url} ${k.ref}`;
     groups.set(id, [...(groups.get(id) ?? []), k]);
   }
-  const out = { keysets: [] as KeySet[], files: [] as FileReport[], warnings: [] as string[] };
+  const out = {
+    keysets: [] as KeySet[],
+    tombstones: [] as Scope[],
+    files: [] as FileReport[],
+    warnings: [] as string[],
+  };
   if (!source.process || !source.branchTip) return out;
   for (const group of groups.values()) {
     const first = group[0]!;
@@ -63,7 +76,7 @@ async function refetch(
         branch,
         before: "",
         after: tip,
-        changes: [...new Set(group.map((k) => k.scope.file))].map((path) => ({ path, status: "modified" })),
+        changes: [...new Set(group.map((k) => k.scope.file))].map((path) => ({ path, status: "removed" })),
         received_at: event.received_at,
         dry_run: false,
       }),
@@ -74,8 +87,17 @@ async function refetch(
       continue;
     }
     out.keysets.push(...output.keysets.filter((k) => k.scope.datasource === event.datasource));
+    out.tombstones.push(...output.tombstones.filter((s) => s.datasource === event.datasource));
   }
   return out;
+}
+
+/** The same keys and values (key order aside). */
+function sameKeys(a: KeySet["keys"] | undefined, b: KeySet["keys"]): boolean {
+  if (a === undefined) return false;
+  const entries = (keys: KeySet["keys"]) =>
+    JSON.stringify(Object.entries(keys).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+  return entries(a) === entries(b);
 }
 
 /**
@@ -104,22 +126,25 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     .filter((k) => env === undefined || k.env === env)
     .filter((k) => platform === undefined || k.platform === platform)
     .filter((k) => tenant === undefined || k.tenant === tenant);
-  const fresh = event.refetch ? await refetch(event, stored, source) : { keysets: [], files: [], warnings: [] };
+  const fresh = event.refetch
+    ? await refetch(event, stored, source)
+    : { keysets: [], tombstones: [], files: [], warnings: [] };
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
+  const current = (k: KeySet) => source.currentVersion?.(scopeKey(k.scope)) ?? 0;
   // A scheduled refetch (refetch_interval) catches up missed webhooks: it emits only the scopes whose
-  // file's commit moved, not every stored one again.
-  const catchUp = event.reason === SCHEDULED_RESYNC.refetch;
-  const storedCommit = new Map(stored.map((k) => [scopeKey(k.scope), k.commit]));
-  const moved = fresh.keysets.filter((k) => !catchUp || storedCommit.get(scopeKey(k.scope)) !== k.commit);
-  // Versions: what is re-emitted keeps the version it was read with (a push applied since outranks it);
-  // what was read again from Git is as new as the resync's request (a push received later outranks it).
+  // keys changed at the tip (and tombstones for files gone from it), not every stored one again.
+  const catchUp = event.refetch && event.source === "resync" && event.reason === SCHEDULED_RESYNC.refetch;
+  const storedKeys = new Map(stored.map((k) => [scopeKey(k.scope), k.keys]));
+  const moved = fresh.keysets.filter((k) => !catchUp || !sameKeys(storedKeys.get(scopeKey(k.scope)), k.keys));
+  // Versions: what is re-emitted keeps the version it was read with, and is left out when a push
+  // overtook it (the sinks would refuse it, and the topic must not hold it as the desired state); what
+  // was read again from Git is newer than anything stored (a newer stored commit was superseded above).
   const requested = Math.max(0, Date.parse(event.received_at) || Date.now());
+  const reemitted = catchUp ? [] : stored.filter((k) => !refetched.has(scopeKey(k.scope)));
+  const overtaken = reemitted.filter((k) => (k.version ?? 0) < current(k));
   const keysets = [
-    ...moved.map((k) => ({ ...k, version: requested })),
-    ...(catchUp ? [] : stored.filter((k) => !refetched.has(scopeKey(k.scope)))).map((k) => ({
-      ...k,
-      version: k.version ?? 0,
-    })),
+    ...moved.map((k) => ({ ...k, version: Math.max(requested, current(k) + 1) })),
+    ...reemitted.filter((k) => !overtaken.includes(k)).map((k) => ({ ...k, version: k.version ?? 0 })),
   ].map((k) => ({
     ...k,
     task_id: event.task_id,
@@ -127,23 +152,30 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     produced_at: now,
     received_at: event.received_at,
   }));
-  const scopes = keysets.map((k) => scopeKey(k.scope));
+  const { tombstones } = fresh;
+  const scopes = [...keysets.map((k) => k.scope), ...tombstones].map(scopeKey);
   return {
     keysets,
-    tombstones: [],
+    tombstones,
     report: (() => {
       const report = etlReport(event.task_id, "", now);
       report.warnings.push(...fresh.warnings);
+      if (overtaken.length > 0) {
+        report.warnings.push(`${overtaken.length} scope(s) not re-emitted: a push overtook what was read`);
+      }
       if (orphans.length > 0) {
         report.warnings.push(
           `${orphans.length} orphaned scope(s) left out (no rule produces them any more): varstream prune-orphans --datasource ${event.datasource}`,
         );
       }
-      return keysets.length === 0
+      return scopes.length === 0
         ? report.noMatch(catchUp ? "refetch: every scope is at its branch tip" : "resync: no scope to repair", {
             files: fresh.files,
           })
-        : report.emitted(`resync: ${keysets.length} scope(s) in repair mode`, { files: fresh.files, scopes });
+        : report.emitted(
+            `resync: ${keysets.length} scope(s) in repair mode${tombstones.length > 0 ? `, ${tombstones.length} gone from the tip` : ""}`,
+            { files: fresh.files, scopes },
+          );
     })(),
   };
 }

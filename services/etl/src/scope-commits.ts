@@ -69,9 +69,16 @@ export class ScopeCommits {
     return this.versions.get(scopeKey) ?? 0;
   }
 
+  /**
+   * Records a scope's commit, unless a record of a higher version already holds it: a resync that
+   * re-emitted an older state after a push (the sinks refused it) must not make that push's commit look
+   * unsent, or a parked retry of a commit between the two would pass the ancestor check. Records without
+   * a version (written before versions) follow the topic's order.
+   */
   set(scopeKey: string, commit: string, version?: number): void {
+    if (version !== undefined && version < this.version(scopeKey)) return;
     this.commits.set(scopeKey, commit);
-    if (version !== undefined && version > this.version(scopeKey)) this.versions.set(scopeKey, version);
+    if (version !== undefined) this.versions.set(scopeKey, version);
   }
 
   async stop(): Promise<void> {

@@ -102,7 +102,9 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
       groupPrefix: settings.topicPrefix,
       logger,
       codec,
-      process: (event) => readers.process(event),
+      // A refetch is a late event like any other: a scope whose stored commit is newer is superseded.
+      process: (event) => readers.process(event, { lastCommit: (key) => scopes.get(key) }),
+      currentVersion: (key) => scopes.version(key),
       branchTip: (url, branch) => readers.repos.fetchBranch(url, branch),
       bundle,
     },

@@ -89,8 +89,10 @@ function toEvent(
 
 /** The entries a request may come from: the one it is bound to (`?platform=`), or every entry of its kind. */
 function candidates(bundle: Bundle, kind: string, name?: string): PlatformEntry[] {
-  // A gateway may name the platform by its kind alone ("github"): then every entry of that kind.
-  if (name !== undefined && !(name === kind && !bundle.platforms.has(name))) {
+  // A gateway names the platform by its kind alone ("github", any case) as often as by an entry's
+  // name: a kind means every entry of that kind (the untagged entry is named like its kind), and the
+  // secret that verifies the delivery picks among them.
+  if (name !== undefined && name.toLowerCase() !== kind) {
     const entry = bundle.platforms.get(name);
     if (!entry || entry.kind !== kind) {
       throw new ApiError("UNSUPPORTED_EVENT", `platform ${name} is not a configured ${kind} platform`);

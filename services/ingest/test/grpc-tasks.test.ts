@@ -18,21 +18,24 @@ const doc = (over: Partial<TaskDocument>): TaskDocument => ({
 });
 
 describe("GetWebhookTask mapping", () => {
-  it("maps states onto varTrack's TaskState, PARTIAL as FAILED with a message", () => {
+  it("maps states onto varTrack's TaskState, PARTIAL as FAILED with a message, error as a google.rpc.Status", () => {
     expect(toWebhookTask(doc({}))).toMatchObject({
       state: "TASK_STATE_SUCCEEDED",
       created_at: { seconds: "1767225600", nanos: 0 },
       duration: { seconds: "1", nanos: 500_000_000 },
-      error: "",
+      error: null,
     });
     expect(toWebhookTask(doc({ state: "PARTIAL", message: "sink b failed: down" }))).toMatchObject({
       state: "TASK_STATE_FAILED",
       message: "partial: sink b failed: down",
-      error: "partial: sink b failed: down",
+      error: { code: 2, message: "partial: sink b failed: down" }, // UNKNOWN: no catalogue code
     });
     expect(toWebhookTask(doc({ state: "FAILED", code: "PARSE_ERROR", message: "a.yaml: yaml: bad" }))).toMatchObject({
       state: "TASK_STATE_FAILED",
-      error: "PARSE_ERROR: a.yaml: yaml: bad",
+      error: { code: 3, message: "PARSE_ERROR: a.yaml: yaml: bad" }, // INVALID_ARGUMENT
+    });
+    expect(toWebhookTask(doc({ state: "FAILED", code: "SINK_UNAVAILABLE", message: "down" })).error).toMatchObject({
+      code: 14, // UNAVAILABLE: a retry cures it
     });
     expect(toWebhookTask(doc({ state: "RUNNING", finished_at: undefined, duration_ms: undefined }))).toMatchObject({
       state: "TASK_STATE_RUNNING",

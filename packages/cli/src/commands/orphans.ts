@@ -52,14 +52,15 @@ export async function pruneOrphans(options: OrphanOptions & { datasource: string
   const producer = kafka.producer({ idempotent: true, createPartitioner: varstreamPartitioner(topics) });
   await producer.connect();
   try {
-    const version = String(Date.now());
+    // Newer than what each orphan holds, whatever this host's clock says: the sinks take it.
+    const now = Date.now();
     await producer.send({
       topic: topics.keysets,
       acks: -1,
       messages: orphans.map((o) => ({
         key: o.scope,
         value: null,
-        headers: { "task-id": "", commit: "", [VERSION_HEADER]: version },
+        headers: { "task-id": "", commit: "", [VERSION_HEADER]: String(Math.max(now, (o.version ?? 0) + 1)) },
       })),
     });
   } finally {

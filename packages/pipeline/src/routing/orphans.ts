@@ -12,6 +12,8 @@ export interface Orphan {
   file: string;
   env: string;
   keys: number;
+  /** the stored key set's version (a tombstone removing it must be newer) */
+  version?: number;
 }
 
 /**
@@ -63,6 +65,7 @@ export function orphanedScopes(bundle: Bundle, keysets: Iterable<KeySet>): Orpha
       file,
       env: k.env,
       keys: Object.keys(k.keys).length,
+      ...(k.version === undefined ? {} : { version: k.version }),
     });
   }
   return out.sort((a, b) => a.scope.localeCompare(b.scope));

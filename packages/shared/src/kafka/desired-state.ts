@@ -1,5 +1,5 @@
 import type { Kafka } from "kafkajs";
-import { KeySet, parseScopeKey } from "../contracts/keyset.ts";
+import { KeySet, parseScopeKey, VERSION_HEADER } from "../contracts/keyset.ts";
 import type { Logger } from "../log.ts";
 import { DecodeError, jsonCodec, type RecordCodec } from "./codec.ts";
 import { materialize } from "./materialize.ts";
@@ -19,24 +19,37 @@ export async function readDesiredState(
     datasource: string | undefined;
     /** how values are read (default: plain JSON, framed values' ids unchecked) */
     codec?: RecordCodec;
+    /** the reader's consumer crashed for good (default: the process exits, as for every consumer) */
+    onFatal?: (err: Error) => void;
   },
 ): Promise<KeySet[]> {
-  const latest = new Map<string, KeySet | null>();
+  // Per scope, the record of the highest version (the later one on a tie, or when either has none): a
+  // resync's re-emission of an older state, refused by the sinks, is not the desired state.
+  const latest = new Map<string, { keySet: KeySet | null; version: number | undefined }>();
+  const keep = (key: string, keySet: KeySet | null, version: number | undefined) => {
+    const held = latest.get(key);
+    if (held?.version !== undefined && version !== undefined && version < held.version) return;
+    latest.set(key, { keySet, version });
+  };
   const reader = await materialize(kafka, {
     topic: options.topic,
     groupPrefix: options.groupPrefix,
     purpose: options.purpose,
     logger: options.logger,
+    ...(options.onFatal ? { onFatal: options.onFatal } : {}),
     onRecord: async (message) => {
       if (message.key === null) return;
       const key = message.key.toString();
       if (options.datasource !== undefined && parseScopeKey(key).datasource !== options.datasource) return;
       if (message.value === null) {
-        latest.set(key, null);
+        const header = message.headers?.[VERSION_HEADER]?.toString();
+        const version = header === undefined || !/^\d+$/.test(header) ? undefined : Number(header);
+        keep(key, null, version);
         return;
       }
       try {
-        latest.set(key, await (options.codec ?? jsonCodec).decode(KeySet, message.value, message.headers));
+        const keySet = await (options.codec ?? jsonCodec).decode(KeySet, message.value, message.headers);
+        keep(key, keySet, keySet.version);
       } catch (err) {
         if (!(err instanceof DecodeError)) throw err;
         options.logger.warn({ key, err: err.message }, "skipping a key set that does not decode");
@@ -48,5 +61,5 @@ export async function readDesiredState(
   } finally {
     await reader.stop();
   }
-  return [...latest.values()].filter((k): k is KeySet => k !== null);
+  return [...latest.values()].map((held) => held.keySet).filter((k): k is KeySet => k !== null);
 }

@@ -58,7 +58,9 @@ export class ZookeeperSink implements Sink {
    */
   private newSession(): Promise<void> {
     const client = zookeeper.createClient(this.config.connect, { sessionTimeout: 10_000, spinDelay: 500, retries: 2 });
-    guardResponseStream(client, () => undefined); // a garbled stream: the connection is dropped and made again
+    // A garbled answer stream: the connection is dropped and made again, and the request it answered
+    // fails with CONNECTION_LOSS, which the apply's retry reports.
+    guardResponseStream(client, () => undefined);
     // Sent with the session and again on every reconnect by the client.
     if (this.auth !== undefined) client.addAuthInfo("digest", Buffer.from(this.auth));
     client.once("expired", () => {

@@ -62,12 +62,13 @@ function answer(result: IntakeResult) {
  * make it refuse everybody's good ones. What is the orchestrator's own failure (the broker away: 503)
  * stays a gRPC error, which is what the breaker is for.
  */
-async function answerWebhook(run: () => Promise<IntakeResult>) {
+async function answerWebhook(logger: Logger, run: () => Promise<IntakeResult>) {
   try {
     return answer(await run());
   } catch (err) {
     if (!(err instanceof ApiError) || err.status >= 500) throw err;
     const { code, details } = grpcError(err);
+    logger.warn({ code: err.code, err: err.message }, "gRPC webhook refused (answered in its status)");
     return { task_id: "", message: `rejected: ${details}`, status: { code, message: details, details: [] } };
   }
 }
@@ -129,13 +130,13 @@ export async function startGrpc(deps: GrpcDeps, address: string): Promise<{ serv
     });
   server.addService(service(pkg, "vartrack.v1.Orchestrator"), {
     ProcessWebhook: unary(logger, (req: WebhookRequest) =>
-      answerWebhook(async () => {
+      answerWebhook(logger, async () => {
         if (!req.datasource) throw new ApiError("BAD_REQUEST", "datasource is required");
         return handle(req, req.datasource);
       }),
     ),
     ProcessSchemaWebhook: unary(logger, (req: WebhookRequest) =>
-      answerWebhook(() => handle(req, SCHEMA_REGISTRY_DATASOURCE)),
+      answerWebhook(logger, () => handle(req, SCHEMA_REGISTRY_DATASOURCE)),
     ),
     GetWebhookTask: unary(
       logger,
