@@ -12,6 +12,9 @@ pnpm install --frozen-lockfile --reporter=append-only >/dev/null
 bash packages/cue/build.sh # the CUE evaluator, built from source once (also run by postinstall)
 export KAFKA_PORT="${KAFKA_PORT:-9092}"
 bash infra/kafka/kafka.sh start local
+# A fresh broker makes its offsets and transaction topics at the first group and transaction; the services
+# starting together on one that is still loading them would give up (ingest's task store first).
+node scripts/warm-kafka.ts "127.0.0.1:$KAFKA_PORT"
 
 example="$VARSTREAM_CACHE/example"
 repo="$example/repos/acme/config"

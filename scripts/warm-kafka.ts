@@ -1,5 +1,5 @@
 /**
- * Warms a fresh test broker up before the suite: the first consumer group and the first transaction
+ * Warms a fresh broker up before the suite (scripts/test.sh) or the quick start (scripts/start.sh): the first consumer group and the first transaction
  * make Kafka create `__consumer_offsets` and `__transaction_state` (50 partitions each), which on a
  * loaded machine can take longer than a test's setup may. Usage: node scripts/warm-kafka.ts <brokers>
  */
