@@ -35,6 +35,7 @@ function killFault(ctx: FaultContext, service: ServiceName): Fault {
     before: false,
     async inject() {
       const name = pick(ctx.stack.names(service), ctx.random);
+      ctx.stack.killed.add(name);
       ctx.stack.processes.get(name)!.signal("SIGKILL");
       return async () => {
         await ctx.stack.startService(service, name);

@@ -39,6 +39,8 @@ export interface ChaosFigures {
   failed_tasks: number;
   /** keys outside the manifests changed or gone */
   outside_touched: number;
+  /** service processes that exited on their own and were started again (as a supervisor would) */
+  exits: Record<string, number>;
   /** seconds from undoing the fault until every store and task converged */
   converge_s: { p50: number; p99: number; max: number };
   /** seconds from the fault until then (includes how long it lasted) */
@@ -172,6 +174,12 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       regressions: sampler.regressions,
       failed_tasks: failed,
       outside_touched: sampler.outsideTouched,
+      exits: Object.fromEntries(
+        [...new Set(stack.exits.map((n) => n.replace(/-\d+$/, "")))].map((s) => [
+          s,
+          stack.exits.filter((n) => n.replace(/-\d+$/, "") === s).length,
+        ]),
+      ),
       converge_s: quantiles(converge),
       fault_s: quantiles(disrupted),
       backoff_cap_s: BACKOFF_MS / 1000,

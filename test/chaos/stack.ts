@@ -43,6 +43,11 @@ export class ChaosStack {
   private ingestUrls = new Map<string, string>();
   private turn = 0;
   private planted = false;
+  private stopping = false;
+  /** processes that exited on their own (a service gives up on a consumer that keeps crashing) */
+  readonly exits: string[] = [];
+  /** names a fault killed on purpose: its recovery starts them again, not the supervisor */
+  readonly killed = new Set<string>();
 
   private constructor(settings: Settings, options: StackOptions, workload: Workload) {
     this.settings = settings;
@@ -115,6 +120,14 @@ export class ChaosStack {
       SINK_RETRY_MAX_BACKOFF: this.options.maxBackoff,
     };
     const p = await ServiceProcess.start(service, name, env);
+    // Like a supervisor (a Deployment): a service that exits on its own is started again.
+    p.child.on("exit", () => {
+      if (this.stopping || this.killed.delete(name) || this.processes.get(name) !== p) return;
+      this.exits.push(name);
+      setTimeout(() => {
+        if (!this.stopping) void this.startService(service, name).catch(() => undefined);
+      }, 1000);
+    });
     if (service === "ingest") {
       const url = p.lines("ingest listening")[0]?.url;
       if (typeof url === "string") this.ingestUrls.set(name, url);
@@ -193,6 +206,7 @@ export class ChaosStack {
   }
 
   async stop(): Promise<void> {
+    this.stopping = true;
     for (const p of this.processes.values()) await p.stop();
     for (const { store, proxy } of this.stores.values()) {
       await proxy?.close();
