@@ -60,8 +60,11 @@ function diff(desired: Desired, manifest: Manifest | null): Diff {
  * anew (they may be shared) and keys it drops (another file may still want them). Steady-state applies,
  * where only values change, question nothing and skip the lookup.
  */
-function questioned(d: Diff, manifest: Manifest | null): string[] {
-  return [...Object.keys(d.set).filter((key) => manifest?.keys[key] === undefined), ...d.stale];
+function questioned(d: Diff, manifest: Manifest | null, repair: boolean): string[] {
+  // A repair rewrites keys its manifest holds, which another scope may have taken over since (a key
+  // that moved to another file): it asks about every one.
+  const set = Object.keys(d.set);
+  return [...(repair ? set : set.filter((key) => manifest?.keys[key] === undefined)), ...d.stale];
 }
 
 export interface PlanOptions {
@@ -92,7 +95,7 @@ export async function planAgainst(
   elapsedMs?: () => number,
 ): Promise<{ plan: ApplyPlan; claims: Record<string, Claim> }> {
   const d = diff(desired, manifest);
-  const keys = questioned(d, manifest);
+  const keys = questioned(d, manifest, desired.keySet?.sync_mode === "repair");
   const claims = keys.length === 0 ? {} : await sink.claims(desired.scope, keys);
   const plan = finish(desired, manifest, d, { claims, ...(elapsedMs ? { elapsedMs: elapsedMs() } : {}) });
   return { plan, claims };
@@ -109,12 +112,27 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
   const claims = options.claims ?? {};
   const { set, unchanged, stale, keys } = d;
   const old = manifest?.keys ?? {};
-  const contested = Object.keys(claims).filter((key) => Object.hasOwn(keys, key));
+  // A key another scope claims with a newer version stays as that scope wrote it: a repair of an
+  // older state (or a late record) never takes a key back from the file it moved to. Otherwise, and
+  // when either has no version, this apply wins (the topic's order).
+  const newer = (key: string) => {
+    const theirs = claims[key]?.manifest.version;
+    return desired.version !== undefined && theirs !== undefined && theirs > desired.version;
+  };
+  const yielded = Object.keys(claims).filter((key) => Object.hasOwn(keys, key) && newer(key));
+  for (const key of yielded) delete set[key];
+  const contested = Object.keys(claims).filter((key) => Object.hasOwn(keys, key) && !newer(key));
   const kept = stale.filter((key) => !Object.hasOwn(claims, key));
   const destination = desired.scope.destination;
-  const warnings = contested.map(
-    (key) => `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}; this commit wins`,
-  );
+  const warnings = [
+    ...contested.map(
+      (key) => `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}; this commit wins`,
+    ),
+    ...yielded.map(
+      (key) =>
+        `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}, whose newer version keeps it`,
+    ),
+  ];
   return {
     scope: desired.scope,
     set,

@@ -97,6 +97,42 @@ describe("planApply", () => {
     expect(plan.manifest.report).toMatchObject({ pruned: 0, warnings: plan.warnings });
   });
 
+  it("a repair asks about every key, and leaves one a newer scope took over as that scope wrote it", async () => {
+    // b moved to other.yaml (version 300) after this scope's state (version 200) was read for a repair.
+    const other = { scope: "redis|d|acme/c:other.yaml", manifest: { ...manifest({ b: "z" }), version: 300 } };
+    const asked: string[][] = [];
+    const sink = {
+      claims: async (_scope: unknown, keys: string[]) => {
+        asked.push(keys);
+        return Object.fromEntries(keys.filter((k) => k === "b").map((k) => [k, other]));
+      },
+    };
+    const stale = { ...old, version: 200 };
+    const { plan } = await planAgainst(
+      sink,
+      {
+        scope,
+        taskId: "r",
+        commit: "c1",
+        version: 200,
+        keySet: keySet({ a: 1, b: "x", gone: true, "keep.me": 1 }, { sync_mode: "repair" }),
+      },
+      stale,
+    );
+    expect(asked).toEqual([["a", "b", "gone", "keep.me"]]);
+    expect(Object.keys(plan.set).sort()).toEqual(["a", "gone", "keep.me"]);
+    expect(plan.contested).toEqual([]);
+    expect(plan.warnings).toEqual([`conflict: b at d is also claimed by ${other.scope}, whose newer version keeps it`]);
+    // An equal or unknown version: this apply wins, as before.
+    const same = await planAgainst(
+      sink,
+      { scope, taskId: "r", commit: "c1", version: 300, keySet: keySet({ a: 1, b: "x" }, { sync_mode: "repair" }) },
+      stale,
+    );
+    expect(same.plan.contested).toEqual(["b"]);
+    expect(same.plan.set).toHaveProperty("b", "x");
+  });
+
   it("asks nothing when the apply only changes values", async () => {
     let asked = 0;
     const sink = {
