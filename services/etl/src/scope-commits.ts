@@ -1,23 +1,17 @@
 import {
   DecodeError,
   headerText,
+  headerVersion,
   jsonCodec,
   KeySet,
   type Logger,
   type Materialized,
   materialize,
   type RecordCodec,
-  VERSION_HEADER,
 } from "@varstream/shared";
 import type { Kafka } from "kafkajs";
 
 const COMMIT_ONLY = KeySet.pick({ commit: true, version: true });
-
-/** A `version` header's number, if it holds one. */
-function headerVersion(text: string | undefined): number | undefined {
-  const n = Number(text);
-  return text !== undefined && Number.isSafeInteger(n) && n >= 0 ? n : undefined;
-}
 
 /**
  * The last produced commit and version of every scope, from the compacted `keysets` topic (read at
@@ -46,7 +40,7 @@ export class ScopeCommits {
         const key = message.key.toString();
         if (message.value === null) {
           const commit = headerText(message.headers, "commit");
-          if (commit) this.set(key, commit, headerVersion(headerText(message.headers, VERSION_HEADER)));
+          if (commit) this.set(key, commit, headerVersion(message.headers));
           return;
         }
         try {

@@ -1,4 +1,4 @@
-import { headerText, MAX_RECORD_BYTES, type RecordCodec, type Topics, VERSION_HEADER } from "@varstream/shared";
+import { headerText, headerVersion, MAX_RECORD_BYTES, type RecordCodec, type Topics } from "@varstream/shared";
 import type { Message, Producer, TopicMessages } from "kafkajs";
 import type { ScopeCommits } from "./scope-commits.ts";
 
@@ -80,9 +80,7 @@ export class TransactionalWriter {
         if (t.topic !== this.topics.keysets) continue;
         for (const m of t.messages) {
           const commit = headerText(m.headers, "commit");
-          const version = Number(headerText(m.headers, VERSION_HEADER));
-          if (m.key && commit)
-            this.scopes.set(m.key.toString(), commit, Number.isSafeInteger(version) ? version : undefined);
+          if (m.key && commit) this.scopes.set(m.key.toString(), commit, headerVersion(m.headers));
         }
       }
     });

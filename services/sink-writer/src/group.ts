@@ -6,6 +6,7 @@ import {
   dlqMessage,
   encode,
   headerText,
+  headerVersion,
   KeySet,
   type Logger,
   metrics,
@@ -20,7 +21,6 @@ import {
   sinkReport,
   statusKey,
   type Topics,
-  VERSION_HEADER,
   watchConsumerCrash,
 } from "@varstream/shared";
 import {
@@ -35,11 +35,8 @@ import type { Consumer, Kafka, KafkaMessage, Message, Producer } from "kafkajs";
 
 const CHUNK = 500;
 
-/** A tombstone's version, from its header (a number, or nothing). */
-function versionOf(header: string | undefined): { version?: number } {
-  const version = Number(header);
-  return header !== undefined && Number.isSafeInteger(version) && version >= 0 ? { version } : {};
-}
+/** A tombstone's version, as a field of its Desired (absent when the header holds none). */
+const versionOf = (version: number | undefined): { version?: number } => (version === undefined ? {} : { version });
 
 /** A failure the store's return cures (SINK_UNAVAILABLE), as the error catalogue says. */
 const isRetryable = (code: PipelineErrorCode | undefined) => code !== undefined && PIPELINE_ERRORS[code].retry;
@@ -164,7 +161,7 @@ export class SinkGroup {
         commit: headerText(message.headers, "commit") ?? "",
         keySet: null,
         position,
-        ...versionOf(headerText(message.headers, VERSION_HEADER)),
+        ...versionOf(headerVersion(message.headers)),
       };
     }
     const keySet = await this.options.codec.decode(KeySet, message.value, message.headers);

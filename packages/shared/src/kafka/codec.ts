@@ -1,5 +1,6 @@
 import type { IHeaders, Message, TopicMessages } from "kafkajs";
 import type { z } from "zod";
+import { VERSION_HEADER } from "../contracts/keyset.ts";
 import { PipelineError, type PipelineErrorCode } from "../errors/pipeline.ts";
 
 /** The content type of a plain JSON value. */
@@ -39,6 +40,12 @@ export function headerText(headers: IHeaders | undefined, name: string): string 
   if (value === undefined) return undefined;
   const first = Array.isArray(value) ? value[0] : value;
   return first === undefined ? undefined : first.toString();
+}
+
+/** A `keysets` record's `version` header (KeySet.version of a tombstone): a whole number, or undefined. */
+export function headerVersion(headers: IHeaders | undefined): number | undefined {
+  const text = headerText(headers, VERSION_HEADER);
+  return text !== undefined && /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
 }
 
 /** A framed value's schema id, or undefined for a plain one; a value claiming a frame it lacks is refused. */

@@ -1,7 +1,7 @@
 import type { Kafka } from "kafkajs";
-import { KeySet, parseScopeKey, VERSION_HEADER } from "../contracts/keyset.ts";
+import { KeySet, parseScopeKey } from "../contracts/keyset.ts";
 import type { Logger } from "../log.ts";
-import { DecodeError, jsonCodec, type RecordCodec } from "./codec.ts";
+import { DecodeError, headerVersion, jsonCodec, type RecordCodec } from "./codec.ts";
 import { materialize } from "./materialize.ts";
 
 /**
@@ -42,9 +42,7 @@ export async function readDesiredState(
       const key = message.key.toString();
       if (options.datasource !== undefined && parseScopeKey(key).datasource !== options.datasource) return;
       if (message.value === null) {
-        const header = message.headers?.[VERSION_HEADER]?.toString();
-        const version = header === undefined || !/^\d+$/.test(header) ? undefined : Number(header);
-        keep(key, null, version);
+        keep(key, null, headerVersion(message.headers));
         return;
       }
       try {
