@@ -3,6 +3,7 @@ import registryLib from "@kafkajs/confluent-schema-registry";
 import type { IHeaders, Message, TopicMessages } from "kafkajs";
 import type { z } from "zod";
 import type { Logger } from "../log.ts";
+import { backoffMs, delay } from "../retry.ts";
 import {
   CONTENT_TYPE,
   checkContract,
@@ -52,6 +53,31 @@ export class SchemaRegistryError extends Error {
   override name = "SchemaRegistryError";
 }
 
+export interface RegistryCodecOptions {
+  /** every registry call gives up after this long (10 s): an answer that never comes is tried again */
+  requestTimeoutMs?: number;
+  /** how many times a start tries one subject while the registry fails transiently (5) */
+  registerAttempts?: number;
+}
+
+/**
+ * The library's HTTP client (mappersmith) waits for an answer without limit unless a request says
+ * otherwise; one lost answer hung a service's start for good (twice in a few hundred CI starts).
+ */
+const requestTimeout = (ms: number) => () => ({
+  prepareRequest: (next: () => Promise<{ enhance(extras: { timeout: number }): unknown }>) =>
+    next().then((request) => request.enhance({ timeout: ms })),
+});
+
+/** A registry call that failed in a way a later try can cure (no answer, a 5xx, throttled). */
+class RegistryUnavailable extends Error {
+  override readonly cause: unknown;
+  constructor(cause: unknown) {
+    super((cause as Error)?.message ?? String(cause));
+    this.cause = cause;
+  }
+}
+
 /** Levels at least as strict as BACKWARD: a consumer on the new contract reads what the old one wrote. */
 const BACKWARD_OR_STRICTER = new Set(["BACKWARD", "BACKWARD_TRANSITIVE", "FULL", "FULL_TRANSITIVE"]);
 
@@ -61,8 +87,13 @@ function statusOf(err: unknown): number | undefined {
     : undefined;
 }
 
+const NO_ANSWER = /status 400: .*(\bE[A-Z]{3,}\b|socket hang up|Timeout \(\d+ms\))/;
+
 /** A registry failure that a later try can cure: no answer, a 5xx, throttling or a refused login. */
 function isTransient(err: unknown, status: number | undefined): boolean {
+  // The library reports a request that got no answer (refused, reset, timed out) as an HTTP 400
+  // carrying the socket's error; a 400 the registry sent carries the registry's own message.
+  if (status === 400 && NO_ANSWER.test((err as Error | undefined)?.message ?? "")) return true;
   if (status !== undefined && !Number.isNaN(status))
     return status >= 500 || status === 401 || status === 403 || status === 429;
   const code = (err as { code?: unknown }).code;
@@ -82,12 +113,22 @@ export class RegistryCodec implements RecordCodec {
   /** topic → id of the schema this process writes there */
   private readonly ids = new Map<string, number>();
 
-  constructor(settings: SchemaRegistrySettings) {
+  private readonly timeoutMs: number;
+  private readonly attempts: number;
+
+  constructor(settings: SchemaRegistrySettings, options: RegistryCodecOptions = {}) {
     this.settings = settings;
+    this.timeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.attempts = options.registerAttempts ?? 5;
     const auth =
       settings.username && settings.password ? { username: settings.username, password: this.password() } : undefined;
     this.registry = new SchemaRegistry(
-      { host: settings.url, clientId: "varstream", ...(auth ? { auth } : {}) },
+      {
+        host: settings.url,
+        clientId: "varstream",
+        middlewares: [requestTimeout(this.timeoutMs) as never],
+        ...(auth ? { auth } : {}),
+      },
       // zod's JSON Schema uses only standard keywords; formats it may name are not checked.
       { [SchemaType.JSON]: { strict: false, validateFormats: false } },
     );
@@ -113,7 +154,7 @@ export class RegistryCodec implements RecordCodec {
       method,
       headers,
       ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      signal: AbortSignal.timeout(10_000),
+      signal: AbortSignal.timeout(this.timeoutMs),
     });
     const text = await res.text();
     let parsed: unknown = text;
@@ -133,9 +174,11 @@ export class RegistryCodec implements RecordCodec {
     const got = await this.request("GET", path);
     if (got.status === 404) {
       const put = await this.request("PUT", path, { compatibility: "BACKWARD" });
+      if (isTransient(undefined, put.status)) throw new RegistryUnavailable(new Error(`HTTP ${put.status}`));
       if (put.status >= 300) throw new SchemaRegistryError(`cannot set ${subject}'s compatibility: HTTP ${put.status}`);
       return "BACKWARD";
     }
+    if (isTransient(undefined, got.status)) throw new RegistryUnavailable(new Error(`HTTP ${got.status}`));
     if (got.status >= 300) throw new SchemaRegistryError(`cannot read ${subject}'s compatibility: HTTP ${got.status}`);
     const level = String((got.body as { compatibilityLevel?: unknown }).compatibilityLevel ?? "").toUpperCase();
     if (!BACKWARD_OR_STRICTER.has(level)) {
@@ -148,13 +191,30 @@ export class RegistryCodec implements RecordCodec {
 
   /** Registers `name`'s generated schema under `<topic>-value` (a no-op when it is already the latest). */
   async register(topic: string, name: ContractName, schema = contractJsonSchema(name)): Promise<number> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.registerOnce(topic, name, schema);
+      } catch (err) {
+        const cause = err instanceof RegistryUnavailable ? err.cause : undefined;
+        if (cause === undefined) throw err;
+        if (attempt >= this.attempts) {
+          throw new SchemaRegistryError(
+            `schema registry ${this.settings.url} is not reachable (${attempt} attempts at ${valueSubject(topic)}): ${(cause as Error).message}`,
+          );
+        }
+        await delay(backoffMs(attempt, 200, 2_000));
+      }
+    }
+  }
+
+  private async registerOnce(topic: string, name: ContractName, schema: Record<string, unknown>): Promise<number> {
     const subject = valueSubject(topic);
     let level: string;
     try {
       level = await this.compatibility(subject);
     } catch (err) {
       if (err instanceof SchemaRegistryError) throw err;
-      throw new SchemaRegistryError(`schema registry ${this.settings.url} is not reachable: ${(err as Error).message}`);
+      throw new RegistryUnavailable(err);
     }
     try {
       const { id } = await this.registry.register(
@@ -170,6 +230,7 @@ export class RegistryCodec implements RecordCodec {
           `the ${name} contract is not ${level}-compatible with the latest schema of ${subject}: ${(err as Error).message}`,
         );
       }
+      if (isTransient(err, status)) throw new RegistryUnavailable(err);
       throw new SchemaRegistryError(`registering ${subject} failed: ${(err as Error).message}`);
     }
   }
