@@ -131,6 +131,7 @@ export async function runE2eBench(n: number, rate: number, repos = 32) {
             datasource: "redis",
             repositories: ["bench/*"],
             file_patterns: ["config/*.yaml"],
+            prune: true,
             destination_template: `${dest}:{repo}:{file_stem}`,
           },
         ],

@@ -82,6 +82,7 @@ export class ChaosStack {
             platform: "github",
             datasource: [...options.sinks],
             file_patterns: ["*.yaml"],
+            prune: true,
             destination_template: "{repo}",
             // The scheduled resyncs run beside the pushes: a repair or a catch-up read before a push
             // must never roll it back.

@@ -29,7 +29,15 @@ describe("kill -9 of the sink-writer between the data write and the offset commi
       bundle: {
         platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
         datasources: SINKS.map((kind) => ({ [kind]: stores.get(kind)!.config })),
-        rules: [{ platform: "github", datasource: [...SINKS], file_name: "app.yaml", destination_template: dest }],
+        rules: [
+          {
+            platform: "github",
+            prune: true,
+            datasource: [...SINKS],
+            file_name: "app.yaml",
+            destination_template: dest,
+          },
+        ],
       },
     };
     bundlePath = join(await mkdtemp(join(tmpdir(), "varstream-crash-")), "bundle.json");

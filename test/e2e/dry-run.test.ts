@@ -53,8 +53,14 @@ describe("dry-run: the exact diff, written nowhere", () => {
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
           schema_registry: { platform: "github", repo: "platform/schemas" },
           rules: [
-            { platform: "github", datasource: "redis", file_name: "app.yaml", destination_template: dest },
-            { platform: "github", datasource: "redis", file_name: "other.yaml", destination_template: dest },
+            { platform: "github", prune: true, datasource: "redis", file_name: "app.yaml", destination_template: dest },
+            {
+              platform: "github",
+              prune: true,
+              datasource: "redis",
+              file_name: "other.yaml",
+              destination_template: dest,
+            },
           ],
         },
       },

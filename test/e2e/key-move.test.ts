@@ -25,6 +25,7 @@ describe("a key moving between two files of one destination in one commit", () =
           rules: [
             {
               platform: "github",
+              prune: true,
               datasource: [...SINK_KINDS],
               file_patterns: ["*.yaml"],
               destination_template: dest,

@@ -40,6 +40,7 @@ describe.each(PLATFORMS)("$name webhooks through the real pipeline to the file s
           rules: [
             {
               platform: platform.name,
+              prune: true,
               datasource: "file",
               repositories: ["acme/*"],
               file_patterns: ["config/*.yaml"],

@@ -47,6 +47,7 @@ describe("a sink outage", () => {
           rules: [
             {
               platform: "github",
+              prune: true,
               datasource: ["file", "redis-own"],
               file_name: "app.yaml",
               destination_template: dest,
@@ -126,7 +127,9 @@ describe("an outage of every sink's server", () => {
         bundle: {
           platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
           datasources: kinds.map((kind) => ({ [kind]: stores.get(kind)!.store.config })),
-          rules: [{ platform: "github", datasource: kinds, file_name: "app.yaml", destination_template: dest }],
+          rules: [
+            { platform: "github", prune: true, datasource: kinds, file_name: "app.yaml", destination_template: dest },
+          ],
         },
       },
       settings: { sinkMaxRetries: 1 },

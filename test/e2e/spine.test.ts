@@ -96,6 +96,7 @@ describe("the spine: webhook → Kafka → ETL → Kafka → sinks → task stat
           rules: [
             {
               platform: "github",
+              prune: true,
               datasource: "file",
               repositories: ["acme/*"],
               file_name: "app.yaml",
@@ -103,6 +104,7 @@ describe("the spine: webhook → Kafka → ETL → Kafka → sinks → task stat
             },
             {
               platform: "github",
+              prune: true,
               datasource: "redis",
               repositories: ["acme/**"],
               file_name: "app.yaml",

@@ -76,7 +76,10 @@ export const Rule = z
       "where the key set is written in each sink; placeholders {tenant} {env} {repo} {file_stem}",
     ),
     tenant: doc(z.string().default("default"), "the {tenant} of destination_template"),
-    prune: doc(z.boolean().default(true), "delete keys varstream wrote before that the file no longer has"),
+    prune: doc(
+      z.boolean().default(false),
+      "delete keys varstream wrote before that the file no longer has (off by default, as in varTrack)",
+    ),
     protection: globs("keys never pruned (globs over flattened keys)", [], ["local.*"]),
     sync_mode: doc(
       RuleSyncMode.optional(),

@@ -17,6 +17,7 @@ export function fileSinkBundle(
           platform: "github",
           datasource: "file",
           file_name: "app.json",
+          prune: true,
           ...(options.destinationTemplate ? { destination_template: options.destinationTemplate } : {}),
         },
       ],

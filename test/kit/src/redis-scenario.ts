@@ -30,7 +30,7 @@ export class RedisScenario {
         bundle: {
           platforms: [{ github: { endpoint: repo.endpoint, insecure_skip_signature: true } }],
           datasources: [{ redis: { port: TEST_REDIS_PORT } }],
-          rules: [{ platform: "github", datasource: "redis", ...rule(dest) }],
+          rules: [{ platform: "github", datasource: "redis", prune: true, ...rule(dest) }],
         },
       },
     });
