@@ -2,14 +2,16 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { loadCue } from "@varstream/cue";
 import { PLATFORMS, Platform } from "@varstream/platforms";
-import { doc, SecretManagers } from "@varstream/shared";
+import { doc, type Logger, SecretManagers } from "@varstream/shared";
 import { type DatasourceEntry, SINKS, type SinkKind } from "@varstream/sinks";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ControlPlane } from "./control-plane.ts";
 import { PlatformConfig } from "./platform.ts";
 import { Rule } from "./rule.ts";
+import { type BundleNotice, DialectError, translateBundle, type UnsupportedDatasource } from "./vartrack/dialect.ts";
 
+export type { BundleNotice, UnsupportedDatasource };
 export { PlatformConfig, Rule };
 
 /**
@@ -84,6 +86,10 @@ export interface Bundle {
   schemaRegistry?: SchemaRegistryConfig;
   secretManagers?: SecretManagers;
   controlPlane: ControlPlane;
+  /** what the bundle says that varstream does not act on, maps, or leaves inactive; logged at start */
+  notices: BundleNotice[];
+  /** datasources of kinds varstream has no sink for yet; the rules writing only them are inactive */
+  unsupported: UnsupportedDatasource[];
 }
 
 export class BundleError extends Error {
@@ -114,18 +120,37 @@ function parseStrict<T extends z.ZodType>(schema: T, value: unknown, at: (string
 /** Validates a decoded bundle document (`{bundle: {…}}` or the bare inner object) into a {@link Bundle}. */
 export function decodeBundle(doc: unknown): Bundle {
   const inner = doc !== null && typeof doc === "object" && "bundle" in doc ? (doc as { bundle: unknown }).bundle : doc;
-  const raw = parseStrict(RawBundle, inner, []);
+  let translated: ReturnType<typeof translateBundle>;
+  try {
+    translated = translateBundle(inner);
+  } catch (err) {
+    if (err instanceof DialectError) throw new BundleError(err.path, err.reason);
+    throw err;
+  }
+  const { notices, unsupported, dryRunRules } = translated;
+  const raw = parseStrict(RawBundle, translated.bundle, []);
   const platforms = new Map<string, PlatformEntry>();
   raw.platforms.forEach((entry, i) => {
     const kind = Platform.parse(Object.keys(entry)[0]);
     const config = parseStrict(PlatformConfig, entry[kind], ["platforms", i, kind]);
     const name = config.tag ? `${kind}-${config.tag}` : kind;
-    if (platforms.has(name)) throw new BundleError(issuePath(["platforms", i]), `duplicate platform name ${name}`);
+    if (platforms.has(name)) {
+      // As varTrack does, rules and webhooks naming it take the first entry of the name.
+      notices.push({
+        path: issuePath(["platforms", i]),
+        kind: "inactive",
+        message: `a second platform named ${name}: the first one is used (give each a tag)`,
+      });
+      return;
+    }
     if (config.secret === undefined && !config.insecure_skip_signature) {
-      throw new BundleError(
-        issuePath(["platforms", i, kind]),
-        `platform ${name} has no secret: webhooks could not be verified (set secret, or insecure_skip_signature: true for a local test)`,
-      );
+      // Loaded, and every webhook of it refused: nothing unsigned gets in (varTrack bundles often
+      // leave the secret to the gateway in front).
+      notices.push({
+        path: issuePath(["platforms", i, kind]),
+        kind: "inactive",
+        message: `platform ${name} has no secret: its webhooks are refused (set secret, or insecure_skip_signature: true for a local test)`,
+      });
     }
     if (config.secret !== undefined && config.insecure_skip_signature) {
       throw new BundleError(
@@ -145,17 +170,39 @@ export function decodeBundle(doc: unknown): Bundle {
     }
     datasources.set(name, { name, kind, config } as DatasourceEntry);
   });
+  const rules: Rule[] = [];
   raw.rules.forEach((rule, i) => {
     if (!platforms.has(rule.platform)) {
       throw new BundleError(issuePath(["rules", i, "platform"]), `no platform named ${rule.platform}`);
     }
-    const missing = rule.datasource.find((name) => !datasources.has(name));
-    if (missing !== undefined) {
-      throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${missing}`);
+    const written: string[] = [];
+    for (const name of rule.datasource) {
+      const found = resolveDatasource(name, datasources);
+      if (found) {
+        written.push(found);
+        continue;
+      }
+      const absent = unsupported.find((u) => u.name === name || u.tag === name);
+      if (!absent) throw new BundleError(issuePath(["rules", i, "datasource"]), `no datasource named ${name}`);
+      notices.push({
+        path: issuePath(["rules", i, "datasource"]),
+        kind: "inactive",
+        message: `${absent.name} (${absent.kind}) is not supported yet: nothing is written to it`,
+      });
     }
-    if (!rule.file_name && rule.file_patterns.length === 0 && Object.keys(rule.file_path_map).length === 0) {
-      throw new BundleError(issuePath(["rules", i]), "a rule needs file_name, file_patterns or file_path_map");
+    // A rule without a file selector syncs every changed file, as in varTrack.
+    const everyFile =
+      !rule.file_name && rule.file_patterns.length === 0 && Object.keys(rule.file_path_map).length === 0;
+    if (dryRunRules.has(i)) {
+      notices.push({
+        path: issuePath(["rules", i, "dry_run"]),
+        kind: "inactive",
+        message: "dry_run: the rule writes nothing (POST /v1/dry-run shows what it would)",
+      });
+      return;
     }
+    if (written.length === 0) return;
+    rules.push({ ...rule, datasource: written, ...(everyFile ? { file_patterns: ["**"] } : {}) });
   });
   let schemaRegistry: SchemaRegistryConfig | undefined;
   if (raw.schema_registry) {
@@ -169,11 +216,23 @@ export function decodeBundle(doc: unknown): Bundle {
   return {
     platforms,
     datasources,
-    rules: raw.rules,
+    rules,
     ...(schemaRegistry ? { schemaRegistry } : {}),
     ...(raw.secret_managers ? { secretManagers: raw.secret_managers } : {}),
     controlPlane: raw.control_plane ?? { tokens: [], open_metrics: false },
+    notices,
+    unsupported,
   };
+}
+
+/** A datasource by its name (`<kind>` or `<kind>-<tag>`) or, as varTrack allows, its bare tag when one entry has it. */
+export function resolveDatasource(name: string, datasources: Map<string, DatasourceEntry>): string | undefined {
+  if (datasources.has(name)) return name;
+  // varTrack's linux_server is varstream's ssh sink.
+  const ssh = name.replace(/^linux_server(?=-|$)/, "ssh");
+  if (datasources.has(ssh)) return ssh;
+  const tagged = [...datasources.values()].filter((d) => (d.config as { tag?: string }).tag === name);
+  return tagged.length === 1 ? tagged[0]!.name : undefined;
 }
 
 /**
@@ -207,4 +266,17 @@ export async function loadBundle(path: string): Promise<Bundle> {
     throw new BundleError(path, `cannot parse: ${(err as Error).message}`);
   }
   return decodeBundle(doc);
+}
+
+/** Logs, once at a service's start, what the bundle says that varstream does not act on, maps or leaves inactive. */
+export function reportNotices(bundle: Bundle, logger: Logger): void {
+  if (bundle.notices.length === 0) return;
+  const by = (kind: BundleNotice["kind"]) =>
+    bundle.notices.filter((n) => n.kind === kind).map((n) => `${n.path}: ${n.message}`);
+  const unused = by("unused");
+  const mapped = by("mapped");
+  const inactive = [...by("unsupported"), ...by("inactive")];
+  if (unused.length > 0) logger.warn({ fields: unused }, "bundle fields accepted, not used");
+  if (mapped.length > 0) logger.info({ fields: mapped }, "bundle fields mapped from varTrack's dialect");
+  if (inactive.length > 0) logger.warn({ entries: inactive }, "bundle entries not supported yet or inactive");
 }

@@ -14,7 +14,7 @@ describe("bundle", () => {
     expect(bundle.rules[0]).toMatchObject({
       repositories: ["**"],
       destination_template: "{env}/{file_stem}",
-      prune: true,
+      prune: false,
     });
   });
 
@@ -36,7 +36,7 @@ describe("bundle", () => {
       "bundle.datasources[2]",
       /duplicate datasource name redis-cache/,
     ],
-    [{ ...base, datasources: [{ mongo: {} }] }, "bundle.datasources[0]", /one kind of file, redis/],
+    [{ ...base, datasources: [{ cassandra: {} }] }, "bundle.datasources[0]", /one kind of file, redis/],
     [
       { ...base, rules: [{ ...base.rules[0], sync_mode: "SYNC_MODE_NOPE" }] },
       "bundle.rules[0].sync_mode",

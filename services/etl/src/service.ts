@@ -1,4 +1,4 @@
-import type { Bundle } from "@varstream/bundle";
+import { type Bundle, reportNotices } from "@varstream/bundle";
 import { type CueEvaluator, loadCue } from "@varstream/cue";
 import { createGitReaders } from "@varstream/pipeline";
 import {
@@ -57,6 +57,7 @@ const CHUNK = 200;
 export async function startEtl(options: EtlOptions): Promise<EtlService> {
   const { bundle } = options;
   const logger = options.logger ?? createLogger("etl", options.settings.logLevel);
+  reportNotices(options.bundle, logger);
   const secrets = new Secrets(bundle.secretManagers ? { managers: bundle.secretManagers } : {});
   const { kafka, settings } = await openKafka(options.settings, logger, { secrets });
   const topics = topicNames(settings.topicPrefix);

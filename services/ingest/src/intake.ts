@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import type { Bundle, PlatformEntry } from "@varstream/bundle";
+import { type Bundle, type PlatformEntry, resolveDatasource } from "@varstream/bundle";
 import { cloneUrlOfRepository } from "@varstream/pipeline";
 import { detectPlatform, eventHeaders, type Normalization, PLATFORMS, PlatformError } from "@varstream/platforms";
 import {
@@ -205,7 +205,10 @@ export class WebhookIntake {
     };
   }
 
-  async handle(req: IntakeRequest): Promise<IntakeResult> {
+  async handle(request: IntakeRequest): Promise<IntakeResult> {
+    // A datasource is addressed by its name or, as varTrack allows, by its bare tag.
+    const named = resolveDatasource(request.datasource, this.deps.bundle.datasources);
+    const req = named && named !== request.datasource ? { ...request, datasource: named } : request;
     const { detected, normalized } = await this.verify(req);
     if (normalized.kind === "ignored") return { status: 200, body: { message: "ignored", reason: normalized.reason } };
     const deliveryId = detected.deliveryId ?? "";

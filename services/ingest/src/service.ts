@@ -1,4 +1,4 @@
-import type { Bundle } from "@varstream/bundle";
+import { type Bundle, reportNotices } from "@varstream/bundle";
 import {
   createLogger,
   ensureTopics,
@@ -41,6 +41,7 @@ export interface IngestOptions {
 export async function startIngest(options: IngestOptions): Promise<IngestService> {
   const { bundle } = options;
   const logger = options.logger ?? createLogger("ingest", options.settings.logLevel);
+  reportNotices(options.bundle, logger);
   for (const entry of bundle.platforms.values()) {
     if (!entry.config.insecure_skip_signature) continue;
     if (options.settings.appEnv === "production") {

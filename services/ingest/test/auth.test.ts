@@ -57,9 +57,14 @@ describe("control-plane tokens", () => {
 });
 
 describe("webhook platforms", () => {
-  it("the bundle refuses a platform without a secret unless insecure_skip_signature says so", () => {
-    expect(() => decodeBundle({ bundle: { platforms: [{ github: { endpoint: "https://github.com" } }] } })).toThrow(
-      /has no secret/,
+  it("a platform without a secret loads inactive, with a notice; a secret and insecure_skip_signature together are refused", () => {
+    const secretless = decodeBundle({ bundle: { platforms: [{ github: { endpoint: "https://github.com" } }] } });
+    expect(secretless.notices).toContainEqual(
+      expect.objectContaining({
+        path: "bundle.platforms[0].github",
+        kind: "inactive",
+        message: expect.stringMatching(/has no secret/),
+      }),
     );
     expect(() =>
       decodeBundle({

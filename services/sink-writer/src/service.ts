@@ -1,4 +1,4 @@
-import type { Bundle } from "@varstream/bundle";
+import { type Bundle, reportNotices } from "@varstream/bundle";
 import {
   createLogger,
   ensureTopics,
@@ -32,6 +32,7 @@ export interface SinkWriterService {
 export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkWriterService> {
   const { bundle } = options;
   const logger = options.logger ?? createLogger("sink-writer", options.settings.logLevel);
+  reportNotices(options.bundle, logger);
   const names = options.settings.sinks ?? [...bundle.datasources.keys()];
   const unknown = names.filter((n) => !bundle.datasources.has(n));
   if (unknown.length > 0) throw new Error(`SINKS names unknown datasources: ${unknown.join(", ")}`);

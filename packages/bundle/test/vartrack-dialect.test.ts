@@ -1,0 +1,143 @@
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { BundleError, decodeBundle, loadBundle } from "../src/index.ts";
+
+const FIXTURE = join(import.meta.dirname, "fixtures/vartrack/every-field.cue");
+
+describe("varTrack's bundle dialect", () => {
+  it("loads a bundle setting every field of varTrack's protos, with varTrack's meaning", async () => {
+    const bundle = await loadBundle(FIXTURE);
+    expect([...bundle.platforms.keys()]).toEqual(["github-corp", "gitea"]);
+    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web"]);
+    expect(bundle.datasources.get("redis-cache")?.config).toMatchObject({
+      host: "redis.example.com",
+      port: 6380,
+      db: 3,
+      layout: "string",
+      ttl_seconds: 3600,
+      tls: true,
+      tls_ca: { file: "/etc/ssl/redis-ca.pem" },
+    });
+    expect(bundle.datasources.get("zookeeper")?.config).toMatchObject({
+      connect: "zk1:2181,zk2:2181/apps",
+      root: "/vartrack/config",
+      encoding: "json",
+    });
+    expect(bundle.datasources.get("ssh-web")?.config).toMatchObject({
+      host: "web1.example.com",
+      port: 2222,
+      path: "/etc/app",
+      private_key: { file: "/etc/vartrack/id_ed25519" },
+      validate_command: "app --check {file}",
+      reload_command: "systemctl reload app && logger reloaded",
+    });
+    expect(bundle.secretManagers?.vault).toMatchObject({
+      address: "https://vault.example.com",
+      mount: "kv",
+      approle: { role_id: "role", secret_id: { env: "VAULT_SECRET_ID" }, mount: "approle" },
+    });
+    // Only the rules writing something supported, not dry-run, stay active.
+    expect(bundle.rules.map((r) => r.datasource)).toEqual([["redis-cache"], ["zookeeper"], ["ssh-web"]]);
+    const [first, second, third] = bundle.rules;
+    expect(first).toMatchObject({
+      sync_mode: "mirror",
+      prune: true,
+      protection: ["local.*"],
+      exclude_repositories: ["acme/legacy-config", "acme/frozen-*"],
+      labels: { team: "platform" },
+    });
+    expect(first?.root_key).toBeUndefined();
+    expect(second).toMatchObject({ sync_mode: "mirror", prune: true });
+    // A rule without a file selector syncs every changed file; the structured prune turns it on.
+    expect(third).toMatchObject({ file_patterns: ["**"], prune: true });
+
+    const paths = (kind: string) => bundle.notices.filter((n) => n.kind === kind).map((n) => n.path);
+    expect(paths("unused")).toEqual(
+      expect.arrayContaining([
+        "bundle.platforms[0].github.verify_ssl",
+        "bundle.platforms[1].gitea.delivery_header",
+        "bundle.datasources[0].redis.key_prefix",
+        "bundle.datasources[2].zookeeper.session_timeout",
+        "bundle.datasources[3].linux_server.file_mode",
+        "bundle.rules[0].prune.last",
+        "bundle.rules[0].secret_manager",
+        "bundle.schema_registry.secret_manager",
+        "bundle.auth",
+        "bundle.monitoring",
+        "bundle.celery_broker_datasource",
+        "bundle.max_webhook_body_bytes",
+      ]),
+    );
+    expect(paths("unsupported")).toEqual(
+      expect.arrayContaining([
+        "bundle.datasources[1].redis.mode",
+        "bundle.datasources[4]",
+        "bundle.datasources[5]",
+        "bundle.datasources[6]",
+        "bundle.datasources[7]",
+        "bundle.datasources[8]",
+      ]),
+    );
+    expect(paths("inactive")).toEqual(
+      expect.arrayContaining(["bundle.rules[3].datasource", "bundle.rules[4].datasource", "bundle.rules[5].dry_run"]),
+    );
+    expect(bundle.unsupported.map((u) => u.name)).toEqual([
+      "redis-ha",
+      "mongo-primary",
+      "s3",
+      "configmap",
+      "helm",
+      "vercel",
+    ]);
+  });
+
+  const base = {
+    platforms: [{ github: { endpoint: "https://github.com", secret: "s" } }],
+    datasources: [{ redis: { tag: "cache", hosts: ["127.0.0.1:6379"] } }],
+    rules: [{ platform: "github", datasource: "cache", file_name: "app.yaml" }],
+  };
+  const withRedis = (extra: object) => ({
+    ...base,
+    datasources: [{ redis: { ...base.datasources[0]!.redis, ...extra } }],
+  });
+
+  it.each([
+    [withRedis({ mode: "MESH" }), "bundle.datasources[0].redis.mode", /one of DEPLOYMENT_MODE_UNSPECIFIED/],
+    [withRedis({ database: 16 }), "bundle.datasources[0].redis.database", /0\.\.15/],
+    [withRedis({ ttl: "an hour" }), "bundle.datasources[0].redis.ttl", /duration/],
+    [withRedis({ hosts: ["a:1", "b:2"] }), "bundle.datasources[0].redis.hosts", /STANDALONE redis has one host/],
+    [withRedis({ hots: ["a:1"] }), "bundle.datasources[0].redis", /hots/],
+    [
+      { ...base, platforms: [{ github: { ...base.platforms[0]!.github, protocol: "ftp" } }] },
+      "bundle.platforms[0].github.protocol",
+      /one of ssh, http, https/,
+    ],
+    [
+      { ...base, datasources: [...base.datasources, { mongo: { colection: "x" } }] },
+      "bundle.datasources[1].mongo.colection",
+      /not a field of MongoConfig/,
+    ],
+    [
+      { ...base, rules: [{ ...base.rules[0], prune: { enabled: true, keep: 1 } }] },
+      "bundle.rules[0].prune.keep",
+      /not a field of PruneConfig/,
+    ],
+  ])("refuses a value outside varTrack's protos with its path (%#)", (doc, path, reason) => {
+    try {
+      decodeBundle({ bundle: doc });
+      expect.unreachable();
+    } catch (err) {
+      expect(err).toBeInstanceOf(BundleError);
+      expect((err as BundleError).path).toBe(path);
+      expect((err as BundleError).reason).toMatch(reason);
+    }
+  });
+
+  it("addresses a datasource by its bare tag, and a tag of '' names the entry by its kind", () => {
+    const bundle = decodeBundle({
+      bundle: { ...base, datasources: [...base.datasources, { file: { tag: "", path: "/tmp/x" } }] },
+    });
+    expect(bundle.rules[0]?.datasource).toEqual(["redis-cache"]);
+    expect(bundle.datasources.has("file")).toBe(true);
+  });
+});
