@@ -130,9 +130,20 @@ describe("dry-run: the exact diff, written nowhere", () => {
     await writeFile(payload, JSON.stringify(githubPushPayload(app, c3)));
     process.env.VARSTREAM_URL = pipeline.url;
     const lines: string[] = [];
-    expect(await main(["dry-run", "redis", "--payload", payload], (l) => lines.push(l))).toBe(0);
+    // exit 1: a diff, for a CI gate
+    expect(await main(["dry-run", "redis", "--payload", payload], (l) => lines.push(l))).toBe(1);
     expect(lines.join("\n")).toContain("  ~ port: 80 → 9090");
     expect(lines.join("\n")).toContain("  = 3 unchanged");
+
+    // the content the store already holds: exit 0
+    const same = await app.commit({ "app.yaml": "port: 80\nname: web\nold: gone-soon\ndb:\n  password: first-pass\n" });
+    await writeFile(payload, JSON.stringify(githubPushPayload(app, same)));
+    const quiet: string[] = [];
+    expect(await main(["dry-run", "redis", "--payload", payload], (l) => quiet.push(l))).toBe(0);
+    expect(quiet.join("\n")).toContain("  = 4 unchanged");
+
+    // a dry run that cannot be made (no such datasource): exit 2, not a diff
+    expect(await main(["dry-run", "nope", "--payload", payload], () => {})).toBe(2);
   });
 
   it("answers bad input like the webhook does", async () => {

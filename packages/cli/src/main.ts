@@ -2,7 +2,7 @@ import { parseArgs } from "node:util";
 import { loadBundle } from "@varstream/bundle";
 import { PLATFORM_KINDS, PLATFORMS, Platform } from "@varstream/platforms";
 import { loadSettings } from "@varstream/shared";
-import { diffText, dryRun } from "./commands/dry-run.ts";
+import { diffText, dryRun, dryRunExit } from "./commands/dry-run.ts";
 import { findOrphans, orphanLines, pruneOrphans } from "./commands/orphans.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
 import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";
@@ -16,7 +16,7 @@ Usage: varstream <command> [options]   (--json for output a script reads)
 
 Commands:
   validate <file> [--schema s.cue]      parse a config file; with a schema, validate it with CUE (exit 1 on failure)
-  dry-run <datasource> --payload <file> show the diff a webhook would apply, writing nothing
+  dry-run <datasource> --payload <file> show the diff a webhook would apply, writing nothing (exit 1 on a diff)
   sync <datasource> [--env E]           resync a datasource from its desired state (repair mode)
   task get <id>                         a task's document
   task list [--datasource D] [--state S] [--limit N]
@@ -36,7 +36,9 @@ Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL
   "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform ${PLATFORM_KINDS.join("|")}] [--event push] [--json]
 Posts the payload to the dry-run endpoint and prints, per sink and scope, the keys that would be set
 (+ new, ~ old → new), pruned (-) and left unchanged. Sensitive values are masked. Writes nothing.
-VARSTREAM_WEBHOOK_SECRET signs the payload when the platform has a secret.`,
+VARSTREAM_WEBHOOK_SECRET signs the payload when the platform has a secret.
+Exit 0 when nothing would change, 1 when something would (a CI gate, as \`argocd app diff\`), 2 when a
+file fails validation (the push would fail) or the dry run cannot be made.`,
   sync: `varstream sync <datasource> [--env ENV] [--reason TEXT] [--watch] [--json]
 Re-emits the desired key sets of the datasource (optionally one env) in repair mode; every sink writes
 every key again and reports which ones had drifted. --watch follows the task until it ends.`,
@@ -118,7 +120,7 @@ export async function main(argv: string[], out: (line: string) => void = console
           ...(process.env.VARSTREAM_WEBHOOK_SECRET ? { secret: process.env.VARSTREAM_WEBHOOK_SECRET } : {}),
         });
         print(diffText(report), report);
-        return 0;
+        return dryRunExit(report);
       }
       case "sync": {
         const datasource = rest[0];
@@ -219,7 +221,8 @@ export async function main(argv: string[], out: (line: string) => void = console
       return 2;
     }
     out(values.json ? JSON.stringify({ error: (err as Error).message }) : `error: ${(err as Error).message}`);
-    return 1;
+    // dry-run's 1 means "a diff": a dry run that could not be made is 2, as for a usage error
+    return command === "dry-run" ? 2 : 1;
   }
 }
 

@@ -51,3 +51,10 @@ export function diffText(report: DryRunReport): string {
   }
   return lines.join("\n");
 }
+
+/** The command's exit code: 0 nothing would change, 1 something would, 2 a file fails validation. */
+export function dryRunExit(report: DryRunReport): 0 | 1 | 2 {
+  if (report.files.some((f) => f.validation.status === "failed")) return 2;
+  const scopes = Object.values(report.sinks ?? {}).flatMap((s) => s.scopes);
+  return scopes.some((s) => s.set.length > 0 || s.pruned.length > 0) ? 1 : 0;
+}
