@@ -7,12 +7,13 @@ import { type DatasourceEntry, SINKS, type SinkKind } from "@varstream/sinks";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ControlPlane } from "./control-plane.ts";
+import { BundleError } from "./error.ts";
 import { PlatformConfig } from "./platform.ts";
 import { Rule } from "./rule.ts";
-import { type BundleNotice, DialectError, translateBundle, type UnsupportedDatasource } from "./vartrack/dialect.ts";
+import { type BundleNotice, translateBundle, type UnsupportedDatasource } from "./vartrack/dialect.ts";
 
 export type { BundleNotice, UnsupportedDatasource };
-export { PlatformConfig, Rule };
+export { BundleError, PlatformConfig, Rule };
 
 /**
  * The configuration bundle: `bundle: {platforms, datasources, rules, …}`. Platforms and datasources
@@ -92,17 +93,6 @@ export interface Bundle {
   unsupported: UnsupportedDatasource[];
 }
 
-export class BundleError extends Error {
-  override name = "BundleError";
-  readonly path: string;
-  readonly reason: string;
-  constructor(path: string, reason: string) {
-    super(`bundle ${path}: ${reason}`);
-    this.path = path;
-    this.reason = reason;
-  }
-}
-
 function issuePath(path: readonly PropertyKey[]): string {
   return ["bundle", ...path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))].join(".").replaceAll(".[", "[");
 }
@@ -120,13 +110,7 @@ function parseStrict<T extends z.ZodType>(schema: T, value: unknown, at: (string
 /** Validates a decoded bundle document (`{bundle: {…}}` or the bare inner object) into a {@link Bundle}. */
 export function decodeBundle(doc: unknown): Bundle {
   const inner = doc !== null && typeof doc === "object" && "bundle" in doc ? (doc as { bundle: unknown }).bundle : doc;
-  let translated: ReturnType<typeof translateBundle>;
-  try {
-    translated = translateBundle(inner);
-  } catch (err) {
-    if (err instanceof DialectError) throw new BundleError(err.path, err.reason);
-    throw err;
-  }
+  const translated = translateBundle(inner);
   const { notices, unsupported, dryRunRules } = translated;
   const raw = parseStrict(RawBundle, translated.bundle, []);
   const platforms = new Map<string, PlatformEntry>();

@@ -1,4 +1,5 @@
 import { dirname } from "node:path/posix";
+import { BundleError } from "../error.ts";
 import {
   type Check,
   DATA_STRUCTURE,
@@ -35,17 +36,6 @@ export interface UnsupportedDatasource {
   path: string;
 }
 
-export class DialectError extends Error {
-  override name = "DialectError";
-  readonly path: string;
-  readonly reason: string;
-  constructor(path: string, reason: string) {
-    super(`bundle ${path}: ${reason}`);
-    this.path = path;
-    this.reason = reason;
-  }
-}
-
 type Obj = Record<string, unknown>;
 interface Ctx {
   /** the translated object being built */
@@ -56,6 +46,12 @@ interface Ctx {
 /** keep: varstream's field of that name means the same; unused: checked, taken out, listed; output: set by varTrack's server, never by a bundle */
 type Use = "keep" | "unused" | "output" | ((value: never, ctx: Ctx) => void);
 type Table = Record<string, readonly [Check, Use]>;
+
+/** The retry fields most of varTrack's connection messages carry; varstream retries by its own policy. */
+const RETRY_FIELDS: Table = {
+  max_retries: ["uint", "unused"],
+  retry_backoff: ["duration", "unused"],
+};
 
 const isObject = (v: unknown): v is Obj => typeof v === "object" && v !== null && !Array.isArray(v);
 
@@ -84,7 +80,7 @@ function translate(input: unknown, table: Table, path: string, notices: BundleNo
       continue;
     }
     const wrong = mismatch(check, value);
-    if (wrong) throw new DialectError(at, wrong);
+    if (wrong) throw new BundleError(at, wrong);
     const named = enumName(check, value) ?? value;
     if (use === "unused" || use === "output") {
       notices.push({ path: at, kind: "unused", message: UNUSED_WHY[use] ?? "accepted, not used" });
@@ -129,7 +125,7 @@ const PLATFORM: Table = {
 
 const hostPort = (address: string, defaultPort: number, at: string) => {
   const m = address.match(/^(?:redis:\/\/)?(\[[^\]]+\]|[^:/]+)(?::(\d+))?\/?$/);
-  if (!m) throw new DialectError(at, `${address} is not host:port`);
+  if (!m) throw new BundleError(at, `${address} is not host:port`);
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: m[2] ? Number(m[2]) : defaultPort };
 };
 
@@ -139,7 +135,7 @@ const REDIS: Table = {
   hosts: [
     "strings",
     (hosts: string[], { out, path }) => {
-      if (hosts.length === 0) throw new DialectError(path, "needs at least one host");
+      if (hosts.length === 0) throw new BundleError(path, "needs at least one host");
       const { host, port } = hostPort(hosts[0]!, 6379, `${path}[0]`);
       out.host = host;
       out.port = port;
@@ -150,7 +146,7 @@ const REDIS: Table = {
   database: [
     "uint",
     (db: number, { out, path }) => {
-      if (db > 15) throw new DialectError(path, "must be 0..15");
+      if (db > 15) throw new BundleError(path, "must be 0..15");
       out.db = db;
     },
   ],
@@ -190,8 +186,7 @@ const REDIS: Table = {
   tls_client_cert: ["string", "unused"],
   tls_client_key: ["string", "unused"],
   insecure_skip_verify: ["bool", "unused"],
-  max_retries: ["uint", "unused"],
-  retry_backoff: ["duration", "unused"],
+  ...RETRY_FIELDS,
   enable_pipeline: ["bool", "unused"],
   pipeline_batch_size: ["uint", "unused"],
 };
@@ -202,14 +197,14 @@ const ZOOKEEPER: Table = {
   hosts: [
     "strings",
     (hosts: string[], { out, path }) => {
-      if (hosts.length === 0) throw new DialectError(path, "needs at least one host");
+      if (hosts.length === 0) throw new BundleError(path, "needs at least one host");
       out.connect = hosts.join(",");
     },
   ],
   base_path: [
     "string",
     (base: string, { out, path }) => {
-      if (!/^\/([^/]+(\/[^/]+)*)?$/.test(base)) throw new DialectError(path, `${base} is not an absolute znode path`);
+      if (!/^\/([^/]+(\/[^/]+)*)?$/.test(base)) throw new BundleError(path, `${base} is not an absolute znode path`);
       out.root = base;
     },
   ],
@@ -218,8 +213,7 @@ const ZOOKEEPER: Table = {
   session_timeout: ["duration", "unused"],
   connection_timeout: ["duration", "unused"],
   update_strategy: [STRATEGY, "unused"],
-  max_retries: ["uint", "unused"],
-  retry_backoff: ["duration", "unused"],
+  ...RETRY_FIELDS,
   world_readable: ["bool", "unused"],
   acl_scheme: ["string", "unused"],
   acl_id: ["string", "unused"],
@@ -242,14 +236,14 @@ const LINUX_SERVER: Table = {
   ssh_key: [
     "message",
     (key: Obj, { out, path, note }) => {
-      if (key.private_key === undefined) throw new DialectError(`${path}.private_key`, "is required");
+      if (key.private_key === undefined) throw new BundleError(`${path}.private_key`, "is required");
       const wrong = mismatch("secret", key.private_key);
-      if (wrong) throw new DialectError(`${path}.private_key`, wrong);
+      if (wrong) throw new BundleError(`${path}.private_key`, wrong);
       out.private_key = key.private_key;
       for (const extra of Object.keys(key)) {
         if (extra === "private_key") continue;
         if (extra !== "passphrase" && extra !== "key_type")
-          throw new DialectError(`${path}.${extra}`, "is not a field of SSHKeyAuth");
+          throw new BundleError(`${path}.${extra}`, "is not a field of SSHKeyAuth");
         note("unused", `${extra}: accepted, not used`);
       }
     },
@@ -257,7 +251,7 @@ const LINUX_SERVER: Table = {
   file_paths: [
     "strings",
     (paths: string[], { out, path }) => {
-      if (paths.length === 0) throw new DialectError(path, "needs at least one path");
+      if (paths.length === 0) throw new BundleError(path, "needs at least one path");
       out["~file_paths"] = paths;
     },
   ],
@@ -283,8 +277,7 @@ const LINUX_SERVER: Table = {
   command_timeout: ["duration", "unused"],
   host_key_verification: [{ enum: ["strict", "accept-new", "off", ""] }, "unused"],
   known_hosts_file: ["string", "unused"],
-  max_retries: ["uint", "unused"],
-  retry_backoff: ["duration", "unused"],
+  ...RETRY_FIELDS,
   use_sudo: ["bool", "unused"],
   sudo_password: ["secret", "unused"],
   use_sftp: ["bool", "unused"],
@@ -445,12 +438,12 @@ const NOT_YET: Record<string, { message: string; fields: Shape; required: string
 function checkShape(config: Obj, kind: { message: string; fields: Shape; required: string[] }, at: string): void {
   for (const [key, value] of Object.entries(config)) {
     const check = kind.fields[key];
-    if (!check) throw new DialectError(`${at}.${key}`, `is not a field of ${kind.message}`);
+    if (!check) throw new BundleError(`${at}.${key}`, `is not a field of ${kind.message}`);
     const wrong = mismatch(check, value);
-    if (wrong) throw new DialectError(`${at}.${key}`, wrong);
+    if (wrong) throw new BundleError(`${at}.${key}`, wrong);
   }
   for (const key of kind.required) {
-    if (config[key] === undefined || config[key] === "") throw new DialectError(`${at}.${key}`, "is required");
+    if (config[key] === undefined || config[key] === "") throw new BundleError(`${at}.${key}`, "is required");
   }
 }
 
@@ -501,11 +494,11 @@ function translatePrune(value: unknown, out: Obj, at: string, notices: BundleNot
     out.prune = value;
     return;
   }
-  if (!isObject(value)) throw new DialectError(at, "must be true, false or {enabled, last, dry_run, protection}");
+  if (!isObject(value)) throw new BundleError(at, "must be true, false or {enabled, last, dry_run, protection}");
   for (const [key, v] of Object.entries(value)) {
-    if (!PRUNE_FIELDS.has(key)) throw new DialectError(`${at}.${key}`, "is not a field of PruneConfig");
+    if (!PRUNE_FIELDS.has(key)) throw new BundleError(`${at}.${key}`, "is not a field of PruneConfig");
     const wrong = mismatch(key === "protection" ? "strings" : "bool", v);
-    if (wrong) throw new DialectError(`${at}.${key}`, wrong);
+    if (wrong) throw new BundleError(`${at}.${key}`, wrong);
   }
   // The structured form turns pruning on unless it says enabled: false; a dry-run prune deletes nothing.
   const dry = value.dry_run === true;
@@ -526,10 +519,10 @@ function translatePrune(value: unknown, out: Obj, at: string, notices: BundleNot
 
 function translateOverrides(value: unknown, out: Obj, at: string, notices: BundleNotice[]): void {
   if (!Array.isArray(value))
-    throw new DialectError(at, "must be a list of {match_repositories, exclude_repositories, enable}");
+    throw new BundleError(at, "must be a list of {match_repositories, exclude_repositories, enable}");
   value.forEach((o, i) => {
     const here = `${at}[${i}]`;
-    if (!isObject(o)) throw new DialectError(here, "must be an object");
+    if (!isObject(o)) throw new BundleError(here, "must be an object");
     for (const [key, v] of Object.entries(o)) {
       const check: Check | undefined =
         key === "enable"
@@ -537,14 +530,14 @@ function translateOverrides(value: unknown, out: Obj, at: string, notices: Bundl
           : key === "match_repositories" || key === "exclude_repositories"
             ? "strings"
             : undefined;
-      if (!check) throw new DialectError(`${here}.${key}`, "is not a field of RepositoryOverride");
+      if (!check) throw new BundleError(`${here}.${key}`, "is not a field of RepositoryOverride");
       const wrong = mismatch(check, v);
-      if (wrong) throw new DialectError(`${here}.${key}`, wrong);
+      if (wrong) throw new BundleError(`${here}.${key}`, wrong);
     }
     if (o.enable === false) {
       const match = (o.match_repositories as string[] | undefined) ?? [];
       if ((o.exclude_repositories as string[] | undefined)?.length) {
-        throw new DialectError(
+        throw new BundleError(
           `${here}.exclude_repositories`,
           "an override that disables a rule with exceptions cannot be expressed yet: list the repositories to disable",
         );
@@ -567,7 +560,7 @@ const VAULT: Table = {
     "message",
     (auth: Obj, { out, path }) => {
       if (typeof auth.token !== "string" && !isObject(auth.token))
-        throw new DialectError(`${path}.token`, "is required");
+        throw new BundleError(`${path}.token`, "is required");
       out.token = auth.token;
     },
   ],
@@ -575,11 +568,11 @@ const VAULT: Table = {
     "message",
     (auth: Obj, { out, path }) => {
       for (const f of ["role_id", "secret_id"]) {
-        if (typeof auth[f] !== "string") throw new DialectError(`${path}.${f}`, "is required");
+        if (typeof auth[f] !== "string") throw new BundleError(`${path}.${f}`, "is required");
       }
       const type = auth.secret_id_type ?? "PLAIN";
       const wrong = mismatch(SECRET_ID_TYPE, type);
-      if (wrong) throw new DialectError(`${path}.secret_id_type`, wrong);
+      if (wrong) throw new BundleError(`${path}.secret_id_type`, wrong);
       out.approle = {
         role_id: auth.role_id,
         secret_id: type === "ENVIRONMENT" ? { env: auth.secret_id } : auth.secret_id,
@@ -594,8 +587,7 @@ const VAULT: Table = {
   ssl_cert: ["string", "unused"],
   ssl_key: ["string", "unused"],
   timeout: ["duration", "unused"],
-  max_retries: ["uint", "unused"],
-  retry_backoff: ["duration", "unused"],
+  ...RETRY_FIELDS,
 };
 
 const BUNDLE: Table = {
@@ -668,7 +660,7 @@ export function translateBundle(input: unknown): Translated {
       if (isObject(d) && Object.keys(d).length === 1 && Object.keys(d)[0]! in NOT_YET) {
         const [kind] = Object.keys(d) as [string];
         const config = d[kind];
-        if (!isObject(config)) throw new DialectError(`${at}.${kind}`, "must be an object");
+        if (!isObject(config)) throw new BundleError(`${at}.${kind}`, "must be an object");
         checkShape(config, NOT_YET[kind]!, `${at}.${kind}`);
         const tag = typeof config.tag === "string" && config.tag !== "" ? config.tag : undefined;
         unsupported.push({ name: tag ? `${kind}-${tag}` : kind, ...(tag ? { tag } : {}), kind, path: at });
@@ -711,7 +703,7 @@ export function translateBundle(input: unknown): Translated {
   }
   if (input.global_tags !== undefined) {
     const wrong = mismatch("map", input.global_tags);
-    if (wrong) throw new DialectError("bundle.global_tags", wrong);
+    if (wrong) throw new BundleError("bundle.global_tags", wrong);
     delete out.global_tags;
     notices.push({
       path: "bundle.global_tags",
@@ -731,7 +723,7 @@ export function translateBundle(input: unknown): Translated {
     list.forEach((m, i) => {
       const at = `bundle.secret_managers[${i}]`;
       if (!isObject(m) || Object.keys(m).length !== 1 || !("vault" in m)) {
-        throw new DialectError(at, "a secret manager is {vault: {…}}");
+        throw new BundleError(at, "a secret manager is {vault: {…}}");
       }
       if (vault !== undefined) {
         notices.push({ path: at, kind: "unused", message: "a second Vault: accepted, not used (varstream reads one)" });
@@ -777,7 +769,7 @@ function finishDatasource(
       return undefined;
     }
     if (hosts) {
-      throw new DialectError(`${at}.redis.hosts`, `a STANDALONE redis has one host; got ${hosts.length}`);
+      throw new BundleError(`${at}.redis.hosts`, `a STANDALONE redis has one host; got ${hosts.length}`);
     }
   }
   if (kind === "ssh") {
