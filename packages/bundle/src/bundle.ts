@@ -181,7 +181,8 @@ export function decodeBundle(doc: unknown): Bundle {
       notices.push({
         path: issuePath(["rules", i, "dry_run"]),
         kind: "inactive",
-        message: "dry_run: the rule writes nothing (POST /v1/dry-run shows what it would)",
+        message:
+          "dry_run: the rule writes nothing (POST /v1/webhooks/{datasource}/dry-run, or varstream dry-run, shows what it would)",
       });
       return;
     }
