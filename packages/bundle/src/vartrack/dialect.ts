@@ -108,6 +108,18 @@ const emptyTagIsNone: readonly [Check, Use] = [
   },
 ];
 
+/** The fields every varTrack datasource message varstream has a sink for starts with. */
+const SINK_FIELDS: Table = {
+  key_format: [{ enum: ["dot", "flat", "slash", "slash_dot"] }, "unused"],
+  tag: emptyTagIsNone,
+  ...RETRY_FIELDS,
+};
+
+/** Refuses an empty list where varTrack needs one entry at least. */
+function atLeastOne(list: string[], path: string, what: string): void {
+  if (list.length === 0) throw new BundleError(path, `needs at least one ${what}`);
+}
+
 const PLATFORM: Table = {
   tag: emptyTagIsNone,
   protocol: [{ enum: ["ssh", "http", "https"] }, "unused"],
@@ -130,12 +142,11 @@ const hostPort = (address: string, defaultPort: number, at: string) => {
 };
 
 const REDIS: Table = {
-  key_format: [{ enum: ["dot", "flat", "slash", "slash_dot"] }, "unused"],
-  tag: emptyTagIsNone,
+  ...SINK_FIELDS,
   hosts: [
     "strings",
     (hosts: string[], { out, path }) => {
-      if (hosts.length === 0) throw new BundleError(path, "needs at least one host");
+      atLeastOne(hosts, path, "host");
       const { host, port } = hostPort(hosts[0]!, 6379, `${path}[0]`);
       out.host = host;
       out.port = port;
@@ -186,18 +197,16 @@ const REDIS: Table = {
   tls_client_cert: ["string", "unused"],
   tls_client_key: ["string", "unused"],
   insecure_skip_verify: ["bool", "unused"],
-  ...RETRY_FIELDS,
   enable_pipeline: ["bool", "unused"],
   pipeline_batch_size: ["uint", "unused"],
 };
 
 const ZOOKEEPER: Table = {
-  key_format: [{ enum: ["dot", "flat", "slash", "slash_dot"] }, "unused"],
-  tag: emptyTagIsNone,
+  ...SINK_FIELDS,
   hosts: [
     "strings",
     (hosts: string[], { out, path }) => {
-      if (hosts.length === 0) throw new BundleError(path, "needs at least one host");
+      atLeastOne(hosts, path, "host");
       out.connect = hosts.join(",");
     },
   ],
@@ -213,7 +222,6 @@ const ZOOKEEPER: Table = {
   session_timeout: ["duration", "unused"],
   connection_timeout: ["duration", "unused"],
   update_strategy: [STRATEGY, "unused"],
-  ...RETRY_FIELDS,
   world_readable: ["bool", "unused"],
   acl_scheme: ["string", "unused"],
   acl_id: ["string", "unused"],
@@ -230,8 +238,7 @@ const ZOOKEEPER: Table = {
 };
 
 const LINUX_SERVER: Table = {
-  key_format: [{ enum: ["dot", "flat", "slash", "slash_dot"] }, "unused"],
-  tag: emptyTagIsNone,
+  ...SINK_FIELDS,
   user: ["string", as("username")],
   ssh_key: [
     "message",
@@ -251,7 +258,7 @@ const LINUX_SERVER: Table = {
   file_paths: [
     "strings",
     (paths: string[], { out, path }) => {
-      if (paths.length === 0) throw new BundleError(path, "needs at least one path");
+      atLeastOne(paths, path, "path");
       out["~file_paths"] = paths;
     },
   ],
@@ -277,7 +284,6 @@ const LINUX_SERVER: Table = {
   command_timeout: ["duration", "unused"],
   host_key_verification: [{ enum: ["strict", "accept-new", "off", ""] }, "unused"],
   known_hosts_file: ["string", "unused"],
-  ...RETRY_FIELDS,
   use_sudo: ["bool", "unused"],
   sudo_password: ["secret", "unused"],
   use_sftp: ["bool", "unused"],
