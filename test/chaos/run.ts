@@ -35,6 +35,8 @@ export interface ChaosFigures {
   duplicated: number;
   /** a key's observed value (its round) went down */
   regressions: number;
+  /** the first regressions seen, `<sink> <repo> <key>: <round before> → <round>`, to tell where they came from */
+  regressed: string[];
   /** tasks that ended FAILED or PARTIAL */
   failed_tasks: number;
   /** keys outside the manifests changed or gone */
@@ -172,6 +174,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
       lost: lost + unfinished,
       duplicated: [...perScope.values()].filter((n) => n > 1).length,
       regressions: sampler.regressions,
+      regressed: sampler.regressed,
       failed_tasks: failed,
       outside_touched: sampler.outsideTouched,
       exits: Object.fromEntries(
@@ -194,6 +197,7 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosFigures> {
 /** Reads every store's destinations over and over: a key's value may only grow; the outside key stays. */
 class Sampler {
   regressions = 0;
+  readonly regressed: string[] = [];
   outsideTouched = 0;
   done: Promise<void> = Promise.resolve();
   private running = false;
@@ -220,8 +224,10 @@ class Sampler {
               const id = `${sink} ${repo.fullName} ${key}`;
               const round = Number(value);
               const before = this.seen.get(id) ?? 0;
-              if (round < before) this.regressions += 1;
-              else this.seen.set(id, round);
+              if (round < before) {
+                this.regressions += 1;
+                if (this.regressed.length < 20) this.regressed.push(`${id}: ${before} → ${round}`);
+              } else this.seen.set(id, round);
             }
           }
         }
