@@ -8,7 +8,8 @@ const dest = `vt-${randomUUID().slice(0, 8)}`;
 
 /**
  * A bundle written for varTrack, in its dialect (its platform and datasource fields, bare tags, a rule
- * without a file selector, `prune` left unset and `prune` as a message, a sink varstream has not built),
+ * without a file selector, `prune` left unset and `prune` as a message, a mongo datasource by host and
+ * port, a sink varstream has not built),
  * run through the whole pipeline: it behaves as varTrack documents it.
  */
 describe("a varTrack bundle, unchanged", () => {
@@ -16,12 +17,15 @@ describe("a varTrack bundle, unchanged", () => {
   let pipeline: Pipeline;
   let redis: OpenStore;
   let zookeeper: OpenStore;
+  let mongo: OpenStore;
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/vt-config");
     const fixtures = new Map(await loadFixtures());
     redis = await fixtures.get("redis")!.open();
     zookeeper = await fixtures.get("zookeeper")!.open({ variant: "json" });
+    mongo = await fixtures.get("mongo")!.open({ variant: "shared" });
+    const m = new URL((mongo.config as { uri: string }).uri);
     const r = redis.config as { host: string; port: number; db: number };
     const z = zookeeper.config as { connect: string; root: string };
     pipeline = await Pipeline.start({
@@ -55,7 +59,20 @@ describe("a varTrack bundle, unchanged", () => {
               },
             },
             { zookeeper: { tag: "", hosts: [z.connect], base_path: z.root, encoding: "json", session_timeout: "10s" } },
-            { mongo: { tag: "docs", endpoint: "mongodb://127.0.0.1:1", database: "vt", collection: "cfg" } },
+            {
+              mongo: {
+                tag: "docs",
+                host: m.hostname,
+                port: Number(m.port),
+                database: (mongo.config as { database: string }).database,
+                collection: "configs",
+                env_as_collection: false,
+                update_strategy: "STRATEGY_KEY_VALUE",
+                ssl: false,
+                max_pool_size: 10,
+              },
+            },
+            { configmap: { tag: "", namespace: "apps", configmap_name: "app-config" } },
           ],
           global_tags: { team: "platform" },
           rules: [
@@ -75,7 +92,8 @@ describe("a varTrack bundle, unchanged", () => {
               prune: { enabled: true, last: true },
               self_heal: true,
             },
-            { platform: "github", datasource: "docs", file_name: "app.yaml" },
+            { platform: "github", datasource: "docs", file_name: "app.yaml", destination_template: "vt" },
+            { platform: "github", datasource: "configmap", file_name: "app.yaml" },
           ],
         },
       },
@@ -86,6 +104,7 @@ describe("a varTrack bundle, unchanged", () => {
     await pipeline?.stop();
     await redis?.close();
     await zookeeper?.close();
+    await mongo?.close();
     await repo?.cleanup();
   });
 
@@ -96,12 +115,13 @@ describe("a varTrack bundle, unchanged", () => {
         "unused bundle.platforms[0].github.verify_ssl",
         "unused bundle.datasources[0].redis.update_strategy",
         "unused bundle.datasources[1].zookeeper.session_timeout",
-        "unsupported bundle.datasources[2]",
+        "unused bundle.datasources[2].mongo.max_pool_size",
+        "unsupported bundle.datasources[3]",
         "mapped bundle.rules[0].sync_mode",
         "unused bundle.rules[1].prune.last",
       ]),
     );
-    expect(pipeline.bundle.rules.map((r) => r.datasource)).toEqual([["redis-cache"], ["zookeeper"]]);
+    expect(pipeline.bundle.rules.map((r) => r.datasource)).toEqual([["redis-cache"], ["zookeeper"], ["mongo-docs"]]);
     expect(pipeline.bundle.rules[0]?.labels).toEqual({ team: "platform" });
   });
 
@@ -119,6 +139,8 @@ describe("a varTrack bundle, unchanged", () => {
     expect(await redis.view.read(`${dest}:extra`)).toEqual({ x: "1" });
     await push("zookeeper", { "app.yaml": "db:\n  host: a\n  port: 5432\nmode: blue\n" });
     expect(await zookeeper.view.read("vt")).toEqual({ "db.host": "a", "db.port": "5432", mode: "blue" });
+    await push("docs", { "app.yaml": "db:\n  host: a\n  port: 5432\nmode: blue\n" });
+    expect(await mongo.view.read("vt")).toEqual({ "db.host": "a", "db.port": "5432", mode: "blue" });
 
     // `mode` leaves the file: the redis rule (prune unset) keeps it, the zookeeper rule (prune: {enabled}) deletes it.
     const change = { "app.yaml": "db:\n  host: b\n  port: 5432\n" };

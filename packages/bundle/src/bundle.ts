@@ -101,8 +101,14 @@ function parseStrict<T extends z.ZodType>(schema: T, value: unknown, at: (string
   const result = schema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0]!;
-    const extra = issue.code === "unrecognized_keys" ? ` (${issue.keys.join(", ")})` : "";
-    throw new BundleError(issuePath([...at, ...(issue.path as (string | number)[])]), issue.message + extra);
+    const path = [...at, ...(issue.path as (string | number)[])];
+    if (issue.code === "unrecognized_keys") {
+      // The first unknown field's own path, as the dialect's refusals give it.
+      const [first, ...more] = issue.keys;
+      const also = more.length > 0 ? ` (nor is ${more.join(", ")})` : "";
+      throw new BundleError(issuePath([...path, first!]), `is not a known field${also}`);
+    }
+    throw new BundleError(issuePath(path), issue.message);
   }
   return result.data;
 }

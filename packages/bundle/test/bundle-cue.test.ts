@@ -59,7 +59,7 @@ describe("CUE bundles", () => {
   });
 
   it.each([
-    ["an unknown field", RULE.replace("}", ", colour: 1}"), "bundle.rules[0]", /colour/],
+    ["an unknown field", RULE.replace("}", ", colour: 1}"), "bundle.rules[0].colour", /not a known field/],
     [
       "a missing datasource",
       RULE.replace("redis-cache", "redis"),

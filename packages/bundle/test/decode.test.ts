@@ -20,7 +20,7 @@ describe("bundle", () => {
   });
 
   it.each([
-    [{ ...base, extra: 1 }, "bundle", /extra/],
+    [{ ...base, extra: 1 }, "bundle.extra", /not a known field/],
     [
       { ...base, rules: [{ ...base.rules[0], datasource: "redis" }] },
       "bundle.rules[0].datasource",

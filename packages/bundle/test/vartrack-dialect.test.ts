@@ -9,7 +9,7 @@ describe("varTrack's bundle dialect", () => {
   it("loads a bundle setting every field of varTrack's protos, with varTrack's meaning", async () => {
     const bundle = await loadBundle(FIXTURE);
     expect([...bundle.platforms.keys()]).toEqual(["github-corp", "gitea"]);
-    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web"]);
+    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web", "mongo-primary"]);
     expect(bundle.datasources.get("redis-cache")?.config).toMatchObject({
       host: "redis.example.com",
       port: 6380,
@@ -38,7 +38,12 @@ describe("varTrack's bundle dialect", () => {
       approle: { role_id: "role", secret_id: { env: "VAULT_SECRET_ID" }, mount: "approle" },
     });
     // Only the rules writing something supported, not dry-run, stay active.
-    expect(bundle.rules.map((r) => r.datasource)).toEqual([["redis-cache"], ["zookeeper"], ["ssh-web"]]);
+    expect(bundle.rules.map((r) => r.datasource)).toEqual([
+      ["redis-cache"],
+      ["zookeeper"],
+      ["ssh-web"],
+      ["mongo-primary"],
+    ]);
     const [first, second, third] = bundle.rules;
     expect(first).toMatchObject({
       sync_mode: "mirror",
@@ -72,24 +77,29 @@ describe("varTrack's bundle dialect", () => {
     expect(paths("unsupported")).toEqual(
       expect.arrayContaining([
         "bundle.datasources[1].redis.mode",
-        "bundle.datasources[4]",
         "bundle.datasources[5]",
         "bundle.datasources[6]",
         "bundle.datasources[7]",
         "bundle.datasources[8]",
       ]),
     );
+    // mongo: the endpoint (before hosts, host and port) and the replica set make the uri.
+    expect(bundle.datasources.get("mongo-primary")).toMatchObject({
+      kind: "mongo",
+      config: {
+        uri: "mongodb://mongo:27017?replicaSet=rs0",
+        username: "app",
+        password: "mongo-pass",
+        auth_source: "admin",
+        tls: false,
+        database: "vartrack",
+        collection: "vars",
+      },
+    });
     expect(paths("inactive")).toEqual(
-      expect.arrayContaining(["bundle.rules[3].datasource", "bundle.rules[4].datasource", "bundle.rules[5].dry_run"]),
+      expect.arrayContaining(["bundle.rules[4].datasource", "bundle.rules[5].dry_run"]),
     );
-    expect(bundle.unsupported.map((u) => u.name)).toEqual([
-      "redis-ha",
-      "mongo-primary",
-      "s3",
-      "configmap",
-      "helm",
-      "vercel",
-    ]);
+    expect(bundle.unsupported.map((u) => u.name)).toEqual(["redis-ha", "s3", "configmap", "helm", "vercel"]);
   });
 
   const base = {
@@ -107,7 +117,7 @@ describe("varTrack's bundle dialect", () => {
     [withRedis({ database: 16 }), "bundle.datasources[0].redis.database", /0\.\.15/],
     [withRedis({ ttl: "an hour" }), "bundle.datasources[0].redis.ttl", /duration/],
     [withRedis({ hosts: ["a:1", "b:2"] }), "bundle.datasources[0].redis.hosts", /STANDALONE redis has one host/],
-    [withRedis({ hots: ["a:1"] }), "bundle.datasources[0].redis", /hots/],
+    [withRedis({ hots: ["a:1"] }), "bundle.datasources[0].redis.hots", /not a known field/],
     [
       { ...base, platforms: [{ github: { ...base.platforms[0]!.github, protocol: "ftp" } }] },
       "bundle.platforms[0].github.protocol",
@@ -116,7 +126,7 @@ describe("varTrack's bundle dialect", () => {
     [
       { ...base, datasources: [...base.datasources, { mongo: { colection: "x" } }] },
       "bundle.datasources[1].mongo.colection",
-      /not a field of MongoConfig/,
+      /not a known field/,
     ],
     [
       { ...base, rules: [{ ...base.rules[0], prune: { enabled: true, keep: 1 } }] },

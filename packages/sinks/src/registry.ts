@@ -3,13 +3,14 @@ import type { Sink, SinkDeps } from "./contract.ts";
 import type { SinkDescriptor } from "./descriptor.ts";
 import { etcd } from "./etcd/index.ts";
 import { file } from "./file/index.ts";
+import { mongo } from "./mongo/index.ts";
 import { postgres } from "./postgres/index.ts";
 import { redis } from "./redis/index.ts";
 import { ssh } from "./ssh/index.ts";
 import { zookeeper } from "./zookeeper/index.ts";
 
 /** Every kind of sink. A bundle's datasource kinds, their configuration types and `createSink` derive from it. */
-export const SINKS = { file, redis, postgres, etcd, ssh, zookeeper } as const;
+export const SINKS = { file, redis, postgres, etcd, ssh, zookeeper, mongo } as const;
 
 export type SinkKind = keyof typeof SINKS;
 export const SINK_KINDS = Object.keys(SINKS) as [SinkKind, ...SinkKind[]];

@@ -290,6 +290,45 @@ const LINUX_SERVER: Table = {
   enable_compression: ["bool", "unused"],
 };
 
+/** MongoConfig: the server's address and TLS mapped onto the mongo sink's `uri` and `tls`. */
+const MONGO: Table = {
+  ...SINK_FIELDS,
+  endpoint: ["string", as("~endpoint")],
+  host: ["string", as("~host")],
+  port: [
+    "uint",
+    (port: number, { out, path }) => {
+      if (port < 1 || port > 65535) throw new BundleError(path, "must be 1..65535");
+      out["~port"] = port;
+    },
+  ],
+  hosts: ["strings", as("~hosts")],
+  replica_set: ["string", as("~replica_set")],
+  token: ["string", "unused"],
+  env_as_collection: ["bool", as("~env_as_collection")],
+  update_strategy: [
+    STRATEGY,
+    (strategy: string, { note }) => {
+      if (strategy === "STRATEGY_DOCUMENT" || strategy === "STRATEGY_FILE")
+        note("mapped", `${strategy}: stored as one document per key, as varTrack's orchestrator writes it`);
+    },
+  ],
+  auth_mechanism: ["string", "unused"],
+  ssl: ["bool", as("tls")],
+  ssl_ca_path: [
+    "string",
+    (ca: string, { out }) => {
+      if (ca !== "") out.tls_ca = pemOrFile(ca);
+    },
+  ],
+  ssl_cert_path: ["string", "unused"],
+  ssl_key_path: ["string", "unused"],
+  ssl_allow_invalid_certificates: ["bool", "unused"],
+  buffer_size: ["uint", "unused"],
+  max_pool_size: ["uint", "unused"],
+  connect_timeout_ms: ["uint", "unused"],
+};
+
 /** Every field of a message whose values are only checked: a datasource kind varstream has no sink for yet. */
 type Shape = Record<string, Check>;
 
@@ -312,36 +351,6 @@ const KUBE: Shape = {
 
 /** varTrack's sinks varstream has no sink for yet, with their protos' fields. */
 const NOT_YET: Record<string, { message: string; fields: Shape; required: string[] }> = {
-  mongo: {
-    message: "MongoConfig",
-    required: [],
-    fields: {
-      key_format: "string",
-      tag: "string",
-      endpoint: "string",
-      token: "string",
-      username: "string",
-      password: "string",
-      host: "string",
-      port: "uint",
-      database: "string",
-      collection: "string",
-      env_as_collection: "bool",
-      hosts: "strings",
-      update_strategy: STRATEGY,
-      auth_source: "string",
-      auth_mechanism: "string",
-      ssl: "bool",
-      ssl_cert_path: "string",
-      ssl_key_path: "string",
-      ssl_ca_path: "string",
-      ssl_allow_invalid_certificates: "bool",
-      buffer_size: "uint",
-      max_pool_size: "uint",
-      connect_timeout_ms: "uint",
-      replica_set: "string",
-    },
-  },
   s3: {
     message: "S3Config",
     required: ["bucket"],
@@ -680,7 +689,12 @@ export function translateBundle(input: unknown): Translated {
       const translated = translateEntry(
         d,
         at,
-        { redis: { table: REDIS }, zookeeper: { table: ZOOKEEPER }, linux_server: { table: LINUX_SERVER, as: "ssh" } },
+        {
+          redis: { table: REDIS },
+          zookeeper: { table: ZOOKEEPER },
+          linux_server: { table: LINUX_SERVER, as: "ssh" },
+          mongo: { table: MONGO },
+        },
         notices,
       );
       kept.push(finishDatasource(translated, at, notices, unsupported));
@@ -778,6 +792,7 @@ function finishDatasource(
       throw new BundleError(`${at}.redis.hosts`, `a STANDALONE redis has one host; got ${hosts.length}`);
     }
   }
+  if (kind === "mongo") finishMongo(config, `${at}.mongo`, notices);
   if (kind === "ssh") {
     const paths = config["~file_paths"] as string[] | undefined;
     delete config["~file_paths"];
@@ -799,4 +814,37 @@ function finishDatasource(
     }
   }
   return entry;
+}
+
+/** A varTrack mongo entry's address (endpoint, else hosts, else host and port) as the sink's `uri`. */
+function finishMongo(config: Obj, at: string, notices: BundleNotice[]): void {
+  const endpoint = config["~endpoint"] as string | undefined;
+  const host = config["~host"] as string | undefined;
+  const port = config["~port"] as number | undefined;
+  const hosts = config["~hosts"] as string[] | undefined;
+  const replicaSet = config["~replica_set"] as string | undefined;
+  const perEnv = config["~env_as_collection"] as boolean | undefined;
+  for (const field of ["~endpoint", "~host", "~port", "~hosts", "~replica_set", "~env_as_collection"])
+    delete config[field];
+  if ((config.username === undefined) !== (config.password === undefined))
+    throw new BundleError(at, "password is required when username is provided (mongo.auth_consistency)");
+  const vartrack = [endpoint, host, port, hosts, replicaSet, perEnv].some((v) => v !== undefined);
+  if (!vartrack) return;
+  if (config.uri !== undefined) throw new BundleError(`${at}.uri`, "is not a field of MongoConfig");
+  // proto3: an empty string is an unset field
+  const address = hosts?.length ? hosts.join(",") : host ? `${host}${port ? `:${port}` : ""}` : undefined;
+  let uri = endpoint || (address ? `mongodb://${address}/` : undefined);
+  if (uri !== undefined && replicaSet)
+    uri += `${uri.includes("?") ? "&" : "?"}replicaSet=${encodeURIComponent(replicaSet)}`;
+  if (uri !== undefined) config.uri = uri;
+  // varTrack's orchestrator: database "vartrack", collection "configs" unless set.
+  config.database ??= "vartrack";
+  if (perEnv) {
+    delete config.collection;
+    notices.push({
+      path: `${at}.env_as_collection`,
+      kind: "mapped",
+      message: "each destination is a collection of its own name (a rule's destination_template names it)",
+    });
+  } else config.collection ??= "configs";
 }

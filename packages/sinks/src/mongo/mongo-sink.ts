@@ -1,0 +1,260 @@
+import { canonicalText, type FlatValue, type Scope, type Secrets, scopeKey } from "@varstream/shared";
+import { type AnyBulkWriteOperation, type Collection, type Db, MongoClient, type MongoClientOptions } from "mongodb";
+import { claimedBy } from "../claims.ts";
+import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
+import type { MongoSinkConfig } from "./config.ts";
+
+/**
+ * Writes per bulk request. FerretDB v1 stops answering an update command of 100 or more operations on
+ * documents that exist (measured with v1.24.2); 50 keeps clear of it and costs MongoDB nothing measurable.
+ */
+const BULK_OPS = 50;
+
+/** The collection holding one document per scope: its manifest, and the snapshot of an apply in progress. */
+export const MANIFESTS = "__varstream__";
+
+/** A config key's document. */
+interface KeyDoc {
+  _id: string;
+  destination: string;
+  key: string;
+  value: FlatValue;
+}
+
+/** A scope's document in {@link MANIFESTS}. */
+interface ScopeDoc {
+  _id: string;
+  destination: string;
+  /** bumped by every write of the document: the compare of each compare-and-set */
+  rev: number;
+  /** the Manifest as JSON (its keys hold dots, which a document's field names may not) */
+  manifest?: string;
+  /** an apply in progress: what it will touch, as it was before (JSON of {@link Snapshot}) */
+  rollback?: string;
+}
+
+/** Every touched key's document before the apply (null: absent), and the manifest before it. */
+interface Snapshot {
+  collection: string;
+  values: Record<string, FlatValue | null>;
+  manifest: string | null;
+}
+
+/**
+ * MongoDB (and wire-compatible servers such as FerretDB): one document per config key,
+ * `{_id: "<destination>|<key>", destination, key, value}`, the value kept with its JSON type, in the
+ * collection `collection` — or, unset, in the collection named after the destination. Each scope's
+ * manifest is a document of `__varstream__`. Without multi-document transactions (FerretDB has none; a
+ * standalone mongod neither), an apply journals first: a compare-and-set on the scope's document stores
+ * the snapshot of every key it will touch, then one unordered bulk write sets and deletes, then a
+ * second compare-and-set writes the manifest and drops the snapshot. An apply cut anywhere is undone
+ * from the snapshot: at once, or by the next read of the scope when the server went away.
+ */
+export class MongoSink implements Sink {
+  readonly name: string;
+  private readonly client: MongoClient;
+  private readonly db: Db;
+  private readonly collection: string | undefined;
+  private indexed = false;
+
+  private constructor(name: string, config: MongoSinkConfig, uri: string, options: MongoClientOptions) {
+    this.name = name;
+    this.collection = config.collection;
+    this.client = new MongoClient(uri, options);
+    this.db = this.client.db(config.database);
+  }
+
+  static async connect(name: string, config: MongoSinkConfig, deps: SinkDeps): Promise<MongoSink> {
+    return new MongoSink(
+      name,
+      config,
+      await deps.secrets.resolve(config.uri),
+      await clientOptions(config, deps.secrets),
+    );
+  }
+
+  private keysOf(destination: string): Collection<KeyDoc> {
+    return this.db.collection<KeyDoc>(this.collection ?? destination);
+  }
+
+  private get scopes(): Collection<ScopeDoc> {
+    return this.db.collection<ScopeDoc>(MANIFESTS);
+  }
+
+  /** The index the claims lookup reads by; once per process, best effort (the lookup works without). */
+  private async ensureIndexes(): Promise<void> {
+    if (this.indexed) return;
+    await this.scopes.createIndex({ destination: 1 }).catch(() => undefined);
+    this.indexed = true;
+  }
+
+  async readManifest(scope: Scope): Promise<Manifest | null> {
+    const found = await this.scopes.findOne({ _id: scopeKey(scope) });
+    let text = found?.manifest;
+    if (found?.rollback !== undefined) {
+      const snapshot = JSON.parse(found.rollback) as Snapshot;
+      await this.undo(found, snapshot);
+      text = snapshot.manifest ?? undefined;
+    }
+    return text === undefined ? null : (JSON.parse(text) as Manifest);
+  }
+
+  async restore(scope: Scope): Promise<boolean> {
+    const found = await this.scopes.findOne({ _id: scopeKey(scope) });
+    if (found?.rollback === undefined) return false;
+    await this.undo(found, JSON.parse(found.rollback) as Snapshot);
+    return true;
+  }
+
+  /** Writes the snapshot's documents back, then the old manifest, dropping the snapshot. */
+  private async undo(doc: ScopeDoc, snapshot: Snapshot): Promise<void> {
+    const ops = Object.entries(snapshot.values).map(([id, value]): AnyBulkWriteOperation<KeyDoc> => {
+      if (value === null) return { deleteOne: { filter: { _id: id } } };
+      const [destination, key] = splitId(id);
+      return { replaceOne: { filter: { _id: id }, replacement: { destination, key, value }, upsert: true } };
+    });
+    await bulk(this.db.collection<KeyDoc>(snapshot.collection), ops);
+    const filter = { _id: doc._id, rev: doc.rev };
+    if (snapshot.manifest === null)
+      await this.scopes.updateOne(filter, { $set: { rev: doc.rev + 1 }, $unset: { manifest: true, rollback: true } });
+    else
+      await this.scopes.updateOne(filter, {
+        $set: { rev: doc.rev + 1, manifest: snapshot.manifest },
+        $unset: { rollback: true },
+      });
+  }
+
+  async claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
+    await this.ensureIndexes();
+    const mine = scopeKey(scope);
+    const others = await this.scopes
+      .find({ destination: scope.destination, _id: { $ne: mine }, manifest: { $exists: true } })
+      .toArray();
+    return claimedBy(
+      keys,
+      others.map((d): [string, Manifest] => [d._id, JSON.parse(d.manifest!) as Manifest]),
+    );
+  }
+
+  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+    const found = await this.valuesOf(destination, keys);
+    return Object.fromEntries(
+      keys.map((k) => {
+        const value = found.get(idOf(destination, k));
+        return [k, value === undefined || value === null ? undefined : canonicalText(value)];
+      }),
+    );
+  }
+
+  /** The stored value of each key's document that exists (a null value stays null). */
+  private async valuesOf(destination: string, keys: string[]): Promise<Map<string, FlatValue | null>> {
+    const out = new Map<string, FlatValue | null>();
+    const ids = keys.map((k) => idOf(destination, k));
+    for (let i = 0; i < ids.length; i += 10_000) {
+      const docs = await this.keysOf(destination)
+        .find({ _id: { $in: ids.slice(i, i + 10_000) } }, { projection: { value: 1 } })
+        .toArray();
+      for (const d of docs) out.set(d._id, d.value);
+    }
+    return out;
+  }
+
+  async apply(plan: ApplyPlan): Promise<void> {
+    await this.ensureIndexes();
+    const { destination } = plan.scope;
+    const id = scopeKey(plan.scope);
+    const current = await this.scopes.findOne({ _id: id });
+    // Never over a later record's apply; a snapshot left by a cut apply is undone by readManifest first.
+    refuseOlder(id, current?.manifest === undefined ? null : (JSON.parse(current.manifest) as Manifest), plan);
+    const touched = [...Object.keys(plan.set), ...plan.stale];
+    const before = await this.valuesOf(destination, touched);
+    const snapshot: Snapshot = {
+      collection: this.collection ?? destination,
+      values: Object.fromEntries(
+        touched.map((k) => [
+          idOf(destination, k),
+          before.has(idOf(destination, k)) ? before.get(idOf(destination, k))! : null,
+        ]),
+      ),
+      manifest: current?.manifest ?? null,
+    };
+    const rev = (current?.rev ?? 0) + 1;
+    await this.journal(id, destination, current, rev, JSON.stringify(snapshot));
+    const journaled: ScopeDoc = { _id: id, destination, rev, rollback: "" };
+    try {
+      const ops: AnyBulkWriteOperation<KeyDoc>[] = [
+        ...Object.entries(plan.set).map(
+          ([key, value]): AnyBulkWriteOperation<KeyDoc> => ({
+            replaceOne: {
+              filter: { _id: idOf(destination, key) },
+              replacement: { destination, key, value },
+              upsert: true,
+            },
+          }),
+        ),
+        ...plan.stale.map(
+          (key): AnyBulkWriteOperation<KeyDoc> => ({ deleteOne: { filter: { _id: idOf(destination, key) } } }),
+        ),
+      ];
+      await bulk(this.keysOf(destination), ops);
+      const done = await this.scopes.updateOne(
+        { _id: id, rev },
+        { $set: { rev: rev + 1, manifest: JSON.stringify(plan.manifest) }, $unset: { rollback: true } },
+      );
+      if (done.matchedCount !== 1) throw new Error(`${id} changed during the apply; retrying`);
+    } catch (err) {
+      // The server may be gone: then the snapshot stays, and the next read of the scope undoes the writes.
+      await this.undo(journaled, snapshot).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Stores the snapshot on the scope's document, only if nobody wrote the document since it was read. */
+  private async journal(id: string, destination: string, current: ScopeDoc | null, rev: number, rollback: string) {
+    if (current === null) {
+      // A first apply of the scope: the insert fails if another writer created it meanwhile.
+      await this.scopes.insertOne({ _id: id, destination, rev, rollback });
+      return;
+    }
+    const res = await this.scopes.updateOne({ _id: id, rev: current.rev }, { $set: { rev, rollback } });
+    if (res.matchedCount !== 1) throw new Error(`${id} changed during the apply; retrying`);
+  }
+
+  async close(): Promise<void> {
+    await this.client.close();
+  }
+}
+
+/** Runs `ops` in unordered bulk requests of {@link BULK_OPS}. */
+async function bulk(collection: Collection<KeyDoc>, ops: AnyBulkWriteOperation<KeyDoc>[]): Promise<void> {
+  for (let i = 0; i < ops.length; i += BULK_OPS)
+    await collection.bulkWrite(ops.slice(i, i + BULK_OPS), { ordered: false });
+}
+
+/** A key's document id: its destination and key (a destination never holds `|`). */
+const idOf = (destination: string, key: string) => `${destination}|${key}`;
+
+function splitId(id: string): [string, string] {
+  const at = id.indexOf("|");
+  return [id.slice(0, at), id.slice(at + 1)];
+}
+
+async function clientOptions(config: MongoSinkConfig, secrets: Secrets): Promise<MongoClientOptions> {
+  const options: MongoClientOptions = {
+    // A server that is away fails the apply within seconds; the sink writer retries with its backoff.
+    serverSelectionTimeoutMS: 5000,
+    connectTimeoutMS: 3000,
+    socketTimeoutMS: 15_000,
+    retryWrites: false,
+    tls: config.tls,
+  };
+  if (config.username !== undefined) {
+    options.auth = {
+      username: await secrets.resolve(config.username),
+      ...(config.password === undefined ? {} : { password: await secrets.resolve(config.password) }),
+    };
+  }
+  if (config.auth_source !== undefined) options.authSource = config.auth_source;
+  if (config.tls_ca !== undefined) options.ca = await secrets.resolve(config.tls_ca);
+  return options;
+}
