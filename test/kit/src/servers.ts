@@ -107,6 +107,30 @@ export class TestServer {
     return new TestServer("etcd", args, port, dir).start();
   }
 
+  /**
+   * FerretDB (built by infra/mongo/mongo.sh) over SQLite; `tls` serves only TLS with a certificate of a
+   * private CA, `user` turns authentication on with that user (`[name, password]`).
+   */
+  static async mongo(options: { tls?: boolean; user?: [string, string] } = {}): Promise<TestServer> {
+    const port = await freePort();
+    let debug = await freePort();
+    while (debug === port) debug = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), "varstream-mongo-"));
+    const args = ["--handler=sqlite", `--sqlite-url=file:${dir}/`, `--state-dir=${dir}`, "--telemetry=disable"];
+    args.push(`--debug-addr=127.0.0.1:${debug}`, "--log-level=ERROR");
+    if (options.tls) {
+      const cert = makeCert(join(dir, "tls"));
+      args.push("--listen-addr=", `--listen-tls=127.0.0.1:${port}`);
+      args.push(`--listen-tls-cert-file=${cert.cert}`, `--listen-tls-key-file=${cert.key}`);
+    } else args.push(`--listen-addr=127.0.0.1:${port}`);
+    if (options.user) {
+      const [name, password] = options.user;
+      args.push("--test-enable-new-auth", "--setup-database=admin", `--setup-username=${name}`);
+      args.push(`--setup-password=${password}`);
+    }
+    return new TestServer(join(ROOT, ".cache/ferretdb/ferretdb-v1.24.2"), args, port, dir).start();
+  }
+
   get ca(): string {
     return join(this.dir, "tls", "ca.crt");
   }
