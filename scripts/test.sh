@@ -6,7 +6,7 @@
 #   env: TEST_KAFKA_VERSIONS ("4.4.0 3.9.2"; one version runs one lane), TEST_KAFKA_CLUSTER (0/1: the cluster
 #        lane, on TEST_KAFKA_CLUSTER_PORT 37092/37102/37112), TEST_KAFKA_PORT (39092 for the first
 #        version, 1000 less for each next), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432),
-#        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), TEST_MONGO_PORT (37017, FerretDB), TEST_REGISTRY_PORT (38081, the schema registry),
+#        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), TEST_MONGO_PORT (37017, FerretDB), TEST_S3_PORT (37070, versitygw), TEST_REGISTRY_PORT (38081, the schema registry),
 #        TEST_REGISTRY_LANE (1: the second lane runs every test pipeline with its values framed through
 #        the schema registry; -1: none), KEEP_SERVERS=1 to leave them running
 set -euo pipefail
@@ -23,6 +23,7 @@ pg_port="${TEST_PG_PORT:-35432}"
 etcd_port="${TEST_ETCD_PORT:-32379}"
 zk_port="${TEST_ZK_PORT:-32181}"
 mongo_port="${TEST_MONGO_PORT:-37017}"
+s3_port="${TEST_S3_PORT:-37070}"
 registry_port="${TEST_REGISTRY_PORT:-38081}"
 kafka_port() { echo $((kafka_base - 1000 * $1)); }
 started=()
@@ -37,6 +38,7 @@ cleanup() {
       etcd) ETCD_PORT="$etcd_port" bash infra/etcd/etcd.sh stop test || true ;;
       zookeeper) ZK_PORT="$zk_port" bash infra/zookeeper/zookeeper.sh stop test || true ;;
       mongo) MONGO_PORT="$mongo_port" bash infra/mongo/mongo.sh stop test || true ;;
+      s3) S3_PORT="$s3_port" bash infra/s3/s3.sh stop test || true ;;
       registry) REGISTRY_PORT="$registry_port" bash infra/registry/registry.sh stop test || true ;;
     esac
   done
@@ -87,6 +89,11 @@ if ! MONGO_PORT="$mongo_port" bash infra/mongo/mongo.sh status test >/dev/null 2
   MONGO_PORT="$mongo_port" bash infra/mongo/mongo.sh start test
   started+=(mongo)
 fi
+if ! S3_PORT="$s3_port" bash infra/s3/s3.sh status test >/dev/null 2>&1; then
+  rm -rf "$VARSTREAM_CACHE/s3/test"
+  S3_PORT="$s3_port" bash infra/s3/s3.sh start test
+  started+=(s3)
+fi
 if ! REGISTRY_PORT="$registry_port" bash infra/registry/registry.sh status test >/dev/null 2>&1; then
   REGISTRY_PORT="$registry_port" bash infra/registry/registry.sh start test
   started+=(registry)
@@ -121,11 +128,11 @@ for i in "${lanes[@]}"; do
   if [ "$i" = "$registry_lane" ]; then
     framing=1 framed_note=" (every pipeline's values framed through the registry)" lane_name="Kafka $v, registry-framed"
   fi
-  echo "== tests (vitest) against Kafka $v 127.0.0.1:$port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port, MongoDB :$mongo_port, schema registry :$registry_port$framed_note"
+  echo "== tests (vitest) against Kafka $v 127.0.0.1:$port, Redis :$redis_port, PostgreSQL :$pg_port, etcd :$etcd_port, ZooKeeper :$zk_port, MongoDB :$mongo_port, S3 :$s3_port, schema registry :$registry_port$framed_note"
   report="$VARSTREAM_CACHE/vitest-$v.json"
   rm -f "$report"
   KAFKA_BROKERS="127.0.0.1:$port" KAFKA_TLS_DIR="$VARSTREAM_CACHE/kafka/test-$v/tls" KAFKA_VERSION="$v" \
-    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" MONGO_PORT="$mongo_port" REGISTRY_PORT="$registry_port" \
+    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" MONGO_PORT="$mongo_port" S3_PORT="$s3_port" REGISTRY_PORT="$registry_port" \
     TEST_SCHEMA_REGISTRY_EVERYWHERE="$framing" pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" "$@" ||
     status=$?
   # One line per lane; tests that never ran because their file failed to set up count as failed.
@@ -146,7 +153,7 @@ if [ $# -eq 0 ] || [ "${1:-}" = test/chaos ]; then
   report="$VARSTREAM_CACHE/vitest-chaos.json"
   rm -f "$report"
   VARSTREAM_CHAOS=1 KAFKA_BROKERS="127.0.0.1:$(kafka_port 0)" KAFKA_VERSION="$v" \
-    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" MONGO_PORT="$mongo_port" \
+    REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" MONGO_PORT="$mongo_port" S3_PORT="$s3_port" \
     pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/chaos || status=$?
   summary+=("chaos smoke: $(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

@@ -9,7 +9,7 @@ const dest = `vt-${randomUUID().slice(0, 8)}`;
 /**
  * A bundle written for varTrack, in its dialect (its platform and datasource fields, bare tags, a rule
  * without a file selector, `prune` left unset and `prune` as a message, a mongo datasource by host and
- * port, a sink varstream has not built),
+ * port, an s3 one in the spellings of varTrack's examples, a sink varstream has not built),
  * run through the whole pipeline: it behaves as varTrack documents it.
  */
 describe("a varTrack bundle, unchanged", () => {
@@ -18,6 +18,7 @@ describe("a varTrack bundle, unchanged", () => {
   let redis: OpenStore;
   let zookeeper: OpenStore;
   let mongo: OpenStore;
+  let s3: OpenStore;
 
   beforeAll(async () => {
     repo = await GitRepo.create("acme/vt-config");
@@ -26,6 +27,8 @@ describe("a varTrack bundle, unchanged", () => {
     zookeeper = await fixtures.get("zookeeper")!.open({ variant: "json" });
     mongo = await fixtures.get("mongo")!.open({ variant: "shared" });
     const m = new URL((mongo.config as { uri: string }).uri);
+    s3 = await fixtures.get("s3")!.open();
+    const b = s3.config as { bucket: string; endpoint: string; access_key_id: string; secret_access_key: string };
     const r = redis.config as { host: string; port: number; db: number };
     const z = zookeeper.config as { connect: string; root: string };
     pipeline = await Pipeline.start({
@@ -72,6 +75,20 @@ describe("a varTrack bundle, unchanged", () => {
                 max_pool_size: 10,
               },
             },
+            {
+              // the spellings of varTrack's own examples, and a SecretRef by value
+              s3: {
+                tag: "",
+                endpoint_url: b.endpoint,
+                bucket: b.bucket,
+                region: "us-east-1",
+                access_key: b.access_key_id,
+                secret_key: { value: b.secret_access_key },
+                force_path_style: true,
+                one_file_per_key: false,
+                server_side_encryption: "",
+              },
+            },
             { configmap: { tag: "", namespace: "apps", configmap_name: "app-config" } },
           ],
           global_tags: { team: "platform" },
@@ -93,6 +110,7 @@ describe("a varTrack bundle, unchanged", () => {
               self_heal: true,
             },
             { platform: "github", datasource: "docs", file_name: "app.yaml", destination_template: "vt" },
+            { platform: "github", datasource: "s3", file_name: "app.yaml", destination_template: "vt" },
             { platform: "github", datasource: "configmap", file_name: "app.yaml" },
           ],
         },
@@ -105,6 +123,7 @@ describe("a varTrack bundle, unchanged", () => {
     await redis?.close();
     await zookeeper?.close();
     await mongo?.close();
+    await s3?.close();
     await repo?.cleanup();
   });
 
@@ -116,12 +135,18 @@ describe("a varTrack bundle, unchanged", () => {
         "unused bundle.datasources[0].redis.update_strategy",
         "unused bundle.datasources[1].zookeeper.session_timeout",
         "unused bundle.datasources[2].mongo.max_pool_size",
-        "unsupported bundle.datasources[3]",
+        "unused bundle.datasources[3].s3.server_side_encryption",
+        "unsupported bundle.datasources[4]",
         "mapped bundle.rules[0].sync_mode",
         "unused bundle.rules[1].prune.last",
       ]),
     );
-    expect(pipeline.bundle.rules.map((r) => r.datasource)).toEqual([["redis-cache"], ["zookeeper"], ["mongo-docs"]]);
+    expect(pipeline.bundle.rules.map((r) => r.datasource)).toEqual([
+      ["redis-cache"],
+      ["zookeeper"],
+      ["mongo-docs"],
+      ["s3"],
+    ]);
     expect(pipeline.bundle.rules[0]?.labels).toEqual({ team: "platform" });
   });
 
@@ -141,6 +166,8 @@ describe("a varTrack bundle, unchanged", () => {
     expect(await zookeeper.view.read("vt")).toEqual({ "db.host": "a", "db.port": "5432", mode: "blue" });
     await push("docs", { "app.yaml": "db:\n  host: a\n  port: 5432\nmode: blue\n" });
     expect(await mongo.view.read("vt")).toEqual({ "db.host": "a", "db.port": "5432", mode: "blue" });
+    await push("s3", { "app.yaml": "db:\n  host: a\n  port: 5432\nmode: blue\n" });
+    expect(await s3.view.read("vt")).toEqual({ "db.host": "a", "db.port": "5432", mode: "blue" });
 
     // `mode` leaves the file: the redis rule (prune unset) keeps it, the zookeeper rule (prune: {enabled}) deletes it.
     const change = { "app.yaml": "db:\n  host: b\n  port: 5432\n" };

@@ -9,7 +9,7 @@ describe("varTrack's bundle dialect", () => {
   it("loads a bundle setting every field of varTrack's protos, with varTrack's meaning", async () => {
     const bundle = await loadBundle(FIXTURE);
     expect([...bundle.platforms.keys()]).toEqual(["github-corp", "gitea"]);
-    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web", "mongo-primary"]);
+    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web", "mongo-primary", "s3"]);
     expect(bundle.datasources.get("redis-cache")?.config).toMatchObject({
       host: "redis.example.com",
       port: 6380,
@@ -77,12 +77,26 @@ describe("varTrack's bundle dialect", () => {
     expect(paths("unsupported")).toEqual(
       expect.arrayContaining([
         "bundle.datasources[1].redis.mode",
-        "bundle.datasources[5]",
         "bundle.datasources[6]",
         "bundle.datasources[7]",
         "bundle.datasources[8]",
       ]),
     );
+    // s3: varTrack's prefix joined with "/", its SecretRefs as credentials
+    expect(bundle.datasources.get("s3")).toMatchObject({
+      kind: "s3",
+      config: {
+        endpoint: "https://s3.example.com",
+        region: "eu-west-1",
+        bucket: "config",
+        prefix: "apps/",
+        access_key_id: "AKIA",
+        secret_access_key: { env: "S3_SECRET" },
+        session_token: { file: "/run/s3-session" },
+        force_path_style: true,
+        format: "json",
+      },
+    });
     // mongo: the endpoint (before hosts, host and port) and the replica set make the uri.
     expect(bundle.datasources.get("mongo-primary")).toMatchObject({
       kind: "mongo",
@@ -99,7 +113,7 @@ describe("varTrack's bundle dialect", () => {
     expect(paths("inactive")).toEqual(
       expect.arrayContaining(["bundle.rules[4].datasource", "bundle.rules[5].dry_run"]),
     );
-    expect(bundle.unsupported.map((u) => u.name)).toEqual(["redis-ha", "s3", "configmap", "helm", "vercel"]);
+    expect(bundle.unsupported.map((u) => u.name)).toEqual(["redis-ha", "configmap", "helm", "vercel"]);
   });
 
   const base = {

@@ -6,11 +6,12 @@ import { file } from "./file/index.ts";
 import { mongo } from "./mongo/index.ts";
 import { postgres } from "./postgres/index.ts";
 import { redis } from "./redis/index.ts";
+import { s3 } from "./s3/index.ts";
 import { ssh } from "./ssh/index.ts";
 import { zookeeper } from "./zookeeper/index.ts";
 
 /** Every kind of sink. A bundle's datasource kinds, their configuration types and `createSink` derive from it. */
-export const SINKS = { file, redis, postgres, etcd, ssh, zookeeper, mongo } as const;
+export const SINKS = { file, redis, postgres, etcd, ssh, zookeeper, mongo, s3 } as const;
 
 export type SinkKind = keyof typeof SINKS;
 export const SINK_KINDS = Object.keys(SINKS) as [SinkKind, ...SinkKind[]];

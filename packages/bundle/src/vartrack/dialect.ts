@@ -246,7 +246,7 @@ const LINUX_SERVER: Table = {
       if (key.private_key === undefined) throw new BundleError(`${path}.private_key`, "is required");
       const wrong = mismatch("secret", key.private_key);
       if (wrong) throw new BundleError(`${path}.private_key`, wrong);
-      out.private_key = key.private_key;
+      out.private_key = credentialOf(key.private_key);
       for (const extra of Object.keys(key)) {
         if (extra === "private_key") continue;
         if (extra !== "passphrase" && extra !== "key_type")
@@ -329,6 +329,79 @@ const MONGO: Table = {
   connect_timeout_ms: ["uint", "unused"],
 };
 
+/** A varTrack SecretRef as a varstream credential: `{value: "…"}` is the literal. */
+const credentialOf = (ref: unknown): unknown =>
+  isObject(ref) && typeof ref.value === "string" && Object.keys(ref).length === 1 ? ref.value : ref;
+
+/** a SecretRef, kept under varstream's name for the credential */
+const secretAs =
+  (field: string) =>
+  (ref: unknown, { out }: Ctx): void => {
+    out[field] = credentialOf(ref);
+  };
+
+/** an address field where proto3's empty string means unset */
+const unlessEmpty =
+  (field: string) =>
+  (value: string, { out }: Ctx): void => {
+    if (value !== "") out[field] = value;
+  };
+
+/** S3Config (and the spellings of varTrack's examples: endpoint_url, access_key, secret_key). */
+const S3: Table = {
+  ...SINK_FIELDS,
+  endpoint: ["string", unlessEmpty("endpoint")],
+  endpoint_url: ["string", unlessEmpty("endpoint")],
+  region: ["string", unlessEmpty("region")],
+  bucket: [
+    "string",
+    (bucket: string, { out, path }) => {
+      if (bucket === "") throw new BundleError(path, "must not be empty");
+      out.bucket = bucket;
+    },
+  ],
+  // varTrack joins its prefix and the rest with "/"
+  prefix: [
+    "string",
+    (prefix: string, { out }) => {
+      if (prefix !== "") out.prefix = prefix.endsWith("/") ? prefix : `${prefix}/`;
+    },
+  ],
+  access_key_id: ["secret", secretAs("access_key_id")],
+  secret_access_key: ["secret", secretAs("secret_access_key")],
+  access_key: ["secret", secretAs("access_key_id")],
+  secret_key: ["secret", secretAs("secret_access_key")],
+  session_token: ["secret", secretAs("session_token")],
+  use_iam_role: [
+    "bool",
+    (iam: boolean, { note }) => {
+      if (iam) note("mapped", "no keys: the AWS SDK's own chain (instance role, IRSA, profile) signs the requests");
+    },
+  ],
+  env_as_prefix: ["bool", "unused"],
+  update_strategy: [STRATEGY, "unused"],
+  one_file_per_key: [
+    "bool",
+    (perKey: boolean, { note }) => {
+      if (perKey) note("mapped", "one object per destination (a JSON document of its keys), not one per key");
+    },
+  ],
+  file_pattern: ["string", "unused"],
+  object_metadata: ["map", "unused"],
+  content_type: ["string", "unused"],
+  server_side_encryption: [{ enum: ["AES256", "aws:kms", ""] }, "unused"],
+  kms_key_id: ["string", "unused"],
+  sse_kms_key_id: ["string", "unused"],
+  enable_versioning: ["bool", "unused"],
+  version_id: ["string", "unused"],
+  force_path_style: ["bool", "keep"],
+  timeout: ["duration", "unused"],
+  max_concurrency: ["uint", "unused"],
+  part_size: ["uint", "unused"],
+  verify_ssl: ["bool", "unused"],
+  ssl_ca_cert: ["string", "unused"],
+};
+
 /** Every field of a message whose values are only checked: a datasource kind varstream has no sink for yet. */
 type Shape = Record<string, Check>;
 
@@ -351,42 +424,6 @@ const KUBE: Shape = {
 
 /** varTrack's sinks varstream has no sink for yet, with their protos' fields. */
 const NOT_YET: Record<string, { message: string; fields: Shape; required: string[] }> = {
-  s3: {
-    message: "S3Config",
-    required: ["bucket"],
-    fields: {
-      key_format: "string",
-      tag: "string",
-      endpoint: "string",
-      endpoint_url: "string",
-      region: "string",
-      bucket: "string",
-      prefix: "string",
-      access_key_id: "secret",
-      secret_access_key: "secret",
-      access_key: "secret",
-      secret_key: "secret",
-      session_token: "secret",
-      use_iam_role: "bool",
-      env_as_prefix: "bool",
-      update_strategy: STRATEGY,
-      one_file_per_key: "bool",
-      file_pattern: "string",
-      object_metadata: "map",
-      content_type: "string",
-      server_side_encryption: { enum: ["AES256", "aws:kms", ""] },
-      kms_key_id: "string",
-      sse_kms_key_id: "string",
-      enable_versioning: "bool",
-      version_id: "string",
-      force_path_style: "bool",
-      timeout: "duration",
-      max_concurrency: "uint",
-      part_size: "uint",
-      verify_ssl: "bool",
-      ssl_ca_cert: "string",
-    },
-  },
   configmap: {
     message: "ConfigMapConfig",
     required: ["namespace", "configmap_name"],
@@ -694,6 +731,7 @@ export function translateBundle(input: unknown): Translated {
           zookeeper: { table: ZOOKEEPER },
           linux_server: { table: LINUX_SERVER, as: "ssh" },
           mongo: { table: MONGO },
+          s3: { table: S3 },
         },
         notices,
       );
