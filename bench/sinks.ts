@@ -2,7 +2,7 @@
  * bench/sinks: keys/s each sink applies for SCOPES scopes × 20 keys, through the apply path the sink
  * writer uses (manifest read, diff, transactional write), SCOPES/CONCURRENCY scopes in flight at once.
  * Then deletes every scope again (tombstones), measuring prune. Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
- * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT; SINKS: kinds of the sink registry, default file,redis,postgres,etcd,zookeeper)
+ * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT, MONGO_PORT, S3_PORT; SINKS: kinds of the sink registry, default file,redis,postgres,etcd,zookeeper)
  */
 import { randomUUID } from "node:crypto";
 import { createLogger, type KeySet, Secrets } from "@varstream/shared";

@@ -16,8 +16,10 @@ if [ "$name" = sinks ] || [ "$name" = chaos ]; then
   PG_PORT=25432 bash infra/postgres/postgres.sh start bench >&2
   ETCD_PORT=22379 bash infra/etcd/etcd.sh start bench >&2
   ZK_PORT=22181 bash infra/zookeeper/zookeeper.sh start bench >&2
+  MONGO_PORT=27117 bash infra/mongo/mongo.sh start bench >&2
+  S3_PORT=27070 bash infra/s3/s3.sh start bench >&2
 fi
 script="bench/$name.ts"
 [ "$name" = chaos ] && script=test/chaos/run.ts
-KAFKA_BROKERS=127.0.0.1:29092 REDIS_PORT=26379 PG_PORT=25432 ETCD_PORT=22379 ZK_PORT=22181 LOG_LEVEL=warn \
+KAFKA_BROKERS=127.0.0.1:29092 REDIS_PORT=26379 PG_PORT=25432 ETCD_PORT=22379 ZK_PORT=22181 MONGO_PORT=27117 S3_PORT=27070 LOG_LEVEL=warn \
   CHAOS_KAFKA_NAME=bench CHAOS_KAFKA_PORT=29092 node "$script" "$@"

@@ -9,7 +9,14 @@ describe("varTrack's bundle dialect", () => {
   it("loads a bundle setting every field of varTrack's protos, with varTrack's meaning", async () => {
     const bundle = await loadBundle(FIXTURE);
     expect([...bundle.platforms.keys()]).toEqual(["github-corp", "gitea"]);
-    expect([...bundle.datasources.keys()]).toEqual(["redis-cache", "zookeeper", "ssh-web", "mongo-primary", "s3"]);
+    expect([...bundle.datasources.keys()]).toEqual([
+      "redis-cache",
+      "redis-ha",
+      "zookeeper",
+      "ssh-web",
+      "mongo-primary",
+      "s3",
+    ]);
     expect(bundle.datasources.get("redis-cache")?.config).toMatchObject({
       host: "redis.example.com",
       port: 6380,
@@ -43,6 +50,7 @@ describe("varTrack's bundle dialect", () => {
       ["zookeeper"],
       ["ssh-web"],
       ["mongo-primary"],
+      ["redis-ha"],
     ]);
     const [first, second, third] = bundle.rules;
     expect(first).toMatchObject({
@@ -76,7 +84,7 @@ describe("varTrack's bundle dialect", () => {
     );
     expect(paths("unsupported")).toEqual(
       expect.arrayContaining([
-        "bundle.datasources[1].redis.mode",
+        "bundle.datasources[9].redis.mode",
         "bundle.datasources[6]",
         "bundle.datasources[7]",
         "bundle.datasources[8]",
@@ -110,10 +118,13 @@ describe("varTrack's bundle dialect", () => {
         collection: "vars",
       },
     });
-    expect(paths("inactive")).toEqual(
-      expect.arrayContaining(["bundle.rules[4].datasource", "bundle.rules[5].dry_run"]),
-    );
-    expect(bundle.unsupported.map((u) => u.name)).toEqual(["redis-ha", "configmap", "helm", "vercel"]);
+    expect(paths("inactive")).toEqual(expect.arrayContaining(["bundle.rules[5].dry_run"]));
+    expect(bundle.unsupported.map((u) => u.name)).toEqual(["configmap", "helm", "vercel", "redis-cluster"]);
+    // SENTINEL: the hosts are the sentinels, which name the master
+    expect(bundle.datasources.get("redis-ha")?.config).toMatchObject({
+      sentinels: ["s1:26379", "s2:26379"],
+      sentinel_master: "mymaster",
+    });
   });
 
   const base = {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
-import { mkdtemp } from "node:fs/promises";
+import { mkdtemp, writeFile } from "node:fs/promises";
 import { createConnection, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -60,7 +60,9 @@ export class TestServer {
    * redis-server; `tls` makes its only port a TLS one, `users` are ACL lines (`name on >password …`);
    * with users, the default user is off. `persist` keeps the data across stop and start (saved at stop).
    */
-  static async redis(options: { tls?: boolean; users?: string[][]; persist?: boolean } = {}): Promise<TestServer> {
+  static async redis(
+    options: { tls?: boolean; users?: string[][]; persist?: boolean; replicaOf?: number } = {},
+  ): Promise<TestServer> {
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-redis-"));
     const save = options.persist ? ["--save", "3600", "1"] : ["--save", ""];
@@ -70,11 +72,35 @@ export class TestServer {
       args.push("--port", "0", "--tls-port", String(port), "--tls-cert-file", cert.cert);
       args.push("--tls-key-file", cert.key, "--tls-ca-cert-file", cert.ca, "--tls-auth-clients", "no");
     } else args.push("--port", String(port));
+    if (options.replicaOf !== undefined) args.push("--replicaof", "127.0.0.1", String(options.replicaOf));
     if (options.users) {
       args.push("--user", "default", "off");
       for (const user of options.users) args.push("--user", ...user);
     }
     return new TestServer("redis-server", args, port, dir).start();
+  }
+
+  /**
+   * A Redis Sentinel (redis-server in sentinel mode) watching the master on `masterPort` as `name`,
+   * with a quorum of one and quick failure detection (1 s), so a test can see a failover.
+   */
+  static async sentinel(masterPort: number, name = "mymaster"): Promise<TestServer> {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), "varstream-sentinel-"));
+    const conf = join(dir, "sentinel.conf");
+    await writeFile(
+      conf,
+      [
+        `port ${port}`,
+        "bind 127.0.0.1",
+        `dir ${dir}`,
+        `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+        `sentinel down-after-milliseconds ${name} 1000`,
+        `sentinel failover-timeout ${name} 5000`,
+        "",
+      ].join("\n"),
+    );
+    return new TestServer("redis-server", [conf, "--sentinel"], port, dir).start();
   }
 
   /** A single-member etcd; `tls` serves clients over https with a certificate of a private CA. */

@@ -163,7 +163,7 @@ const REDIS: Table = {
   ],
   mode: [DEPLOYMENT_MODE, as("~mode")],
   deployment_mode: [DEPLOYMENT_MODE, as("~mode")],
-  sentinel_master: ["string", "unused"],
+  sentinel_master: ["string", as("~sentinel_master")],
   key_prefix: ["string", "unused"],
   env_as_key_prefix: ["bool", "unused"],
   key_separator: ["string", "unused"],
@@ -809,9 +809,27 @@ function finishDatasource(
   if (kind === "redis") {
     const mode = (config["~mode"] as string | undefined) ?? "STANDALONE";
     const hosts = config["~hosts"] as string[] | undefined;
+    const master = config["~sentinel_master"] as string | undefined;
     delete config["~mode"];
     delete config["~hosts"];
-    if (mode === "CLUSTER" || mode === "SENTINEL") {
+    delete config["~sentinel_master"];
+    if (mode === "SENTINEL") {
+      // The hosts are the sentinels; they name the master.
+      config.sentinels = hosts ?? [`${String(config.host ?? "127.0.0.1")}:${String(config.port ?? 26379)}`];
+      delete config.host;
+      delete config.port;
+      config.sentinel_master = master || "mymaster";
+      if (!master)
+        notices.push({
+          path: `${at}.redis.sentinel_master`,
+          kind: "mapped",
+          message: "no sentinel_master: the master named mymaster (Redis's own default name)",
+        });
+      return entry;
+    }
+    if (master)
+      notices.push({ path: `${at}.redis.sentinel_master`, kind: "unused", message: "only with mode SENTINEL" });
+    if (mode === "CLUSTER") {
       const tag = typeof config.tag === "string" ? config.tag : undefined;
       unsupported.push({
         name: tag ? `redis-${tag}` : "redis",

@@ -8,6 +8,20 @@ export const RedisSinkConfig = sinkConfig({
   db: doc(z.number().int().nonnegative().default(0), "the database number"),
   username: credential("an ACL user", { env: "REDIS_USERNAME" }).optional(),
   password: credential("the password (of the ACL user, or requirepass)", { env: "REDIS_PASSWORD" }).optional(),
+  sentinels: doc(
+    z
+      .array(z.string().regex(/^[^:\s]+:\d+$/, "host:port"))
+      .min(1)
+      .optional(),
+    "Redis Sentinel: the sentinels' `host:port`; they name the master to write to (host and port are then not used)",
+    ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"],
+  ),
+  sentinel_master: doc(
+    z.string().min(1).optional(),
+    "with sentinels: the master's name in their configuration",
+    "mymaster",
+  ),
+  sentinel_password: credential("with sentinels: the sentinels' own password, when they have one").optional(),
   tls: doc(z.boolean().default(false), "connect over TLS, the server's certificate verified"),
   tls_ca: credential("with tls: the CA (PEM) that signed the server's certificate, when it is not a public one", {
     file: "/etc/varstream/redis-ca.pem",
@@ -21,5 +35,8 @@ export const RedisSinkConfig = sinkConfig({
     "string layout: keys expire after this many seconds (re-set by every apply that writes them)",
     3600,
   ),
-});
+}).refine(
+  (c) => (c.sentinels === undefined) === (c.sentinel_master === undefined),
+  "sentinels and sentinel_master go together",
+);
 export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;

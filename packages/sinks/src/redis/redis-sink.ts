@@ -52,13 +52,24 @@ export class RedisSink implements Sink {
     config: RedisSinkConfig,
     auth: { username?: string; password?: string },
     ca: string | undefined,
+    sentinelPassword?: string,
   ) {
     this.name = name;
     this.config = config;
-    this.where = `${config.host}:${config.port}`;
+    this.where = config.sentinels
+      ? `${config.sentinel_master} (sentinels ${config.sentinels.join(",")})`
+      : `${config.host}:${config.port}`;
     this.client = new Redis({
-      host: config.host,
-      port: config.port,
+      ...(config.sentinels
+        ? {
+            sentinels: config.sentinels.map((s) => ({
+              host: s.slice(0, s.lastIndexOf(":")),
+              port: Number(s.slice(s.lastIndexOf(":") + 1)),
+            })),
+            name: config.sentinel_master!,
+            ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+          }
+        : { host: config.host, port: config.port }),
       db: config.db,
       ...auth,
       ...(config.tls ? { tls: ca === undefined ? {} : { ca } } : {}),
@@ -80,7 +91,9 @@ export class RedisSink implements Sink {
     if (config.username !== undefined) auth.username = await secrets.resolve(config.username);
     if (config.password !== undefined) auth.password = await secrets.resolve(config.password);
     const ca = config.tls_ca === undefined ? undefined : await secrets.resolve(config.tls_ca);
-    const sink = new RedisSink(name, config, auth, ca);
+    const sentinelPassword =
+      config.sentinel_password === undefined ? undefined : await secrets.resolve(config.sentinel_password);
+    const sink = new RedisSink(name, config, auth, ca, sentinelPassword);
     // A Redis that is down at start must not keep the sink writer (and the other sinks) from starting:
     // applies fail and retry until it answers, ioredis reconnecting meanwhile.
     sink.client.on("error", (err: Error) => {
