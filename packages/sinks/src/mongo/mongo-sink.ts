@@ -55,7 +55,8 @@ export class MongoSink implements Sink {
   private readonly client: MongoClient;
   private readonly db: Db;
   private readonly collection: string | undefined;
-  private indexed = false;
+  /** the collections whose indexes this process made sure of */
+  private readonly indexed = new Set<string>();
 
   private constructor(name: string, config: MongoSinkConfig, uri: string, options: MongoClientOptions) {
     this.name = name;
@@ -81,11 +82,19 @@ export class MongoSink implements Sink {
     return this.db.collection<ScopeDoc>(MANIFESTS);
   }
 
-  /** The index the claims lookup reads by; once per process, best effort (the lookup works without). */
-  private async ensureIndexes(): Promise<void> {
-    if (this.indexed) return;
-    await this.scopes.createIndex({ destination: 1 }).catch(() => undefined);
-    this.indexed = true;
+  /**
+   * The indexes readers and the claims lookup go by — a destination's manifests, and a destination's
+   * keys (`find({destination})`, `findOne({destination, key})`) — once per collection and process, best
+   * effort (every query works without them).
+   */
+  private async ensureIndexes(destination: string): Promise<void> {
+    const keys = this.collection ?? destination;
+    if (this.indexed.has(keys)) return;
+    if (this.indexed.size === 0) await this.scopes.createIndex({ destination: 1 }).catch(() => undefined);
+    await this.keysOf(destination)
+      .createIndex({ destination: 1, key: 1 })
+      .catch(() => undefined);
+    this.indexed.add(keys);
   }
 
   async readManifest(scope: Scope): Promise<Manifest | null> {
@@ -125,7 +134,7 @@ export class MongoSink implements Sink {
   }
 
   async claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
-    await this.ensureIndexes();
+    await this.ensureIndexes(scope.destination);
     const mine = scopeKey(scope);
     const others = await this.scopes
       .find({ destination: scope.destination, _id: { $ne: mine }, manifest: { $exists: true } })
@@ -160,7 +169,7 @@ export class MongoSink implements Sink {
   }
 
   async apply(plan: ApplyPlan): Promise<void> {
-    await this.ensureIndexes();
+    await this.ensureIndexes(plan.scope.destination);
     const { destination } = plan.scope;
     const id = scopeKey(plan.scope);
     const current = await this.scopes.findOne({ _id: id });
