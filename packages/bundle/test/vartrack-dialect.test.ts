@@ -37,6 +37,9 @@ describe("varTrack's bundle dialect", () => {
       path: "/etc/app",
       private_key: { file: "/etc/vartrack/id_ed25519" },
       validate_command: "app --check {file}",
+      file_mode: "0640",
+      owner: "app",
+      sudo: false,
       reload_command: "systemctl reload app && logger reloaded",
     });
     expect(bundle.secretManagers?.vault).toMatchObject({
@@ -72,7 +75,6 @@ describe("varTrack's bundle dialect", () => {
         "bundle.platforms[1].gitea.delivery_header",
         "bundle.datasources[0].redis.key_prefix",
         "bundle.datasources[2].zookeeper.session_timeout",
-        "bundle.datasources[3].linux_server.file_mode",
         "bundle.rules[0].prune.last",
         "bundle.rules[0].secret_manager",
         "bundle.schema_registry.secret_manager",

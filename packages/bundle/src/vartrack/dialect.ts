@@ -120,6 +120,24 @@ function atLeastOne(list: string[], path: string, what: string): void {
   if (list.length === 0) throw new BundleError(path, `needs at least one ${what}`);
 }
 
+/** A varTrack SecretRef as a varstream credential: `{value: "…"}` is the literal. */
+const credentialOf = (ref: unknown): unknown =>
+  isObject(ref) && typeof ref.value === "string" && Object.keys(ref).length === 1 ? ref.value : ref;
+
+/** a SecretRef, kept under varstream's name for the credential */
+const secretAs =
+  (field: string) =>
+  (ref: unknown, { out }: Ctx): void => {
+    out[field] = credentialOf(ref);
+  };
+
+/** an address field where proto3's empty string means unset */
+const unlessEmpty =
+  (field: string) =>
+  (value: string, { out }: Ctx): void => {
+    if (value !== "") out[field] = value;
+  };
+
 const PLATFORM: Table = {
   tag: emptyTagIsNone,
   protocol: [{ enum: ["ssh", "http", "https"] }, "unused"],
@@ -266,8 +284,8 @@ const LINUX_SERVER: Table = {
   base_path: ["string", as("path")],
   env_as_path: ["bool", "unused"],
   update_strategy: [STRATEGY, "unused"],
-  file_mode: ["string", "unused"],
-  file_owner: ["string", "unused"],
+  file_mode: ["string", unlessEmpty("file_mode")],
+  file_owner: ["string", unlessEmpty("owner")],
   create_directories: ["bool", "unused"],
   backup_before_write: ["bool", "unused"],
   backup_suffix: ["string", "unused"],
@@ -284,7 +302,7 @@ const LINUX_SERVER: Table = {
   command_timeout: ["duration", "unused"],
   host_key_verification: [{ enum: ["strict", "accept-new", "off", ""] }, "unused"],
   known_hosts_file: ["string", "unused"],
-  use_sudo: ["bool", "unused"],
+  use_sudo: ["bool", as("sudo")],
   sudo_password: ["secret", "unused"],
   use_sftp: ["bool", "unused"],
   enable_compression: ["bool", "unused"],
@@ -328,24 +346,6 @@ const MONGO: Table = {
   max_pool_size: ["uint", "unused"],
   connect_timeout_ms: ["uint", "unused"],
 };
-
-/** A varTrack SecretRef as a varstream credential: `{value: "…"}` is the literal. */
-const credentialOf = (ref: unknown): unknown =>
-  isObject(ref) && typeof ref.value === "string" && Object.keys(ref).length === 1 ? ref.value : ref;
-
-/** a SecretRef, kept under varstream's name for the credential */
-const secretAs =
-  (field: string) =>
-  (ref: unknown, { out }: Ctx): void => {
-    out[field] = credentialOf(ref);
-  };
-
-/** an address field where proto3's empty string means unset */
-const unlessEmpty =
-  (field: string) =>
-  (value: string, { out }: Ctx): void => {
-    if (value !== "") out[field] = value;
-  };
 
 /** S3Config (and the spellings of varTrack's examples: endpoint_url, access_key, secret_key). */
 const S3: Table = {

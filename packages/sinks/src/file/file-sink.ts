@@ -37,8 +37,13 @@ function sha256(text: string | undefined): string | null {
 export interface FileSinkOptions {
   format: FileSinkConfig["format"];
   store: FileStore;
-  /** runs on the new file (its temp path) before it replaces the old one; a throw keeps the old file */
-  validate?: (tempPath: string) => Promise<void>;
+  /**
+   * runs on the new data file (its temp path, and the mode it is to have) before it replaces the old
+   * one; a throw keeps the old file
+   */
+  prepare?: (tempPath: string, mode: number) => Promise<void>;
+  /** the data file's mode (default 0644); a file holding secrets never keeps bits for others */
+  mode?: number;
   /** runs after a destination changed */
   reload?: (path: string) => Promise<void>;
 }
@@ -176,12 +181,16 @@ export class FileSink implements Sink {
       ...(changed ? { previous: file.scopes, previous_data_sha256: sha256(text) } : {}),
     };
     // A destination any scope of which holds @sensitive/@secret values is readable by its owner only.
-    const mode = Object.values(manifests.scopes).some((m) => (m.sensitive?.length ?? 0) > 0) ? 0o600 : 0o644;
+    const secret = Object.values(manifests.scopes).some((m) => (m.sensitive?.length ?? 0) > 0);
+    const mode = secret ? 0o600 : 0o644;
+    // A mode the sink is given applies to the data file, less the bits for others when it holds secrets.
+    const dataMode = this.options.mode === undefined ? mode : this.options.mode & (secret ? 0o770 : 0o777);
     await this.store.write(paths.manifest, `${JSON.stringify(manifests, null, 2)}\n`, undefined, mode);
     if (!changed) return;
+    const prepare = this.options.prepare;
     if (next === undefined) {
       if (text !== undefined) await this.store.remove(paths.data);
-    } else await this.store.write(paths.data, next, this.options.validate, mode);
+    } else await this.store.write(paths.data, next, prepare && ((tempPath) => prepare(tempPath, dataMode)), dataMode);
     await this.options.reload?.(paths.data);
   }
 

@@ -22,6 +22,26 @@ export const SshSinkConfig = sinkConfig({
     z.enum(FILE_FORMATS).default("env"),
     "how a destination's file is rendered: json, yaml, env or properties",
   ),
+  file_mode: doc(
+    z
+      .string()
+      .regex(/^0?[0-7]{3}$/, "an octal mode such as 0640")
+      .optional(),
+    "the data file's permission bits (default 0644, or 0600 when it holds secrets; secrets never stay readable by others)",
+    "0640",
+  ),
+  owner: doc(
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+(:[A-Za-z0-9._-]+)?$/, "user or user:group")
+      .optional(),
+    "`chown`s the new file to `user` or `user:group` before it replaces the old one (the login must be allowed to)",
+    "app:app",
+  ),
+  sudo: doc(
+    z.boolean().default(false),
+    "run `chown` and the commands below with `sudo -n` (a sudoers rule without password)",
+  ),
   validate_command: doc(
     z.string().min(1).optional(),
     "runs on the new file before it replaces the old one; `{file}` is its path; non-zero keeps the old file",

@@ -141,6 +141,11 @@ export class SftpStore implements FileStore {
     }
   }
 
+  /** Sets a remote file's permission bits exactly (a mode given at create is subject to the server's umask). */
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.call((sftp, done) => sftp.chmod(path, mode, done));
+  }
+
   /** Runs a command on the host; resolves with its output, rejects with its stderr when it fails. */
   async exec(command: string): Promise<string> {
     const { client } = await this.connect();

@@ -6,8 +6,8 @@ import { SftpStore, shellQuote } from "./sftp-store.ts";
 
 /**
  * A rendered file on a remote host over SFTP: the file sink's layout and apply, its files written to a
- * temp name and renamed; `validate_command` runs on the temp file first (a failure keeps the old
- * file), `reload_command` after a change.
+ * temp name and renamed; the temp file gets `file_mode` and `owner`, then `validate_command` runs on it
+ * (a failure keeps the old file), `reload_command` after a change.
  */
 export class SshSink extends FileSink {
   static override async connect(name: string, config: SshSinkConfig, deps: SinkDeps): Promise<SshSink> {
@@ -27,20 +27,26 @@ export class SshSink extends FileSink {
       ...(config.password === undefined ? {} : { password: await secrets.resolve(config.password) }),
       ...(config.host_key_sha256 === undefined ? {} : { hostKeySha256: config.host_key_sha256 }),
     });
-    const withFile = (command: string, path: string) => command.replaceAll("{file}", shellQuote(path));
-    const { validate_command: validate, reload_command: reload } = config;
+    const sudo = config.sudo ? "sudo -n " : "";
+    const withFile = (command: string, path: string) => sudo + command.replaceAll("{file}", shellQuote(path));
+    const { validate_command: validate, reload_command: reload, owner } = config;
+    const mode = config.file_mode === undefined ? undefined : Number.parseInt(config.file_mode, 8);
     return new SshSink(name, {
       format: config.format,
       store,
-      ...(validate === undefined
-        ? {}
-        : {
-            validate: async (tempPath: string) => {
-              await store.exec(withFile(validate, tempPath)).catch((err: Error) => {
-                throw new PipelineError("SINK_REFUSED", `validate_command refused the new file: ${err.message}`);
-              });
-            },
-          }),
+      ...(mode === undefined ? {} : { mode }),
+      // On the temp file, before it replaces the old one: permissions, owner, then the validate command.
+      prepare: async (tempPath: string, fileMode: number) => {
+        await store.chmod(tempPath, fileMode);
+        if (owner !== undefined)
+          await store.exec(`${sudo}chown ${shellQuote(owner)} ${shellQuote(tempPath)}`).catch((err: Error) => {
+            throw new PipelineError("SINK_REFUSED", `chown ${owner} of the new file failed: ${err.message}`);
+          });
+        if (validate !== undefined)
+          await store.exec(withFile(validate, tempPath)).catch((err: Error) => {
+            throw new PipelineError("SINK_REFUSED", `validate_command refused the new file: ${err.message}`);
+          });
+      },
       ...(reload === undefined
         ? {}
         : { reload: async (path: string) => void (await store.exec(withFile(reload, `${config.path}/${path}`))) }),

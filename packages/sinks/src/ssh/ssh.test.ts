@@ -1,6 +1,7 @@
+import { execFileSync } from "node:child_process";
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { readFile } from "node:fs/promises";
+import { readdir, readFile, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { type KeySet, type Scope, Secrets } from "@varstream/shared";
 import { desiredOf, makeKeySet, Sshd } from "@varstream/testkit";
@@ -35,7 +36,7 @@ describe("ssh sink against a real OpenSSH server", () => {
     path: remote,
     format: "env",
   });
-  const sink = (extra: Record<string, string> = {}) =>
+  const sink = (extra: Record<string, string | boolean> = {}) =>
     connectSink("ssh", "ssh", { ...config(), ...extra }, { secrets: new Secrets() });
   const scope = (destination: string): Scope => ({ datasource: "ssh", destination, repo: "acme/c", file: "app.yaml" });
 
@@ -89,5 +90,24 @@ describe("ssh sink against a real OpenSSH server", () => {
     );
     expect(report.outcome).toBe("failed");
     await s.close();
+  });
+
+  it("gives the new file file_mode and owner before it replaces the old one, and keeps the old one when chown fails", async () => {
+    const s = await sink({ file_mode: "0640", owner: "nobody:nogroup" });
+    expect(await applyDesired(s, desired(keySet(scope("owned"), "t1", { A: 1 })), options)).toMatchObject({
+      outcome: "applied",
+    });
+    const st = await stat(join(remote, "owned.env"));
+    expect((st.mode & 0o777).toString(8)).toBe("640");
+    expect(st.uid).toBe(Number(execFileSync("id", ["-u", "nobody"], { encoding: "utf8" })));
+    await s.close();
+
+    const wrong = await sink({ owner: "no-such-user" });
+    const refused = await applyDesired(wrong, desired(keySet(scope("owned"), "t2", { A: 2 })), options);
+    expect(refused).toMatchObject({ outcome: "failed", code: "SINK_REFUSED" });
+    expect(refused.error).toMatch(/chown no-such-user/);
+    expect(await readFile(join(remote, "owned.env"), "utf8")).toBe("A=1\n");
+    expect((await readdir(remote)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
+    await wrong.close();
   });
 });
