@@ -171,4 +171,12 @@ describe("varTrack's bundle dialect", () => {
     expect(bundle.rules[0]?.datasource).toEqual(["redis-cache"]);
     expect(bundle.datasources.has("file")).toBe(true);
   });
+
+  it("roots a zookeeper without base_path at /, where varTrack writes its absolute destinations", () => {
+    const bundle = decodeBundle({
+      bundle: { ...base, datasources: [...base.datasources, { zookeeper: { hosts: ["zk:2181"] } }] },
+    });
+    expect(bundle.datasources.get("zookeeper")?.config).toMatchObject({ connect: "zk:2181", root: "/" });
+    expect(bundle.notices).toContainEqual(expect.objectContaining({ path: "bundle.datasources[1].zookeeper" }));
+  });
 });

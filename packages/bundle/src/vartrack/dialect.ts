@@ -226,6 +226,7 @@ const ZOOKEEPER: Table = {
     (hosts: string[], { out, path }) => {
       atLeastOne(hosts, path, "host");
       out.connect = hosts.join(",");
+      out["~vartrack"] = true;
     },
   ],
   base_path: [
@@ -849,6 +850,18 @@ function finishDatasource(
     }
   }
   if (kind === "mongo") finishMongo(config, `${at}.mongo`, notices);
+  if (kind === "zookeeper" && config["~vartrack"]) {
+    delete config["~vartrack"];
+    // varTrack writes at base_path + destination, its base_path empty by default: the znode tree's root.
+    if (config.root === undefined) {
+      config.root = "/";
+      notices.push({
+        path: `${at}.zookeeper`,
+        kind: "mapped",
+        message: "no base_path: destinations are znode paths from the root (/), as varTrack writes them",
+      });
+    }
+  }
   if (kind === "ssh") {
     const paths = config["~file_paths"] as string[] | undefined;
     delete config["~file_paths"];

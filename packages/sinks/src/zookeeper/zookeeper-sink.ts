@@ -131,8 +131,11 @@ export class ZookeeperSink implements Sink {
     await Promise.race([connected, timeout]).finally(() => clearTimeout(timer));
   }
 
+  /** A key's znode. A destination's slashes separate znodes, leading, trailing and doubled ones aside:
+   * an absolute destination (varTrack's `/app/{env}`) lands under the root like a relative one. */
   private path(destination: string, key: string): string {
-    return `${this.config.root === "/" ? "" : this.config.root}/${destination}/${splitKey(key).join("/")}`;
+    const parts = destination.split("/").filter((p) => p !== "");
+    return [this.config.root === "/" ? "" : this.config.root, ...parts, ...splitKey(key)].join("/");
   }
 
   private manifestPath(scopeKey: string): string {

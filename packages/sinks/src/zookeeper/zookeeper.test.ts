@@ -33,6 +33,27 @@ describe("zookeeper sink against a real ZooKeeper", () => {
     await json.close();
   });
 
+  it("writes an absolute destination (varTrack's /app/{env}) at that path under the root, / included", async () => {
+    const top = `/vs-abs-${randomUUID().slice(0, 8)}`;
+    const sink = await connectSink("zookeeper", "zookeeper", { connect, root: "/" }, deps);
+    const scope: Scope = { datasource: "zookeeper", destination: `${top}/production/`, repo: "acme/c", file: "a.yaml" };
+    expect(await applyDesired(sink, desired(keySet(scope, "t1", { "db.host": "h" })), options)).toMatchObject({
+      outcome: "applied",
+      set: 1,
+    });
+    const raw = zookeeper.createClient(connect);
+    await new Promise<void>((resolve) => {
+      raw.once("connected", () => resolve());
+      raw.connect();
+    });
+    const data = await new Promise<string>((resolve, reject) =>
+      raw.getData(`${top}/production/db/host`, (err, d) => (err ? reject(err) : resolve(d.toString("utf8")))),
+    );
+    expect(data).toBe("h");
+    raw.close();
+    await sink.close();
+  });
+
   it("takes a new session after an outage longer than the session timeout, and applies again", async () => {
     const proxy = await CutProxy.start({ port: Number(process.env.ZK_PORT ?? 32181) });
     const sink = await connectSink("zookeeper", "zookeeper", { connect: `127.0.0.1:${proxy.port}`, root }, deps);
