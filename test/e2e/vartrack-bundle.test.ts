@@ -72,7 +72,8 @@ describe("a varTrack bundle, unchanged", () => {
                 env_as_collection: false,
                 update_strategy: "STRATEGY_KEY_VALUE",
                 ssl: false,
-                max_pool_size: 10,
+                max_pool_size: 1,
+                connect_timeout_ms: 5000,
               },
             },
             {
@@ -134,7 +135,7 @@ describe("a varTrack bundle, unchanged", () => {
         "unused bundle.platforms[0].github.verify_ssl",
         "unused bundle.datasources[0].redis.update_strategy",
         "unused bundle.datasources[1].zookeeper.session_timeout",
-        "unused bundle.datasources[2].mongo.max_pool_size",
+        "unused bundle.datasources[2].mongo.connect_timeout_ms",
         "unused bundle.datasources[3].s3.server_side_encryption",
         "unsupported bundle.datasources[4]",
         "mapped bundle.rules[0].sync_mode",

@@ -344,7 +344,12 @@ const MONGO: Table = {
   ssl_key_path: ["string", "unused"],
   ssl_allow_invalid_certificates: ["bool", "unused"],
   buffer_size: ["uint", "unused"],
-  max_pool_size: ["uint", "unused"],
+  max_pool_size: [
+    "uint",
+    (size: number, { out }) => {
+      if (size > 0) out.max_pool_size = size;
+    },
+  ],
   connect_timeout_ms: ["uint", "unused"],
 };
 

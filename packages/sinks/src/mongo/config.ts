@@ -15,6 +15,11 @@ export const MongoSinkConfig = sinkConfig({
   tls_ca: credential("with tls: the CA (PEM) that signed the server's certificate, when it is not a public one", {
     file: "/etc/varstream/mongo-ca.pem",
   }).optional(),
+  max_pool_size: doc(
+    z.number().int().positive().default(100),
+    "connections to the server at most (the driver's maxPoolSize); 1 serializes the sink's requests",
+    1,
+  ),
   database: doc(z.string().min(1).default("varstream"), "the database varstream writes into"),
   collection: doc(
     z.string().min(1).optional(),

@@ -28,7 +28,8 @@ export const fixture: SinkFixture = {
       db.collection<{ _id: string; destination: string; key: string; value: unknown }>(layout.collection ?? d);
     const docs = (d: string) => keysOf(d).find({ destination: d }).sort({ key: 1 }).toArray();
     return {
-      config: { uri: `mongodb://127.0.0.1:${port}/`, database, ...layout },
+      // One connection: FerretDB v1 stops answering concurrent updates of existing documents (measured).
+      config: { uri: `mongodb://127.0.0.1:${port}/`, database, max_pool_size: 1, ...layout },
       view: {
         read: async (d) => Object.fromEntries((await docs(d)).map((doc) => [doc.key, String(doc.value ?? "")])),
         plant: async (d, key, value) =>

@@ -255,6 +255,7 @@ async function clientOptions(config: MongoSinkConfig, secrets: Secrets): Promise
     connectTimeoutMS: 3000,
     socketTimeoutMS: 15_000,
     retryWrites: false,
+    maxPoolSize: config.max_pool_size,
     tls: config.tls,
   };
   if (config.username !== undefined) {
