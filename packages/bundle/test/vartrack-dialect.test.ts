@@ -16,6 +16,7 @@ describe("varTrack's bundle dialect", () => {
       "ssh-web",
       "mongo-primary",
       "s3",
+      "redis-cluster",
     ]);
     expect(bundle.datasources.get("redis-cache")?.config).toMatchObject({
       host: "redis.example.com",
@@ -86,7 +87,7 @@ describe("varTrack's bundle dialect", () => {
     );
     expect(paths("unsupported")).toEqual(
       expect.arrayContaining([
-        "bundle.datasources[9].redis.mode",
+        "bundle.datasources[10].redis.mode",
         "bundle.datasources[6]",
         "bundle.datasources[7]",
         "bundle.datasources[8]",
@@ -121,7 +122,12 @@ describe("varTrack's bundle dialect", () => {
       },
     });
     expect(paths("inactive")).toEqual(expect.arrayContaining(["bundle.rules[5].dry_run"]));
-    expect(bundle.unsupported.map((u) => u.name)).toEqual(["configmap", "helm", "vercel", "redis-cluster"]);
+    expect(bundle.unsupported.map((u) => u.name)).toEqual(["configmap", "helm", "vercel", "redis-cluster-strings"]);
+    // CLUSTER: the hosts are seed nodes
+    expect(bundle.datasources.get("redis-cluster")?.config).toMatchObject({
+      cluster_nodes: ["c1:6379", "c2:6379", "c3:6379"],
+      layout: "hash",
+    });
     // SENTINEL: the hosts are the sentinels, which name the master
     expect(bundle.datasources.get("redis-ha")?.config).toMatchObject({
       sentinels: ["s1:26379", "s2:26379"],

@@ -61,7 +61,7 @@ export class TestServer {
    * with users, the default user is off. `persist` keeps the data across stop and start (saved at stop).
    */
   static async redis(
-    options: { tls?: boolean; users?: string[][]; persist?: boolean; replicaOf?: number } = {},
+    options: { tls?: boolean; users?: string[][]; persist?: boolean; replicaOf?: number; cluster?: boolean } = {},
   ): Promise<TestServer> {
     const port = await freePort();
     const dir = await mkdtemp(join(tmpdir(), "varstream-redis-"));
@@ -73,11 +73,37 @@ export class TestServer {
       args.push("--tls-key-file", cert.key, "--tls-ca-cert-file", cert.ca, "--tls-auth-clients", "no");
     } else args.push("--port", String(port));
     if (options.replicaOf !== undefined) args.push("--replicaof", "127.0.0.1", String(options.replicaOf));
+    if (options.cluster) {
+      args.push("--cluster-enabled", "yes", "--cluster-config-file", join(dir, "nodes.conf"));
+      args.push("--cluster-node-timeout", "2000");
+    }
     if (options.users) {
       args.push("--user", "default", "off");
       for (const user of options.users) args.push("--user", ...user);
     }
     return new TestServer("redis-server", args, port, dir).start();
+  }
+
+  /**
+   * A Redis Cluster of `size` masters (no replicas), its slots spread by `redis-cli --cluster create`;
+   * resolves once every node reports the cluster ok.
+   */
+  static async redisCluster(size = 3): Promise<TestServer[]> {
+    const nodes = await Promise.all(Array.from({ length: size }, () => TestServer.redis({ cluster: true })));
+    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
+    execFileSync("redis-cli", ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"], {
+      stdio: "ignore",
+    });
+    for (const node of nodes) {
+      await waitFor(
+        () =>
+          execFileSync("redis-cli", ["-p", String(node.port), "cluster", "info"], { encoding: "utf8" }).includes(
+            "cluster_state:ok",
+          ),
+        { what: `redis cluster node ${node.port} ok`, timeoutMs: 20_000 },
+      );
+    }
+    return nodes;
   }
 
   /**

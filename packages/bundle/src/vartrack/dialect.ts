@@ -835,6 +835,16 @@ function finishDatasource(
     }
     if (master)
       notices.push({ path: `${at}.redis.sentinel_master`, kind: "unused", message: "only with mode SENTINEL" });
+    if (mode === "CLUSTER" && (config.layout ?? "hash") === "hash") {
+      // The hosts are seed nodes; the client learns the rest of the cluster from them.
+      config.cluster_nodes = hosts ?? [`${String(config.host ?? "127.0.0.1")}:${String(config.port ?? 6379)}`];
+      delete config.host;
+      delete config.port;
+      if (config.db !== undefined && config.db !== 0)
+        throw new BundleError(`${at}.redis.database`, "a Redis Cluster has database 0 only");
+      delete config.db;
+      return entry;
+    }
     if (mode === "CLUSTER") {
       const tag = typeof config.tag === "string" ? config.tag : undefined;
       unsupported.push({
@@ -846,7 +856,7 @@ function finishDatasource(
       notices.push({
         path: `${at}.redis.mode`,
         kind: "unsupported",
-        message: `${mode}: not supported yet; the rules writing it are inactive`,
+        message: `CLUSTER with data_structure ${String(config.layout).toUpperCase()}: not supported (its keys would spread over hash slots; HASH is); the rules writing it are inactive`,
       });
       return undefined;
     }

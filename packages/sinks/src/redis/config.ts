@@ -8,6 +8,14 @@ export const RedisSinkConfig = sinkConfig({
   db: doc(z.number().int().nonnegative().default(0), "the database number"),
   username: credential("an ACL user", { env: "REDIS_USERNAME" }).optional(),
   password: credential("the password (of the ACL user, or requirepass)", { env: "REDIS_PASSWORD" }).optional(),
+  cluster_nodes: doc(
+    z
+      .array(z.string().regex(/^[^:\s]+:\d+$/, "host:port"))
+      .min(1)
+      .optional(),
+    "Redis Cluster: some of its nodes' `host:port` (the client learns the rest); `hash` layout only (host, port and db are then not used)",
+    ["10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"],
+  ),
   sentinels: doc(
     z
       .array(z.string().regex(/^[^:\s]+:\d+$/, "host:port"))
@@ -35,8 +43,13 @@ export const RedisSinkConfig = sinkConfig({
     "string layout: keys expire after this many seconds (re-set by every apply that writes them)",
     3600,
   ),
-}).refine(
-  (c) => (c.sentinels === undefined) === (c.sentinel_master === undefined),
-  "sentinels and sentinel_master go together",
-);
+})
+  .refine(
+    (c) => (c.sentinels === undefined) === (c.sentinel_master === undefined),
+    "sentinels and sentinel_master go together",
+  )
+  .refine((c) => c.cluster_nodes === undefined || c.sentinels === undefined, "cluster_nodes or sentinels, not both")
+  // A cluster runs one apply's script on one node: the destination, its manifest and its claims share a
+  // hash slot. The string layout's keys are spread over every slot.
+  .refine((c) => c.cluster_nodes === undefined || c.layout === "hash", "a Redis Cluster takes the hash layout only");
 export type RedisSinkConfig = z.infer<typeof RedisSinkConfig>;

@@ -6,7 +6,7 @@ import {
   type Scope,
   scopeKey,
 } from "@varstream/shared";
-import { type ChainableCommander, Redis } from "ioredis";
+import { type ChainableCommander, Cluster, Redis, type RedisOptions } from "ioredis";
 import { claimedBy } from "../claims.ts";
 import {
   type ApplyPlan,
@@ -21,7 +21,7 @@ import type { RedisSinkConfig } from "./config.ts";
 import { APPLY, UPDATE_CLAIMS } from "./scripts.ts";
 
 /** The APPLY script as a command: sent by its SHA, the text only when Redis does not know it yet. */
-type WithApply = Redis & { varstreamApply(...args: string[]): Promise<number> };
+type WithApply = (Redis | Cluster) & { varstreamApply(...args: string[]): Promise<number> };
 
 /** Manifest hashes live beside the data: `__varstream__:<scope key>`. */
 export const MANIFEST_PREFIX = "__varstream__:";
@@ -41,7 +41,9 @@ const KEY_FIELD = "k:";
  */
 export class RedisSink implements Sink {
   readonly name: string;
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
+  /** a Redis Cluster: manifests and claims carry the destination as their hash tag (same slot as its data) */
+  private readonly cluster: boolean;
   private readonly where: string;
   private readonly config: RedisSinkConfig;
   /** why the connection last failed (refused, WRONGPASS, a certificate…), for the scope's error */
@@ -56,31 +58,43 @@ export class RedisSink implements Sink {
   ) {
     this.name = name;
     this.config = config;
-    this.where = config.sentinels
-      ? `${config.sentinel_master} (sentinels ${config.sentinels.join(",")})`
-      : `${config.host}:${config.port}`;
-    this.client = new Redis({
-      ...(config.sentinels
-        ? {
-            sentinels: config.sentinels.map((s) => ({
-              host: s.slice(0, s.lastIndexOf(":")),
-              port: Number(s.slice(s.lastIndexOf(":") + 1)),
-            })),
-            name: config.sentinel_master!,
-            ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
-          }
-        : { host: config.host, port: config.port }),
-      db: config.db,
+    this.cluster = config.cluster_nodes !== undefined;
+    this.where = config.cluster_nodes
+      ? `cluster ${config.cluster_nodes.join(",")}`
+      : config.sentinels
+        ? `${config.sentinel_master} (sentinels ${config.sentinels.join(",")})`
+        : `${config.host}:${config.port}`;
+    const connection: RedisOptions = {
       ...auth,
       ...(config.tls ? { tls: ca === undefined ? {} : { ca } } : {}),
-      lazyConnect: true,
-      // Scopes applied side by side share round trips: commands issued in one tick go in one write.
-      enableAutoPipelining: true,
       maxRetriesPerRequest: 1,
       enableOfflineQueue: true,
       connectTimeout: 2000,
-      retryStrategy: (times) => Math.min(times * 100, 1000),
-    });
+    };
+    const retryStrategy = (times: number) => Math.min(times * 100, 1000);
+    this.client = config.cluster_nodes
+      ? new Cluster(config.cluster_nodes.map(hostPort), {
+          redisOptions: connection,
+          lazyConnect: true,
+          enableAutoPipelining: true,
+          enableOfflineQueue: true,
+          clusterRetryStrategy: retryStrategy,
+        })
+      : new Redis({
+          ...(config.sentinels
+            ? {
+                sentinels: config.sentinels.map(hostPort),
+                name: config.sentinel_master!,
+                ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+              }
+            : { host: config.host, port: config.port }),
+          db: config.db,
+          ...connection,
+          lazyConnect: true,
+          // Scopes applied side by side share round trips: commands issued in one tick go in one write.
+          enableAutoPipelining: true,
+          retryStrategy,
+        });
     this.client.defineCommand("varstreamApply", { numberOfKeys: 3, lua: APPLY });
   }
 
@@ -133,7 +147,7 @@ export class RedisSink implements Sink {
 
   private async manifestAt(scopeKey: string): Promise<Manifest | null> {
     await this.ready();
-    const fields = await this.client.hgetall(MANIFEST_PREFIX + scopeKey);
+    const fields = await this.client.hgetall(this.manifestKey(scopeKey));
     const meta = fields[META_FIELD];
     if (meta === undefined) return null;
     const keys: Record<string, string> = {};
@@ -143,9 +157,15 @@ export class RedisSink implements Sink {
     return { ...(JSON.parse(meta) as Omit<Manifest, "keys">), keys };
   }
 
+  /** A scope's manifest hash; in a cluster, tagged with the destination so it shares the data's slot. */
+  private manifestKey(scopeKey: string): string {
+    return this.cluster ? `${MANIFEST_PREFIX}{${destinationOf(scopeKey)}}:${scopeKey}` : MANIFEST_PREFIX + scopeKey;
+  }
+
   /** Who claims each key of one destination: a hash, field = key, value = the claiming scope keys. */
   private claimsKey(scopeKey: string): string {
-    return `${MANIFEST_PREFIX}claims:${destinationPrefix(scopeKey)}`;
+    const tag = this.cluster ? `{${destinationOf(scopeKey)}}:` : "";
+    return `${MANIFEST_PREFIX}claims:${tag}${destinationPrefix(scopeKey)}`;
   }
 
   claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
@@ -200,7 +220,7 @@ export class RedisSink implements Sink {
   }
 
   private writeManifest(multi: ChainableCommander, plan: ApplyPlan): void {
-    const manifestKey = MANIFEST_PREFIX + scopeKey(plan.scope);
+    const manifestKey = this.manifestKey(scopeKey(plan.scope));
     multi.del(manifestKey);
     const { keys, ...meta } = plan.manifest;
     const fields: Record<string, string> = { [META_FIELD]: JSON.stringify(meta) };
@@ -234,6 +254,11 @@ export class RedisSink implements Sink {
 
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ready();
+    if (this.cluster && /[{}]/.test(plan.scope.destination))
+      throw new PipelineError(
+        "SINK_REFUSED",
+        `destination ${plan.scope.destination} holds a brace: in a Redis Cluster its hash slot would not be its manifest's`,
+      );
     if (this.config.layout === "json") {
       // WATCH is the connection's state: applies of this layout take turns on the shared connection.
       return this.inTurn(() => this.applyJson(plan));
@@ -251,7 +276,7 @@ export class RedisSink implements Sink {
     args.push(String(plan.released.length), ...plan.released);
     await (this.client as WithApply)
       .varstreamApply(
-        MANIFEST_PREFIX + scopeKey(plan.scope),
+        this.manifestKey(scopeKey(plan.scope)),
         this.claimsKey(scopeKey(plan.scope)),
         plan.scope.destination,
         ...args,
@@ -283,7 +308,7 @@ export class RedisSink implements Sink {
 
   private async applyJson(plan: ApplyPlan): Promise<void> {
     // Read-modify-write of one value: WATCH makes EXEC fail if anybody wrote it (or the manifest) meanwhile.
-    await this.client.watch(plan.scope.destination, MANIFEST_PREFIX + scopeKey(plan.scope));
+    await this.client.watch(plan.scope.destination, this.manifestKey(scopeKey(plan.scope)));
     try {
       refuseOlder(scopeKey(plan.scope), await this.readManifest(plan.scope), plan);
       const doc = await this.readJson(plan.scope.destination);
@@ -308,4 +333,15 @@ export class RedisSink implements Sink {
   async close(): Promise<void> {
     this.client.disconnect();
   }
+}
+
+/** `host:port` as ioredis takes a node or a sentinel. */
+function hostPort(address: string): { host: string; port: number } {
+  const at = address.lastIndexOf(":");
+  return { host: address.slice(0, at), port: Number(address.slice(at + 1)) };
+}
+
+/** The destination of a scope key (`<datasource>|<destination>|<repo>:<file>`). */
+function destinationOf(scopeKey: string): string {
+  return scopeKey.split("|")[1] ?? "";
 }
