@@ -78,6 +78,7 @@ describe("varTrack's bundle dialect", () => {
         "bundle.datasources[2].zookeeper.session_timeout",
         "bundle.rules[0].prune.last",
         "bundle.rules[0].secret_manager",
+        "bundle.rules[0].vault",
         "bundle.schema_registry.secret_manager",
         "bundle.auth",
         "bundle.monitoring",
@@ -184,5 +185,37 @@ describe("varTrack's bundle dialect", () => {
     });
     expect(bundle.datasources.get("zookeeper")?.config).toMatchObject({ connect: "zk:2181", root: "/" });
     expect(bundle.notices).toContainEqual(expect.objectContaining({ path: "bundle.datasources[1].zookeeper" }));
+  });
+
+  it("takes a rule's Vault (vault, or secrets as varTrack's e2e bundles write it) as the bundle's one Vault", () => {
+    const secrets = {
+      default: {
+        type: "vault",
+        vault_addr: "http://vault:8200",
+        auth: { type: "token", token: "root" },
+        mount_point: "secret",
+        path_prefix: "vartrack/configs",
+        kv_version: 2,
+      },
+    };
+    const bundle = decodeBundle({ bundle: { ...base, rules: [{ ...base.rules[0], secrets }] } });
+    expect(bundle.secretManagers?.vault).toMatchObject({
+      address: "http://vault:8200",
+      token: "root",
+      mount: "secret",
+      kv_version: 2,
+    });
+    const approle = decodeBundle({
+      bundle: {
+        ...base,
+        rules: [
+          {
+            ...base.rules[0],
+            vault: { address: "http://v:8200", auth_method: "approle", role_id: "r", secret_id: "s" },
+          },
+        ],
+      },
+    });
+    expect(approle.secretManagers?.vault).toMatchObject({ address: "http://v:8200", approle: { role_id: "r" } });
   });
 });

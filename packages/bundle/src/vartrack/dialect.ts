@@ -518,6 +518,28 @@ const SYNC_MODES: Record<string, string> = {
 
 const PRUNE_FIELDS = new Set(["enabled", "last", "dry_run", "protection"]);
 
+/**
+ * A rule's Vault in varTrack's spellings — `vault: {address, token | auth_method: "approle", role_id,
+ * secret_id}` or one entry of `secrets: {<name>: {type: vault, vault_addr, auth: {type, token | role_id,
+ * secret_id}, mount_point, kv_version}}` — as varstream's `secret_managers.vault`.
+ */
+function ruleVault(v: Obj, path: string): Obj {
+  if (typeof v.address !== "string" || v.address === "") throw new BundleError(`${path}.address`, "is required");
+  const out: Obj = { address: v.address };
+  if (typeof v.mount === "string" && v.mount !== "") out.mount = v.mount;
+  if (v.kv_version === 1 || v.kv_version === 2) out.kv_version = v.kv_version;
+  const approle = v.auth_method === "approle" || v.type === "approle";
+  if (approle) {
+    if (typeof v.role_id !== "string" || v.secret_id === undefined)
+      throw new BundleError(path, "approle needs role_id and secret_id");
+    out.approle = { role_id: v.role_id, secret_id: credentialOf(v.secret_id) };
+  } else {
+    if (v.token === undefined) throw new BundleError(`${path}.token`, "is required");
+    out.token = credentialOf(v.token);
+  }
+  return out;
+}
+
 const RULE: Table = {
   root_key: [
     "string",
@@ -528,8 +550,34 @@ const RULE: Table = {
   secret_manager: ["string", "unused"],
   retry_backoff: ["duration", "unused"],
   last_applied_at: ["timestamp", "output"],
-  vault: ["message", "unused"],
-  secrets: ["message", "unused"],
+  // The Vault varTrack's examples give a rule for its @secret() values: varstream's one Vault (below).
+  vault: [
+    "message",
+    (vault: Obj, { out, path }) => {
+      out["~vault"] = ruleVault(vault, path);
+    },
+  ],
+  secrets: [
+    "message",
+    (secrets: Obj, { out, path, note }) => {
+      const [name, first] = Object.entries(secrets)[0] ?? [];
+      if (name === undefined || !isObject(first)) throw new BundleError(path, "names no secret backend");
+      if (first.type !== undefined && first.type !== "vault")
+        throw new BundleError(`${path}.${name}.type`, "only vault backends are known");
+      out["~vault"] = ruleVault(
+        {
+          address: first.vault_addr,
+          ...(isObject(first.auth) ? first.auth : {}),
+          ...(first.mount_point === undefined ? {} : { mount: first.mount_point }),
+          ...(first.kv_version === undefined ? {} : { kv_version: first.kv_version }),
+        },
+        `${path}.${name}`,
+      );
+      if (first.path_prefix !== undefined)
+        note("unused", "path_prefix: accepted, not used (a @secret() reference names the secret's whole path)");
+      if (Object.keys(secrets).length > 1) note("unused", "only the first backend is read");
+    },
+  ],
   dry_run: [
     "bool",
     (dry: boolean, { out }) => {
@@ -746,6 +794,7 @@ export function translateBundle(input: unknown): Translated {
     out.datasources = kept.filter((d) => d !== undefined);
   }
 
+  const ruleVaults: { vault: Obj; path: string }[] = [];
   if (Array.isArray(out.rules)) {
     const tags = isObject(input.global_tags) ? (input.global_tags as Record<string, string>) : undefined;
     out.rules = out.rules.map((r, i) => {
@@ -760,6 +809,10 @@ export function translateBundle(input: unknown): Translated {
       if (rule["~dry_run"]) {
         delete rule["~dry_run"];
         dryRunRules.add(i);
+      }
+      if (rule["~vault"]) {
+        ruleVaults.push({ vault: rule["~vault"] as Obj, path: `${at}.${r.vault === undefined ? "secrets" : "vault"}` });
+        delete rule["~vault"];
       }
       if (tags && isObject(rule.labels ?? {})) rule.labels = { ...tags, ...((rule.labels as Obj | undefined) ?? {}) };
       return rule;
@@ -797,6 +850,19 @@ export function translateBundle(input: unknown): Translated {
     });
     out.secret_managers = vault === undefined ? undefined : { vault };
     if (out.secret_managers === undefined) delete out.secret_managers;
+  }
+  // varstream reads one Vault: the bundle's, else the first a rule names.
+  for (const { vault, path } of ruleVaults) {
+    const managers = isObject(out.secret_managers) ? out.secret_managers : undefined;
+    if (managers?.vault === undefined) {
+      out.secret_managers = { ...(managers ?? {}), vault };
+      notices.push({
+        path,
+        kind: "mapped",
+        message: "the bundle's Vault (secret_managers.vault): it resolves every @secret()",
+      });
+    } else if (JSON.stringify(managers.vault) !== JSON.stringify(vault))
+      notices.push({ path, kind: "unused", message: "another Vault: accepted, not used (varstream reads one)" });
   }
   return { bundle: out, notices, unsupported, dryRunRules };
 }
