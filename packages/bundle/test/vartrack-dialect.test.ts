@@ -217,5 +217,20 @@ describe("varTrack's bundle dialect", () => {
       },
     });
     expect(approle.secretManagers?.vault).toMatchObject({ address: "http://v:8200", approle: { role_id: "r" } });
+    // an auth method varstream does not log in with: listed, not used, nothing refused
+    const kube = decodeBundle({
+      bundle: {
+        ...base,
+        rules: [{ ...base.rules[0], vault: { address: "http://v:8200", auth_method: "kubernetes", role: "app" } }],
+      },
+    });
+    expect(kube.secretManagers?.vault).toBeUndefined();
+    expect(kube.notices).toContainEqual(
+      expect.objectContaining({
+        path: "bundle.rules[0].vault",
+        kind: "unused",
+        message: expect.stringMatching(/kubernetes/),
+      }),
+    );
   });
 });

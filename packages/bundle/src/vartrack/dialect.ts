@@ -523,19 +523,23 @@ const PRUNE_FIELDS = new Set(["enabled", "last", "dry_run", "protection"]);
  * secret_id}` or one entry of `secrets: {<name>: {type: vault, vault_addr, auth: {type, token | role_id,
  * secret_id}, mount_point, kv_version}}` — as varstream's `secret_managers.vault`.
  */
-function ruleVault(v: Obj, path: string): Obj {
+function ruleVault(v: Obj, path: string, note: Ctx["note"]): Obj | undefined {
   if (typeof v.address !== "string" || v.address === "") throw new BundleError(`${path}.address`, "is required");
   const out: Obj = { address: v.address };
   if (typeof v.mount === "string" && v.mount !== "") out.mount = v.mount;
   if (v.kv_version === 1 || v.kv_version === 2) out.kv_version = v.kv_version;
-  const approle = v.auth_method === "approle" || v.type === "approle";
-  if (approle) {
-    if (typeof v.role_id !== "string" || v.secret_id === undefined)
-      throw new BundleError(path, "approle needs role_id and secret_id");
+  const method = v.auth_method ?? v.type ?? "token";
+  if (method === "approle" && typeof v.role_id === "string" && v.secret_id !== undefined) {
     out.approle = { role_id: v.role_id, secret_id: credentialOf(v.secret_id) };
-  } else {
-    if (v.token === undefined) throw new BundleError(`${path}.token`, "is required");
+  } else if (method === "token" && v.token !== undefined) {
     out.token = credentialOf(v.token);
+  } else {
+    // kubernetes, userpass, a token from the environment…: varstream logs in with a token or AppRole.
+    note(
+      "unused",
+      `Vault auth ${String(method)} without what varstream logs in with (a token, or AppRole's role_id and secret_id): not used`,
+    );
+    return undefined;
   }
   return out;
 }
@@ -553,8 +557,9 @@ const RULE: Table = {
   // The Vault varTrack's examples give a rule for its @secret() values: varstream's one Vault (below).
   vault: [
     "message",
-    (vault: Obj, { out, path }) => {
-      out["~vault"] = ruleVault(vault, path);
+    (vault: Obj, { out, path, note }) => {
+      const mapped = ruleVault(vault, path, note);
+      if (mapped) out["~vault"] = mapped;
     },
   ],
   secrets: [
@@ -564,7 +569,7 @@ const RULE: Table = {
       if (name === undefined || !isObject(first)) throw new BundleError(path, "names no secret backend");
       if (first.type !== undefined && first.type !== "vault")
         throw new BundleError(`${path}.${name}.type`, "only vault backends are known");
-      out["~vault"] = ruleVault(
+      const mapped = ruleVault(
         {
           address: first.vault_addr,
           ...(isObject(first.auth) ? first.auth : {}),
@@ -572,7 +577,9 @@ const RULE: Table = {
           ...(first.kv_version === undefined ? {} : { kv_version: first.kv_version }),
         },
         `${path}.${name}`,
+        note,
       );
+      if (mapped) out["~vault"] = mapped;
       if (first.path_prefix !== undefined)
         note("unused", "path_prefix: accepted, not used (a @secret() reference names the secret's whole path)");
       if (Object.keys(secrets).length > 1) note("unused", "only the first backend is read");
