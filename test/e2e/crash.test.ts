@@ -72,6 +72,7 @@ describe("kill -9 of the sink-writer between the data write and the offset commi
             TOPIC_PARTITIONS: String(pipeline.settings.topicPartitions),
             LOG_LEVEL: "warn",
             VARSTREAM_FAULT: "crash-after-apply",
+            OPS_ADDR: "127.0.0.1:0", // one process per sink, side by side
           },
           stdio: "ignore",
         });

@@ -21,6 +21,7 @@ export * from "./kafka/security.ts";
 export * from "./kafka/topics.ts";
 export * from "./log.ts";
 export * from "./metrics.ts";
+export * from "./ops/server.ts";
 export * from "./retry.ts";
 export * from "./tree/flatten.ts";
 export * from "./tree/guard.ts";

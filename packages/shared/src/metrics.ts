@@ -2,10 +2,12 @@ import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom
 
 /**
  * One registry per process with every varstream metric (prefix `varstream_`). Services
- * running in one process (the local runner, tests) share it.
+ * running in one process (the local runner, tests) share it. The process and Node.js metrics keep
+ * their standard names (`process_cpu_seconds_total`, `nodejs_eventloop_lag_seconds`, …), so the stock
+ * Node.js dashboards work.
  */
 export const registry = new Registry();
-collectDefaultMetrics({ register: registry, prefix: "varstream_" });
+collectDefaultMetrics({ register: registry });
 
 const seconds = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
@@ -85,9 +87,29 @@ export const metrics = {
     labelNames: ["result"] as const,
     registers: [registry],
   }),
+  consumerLag: new Gauge({
+    name: "varstream_consumer_lag",
+    help: "Offsets of a partition not yet processed by a consumer group (high watermark − next offset), as of its last batch; on a transactional topic a caught-up group shows 1, the commit marker",
+    labelNames: ["group", "topic", "partition"] as const,
+    registers: [registry],
+  }),
   taskStoreSize: new Gauge({
     name: "varstream_task_store_tasks",
     help: "Tasks held by the task store",
     registers: [registry],
   }),
 };
+
+/** Records a group's lag on a partition after it processed up to `offset` (a kafkajs batch's `highWatermark`). */
+export function observeLag(
+  group: string,
+  topic: string,
+  partition: number,
+  highWatermark: string,
+  offset: string,
+): void {
+  metrics.consumerLag.set(
+    { group, topic, partition: String(partition) },
+    Math.max(0, Number(highWatermark) - Number(offset) - 1),
+  );
+}

@@ -10,8 +10,10 @@ import {
   headerText,
   KafkaConnectError,
   type Logger,
+  observeLag,
   openKafka,
   openRecordCodec,
+  type Readiness,
   Secrets,
   type Settings,
   topicNames,
@@ -44,6 +46,8 @@ export interface EtlOptions {
 }
 
 export interface EtlService {
+  /** ready: consuming, with nothing fatal (the ops server's /health/ready) */
+  readiness(): Readiness;
   close(): Promise<void>;
 }
 
@@ -194,6 +198,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
             throw err;
           }
           resolveOffset(last.offset);
+          observeLag(consumerGroup, batch.topic, batch.partition, batch.highWatermark, last.offset);
           await heartbeat();
         }
       },
@@ -229,10 +234,18 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
     attempt: Number(headerText(message.headers, ATTEMPT_HEADER) ?? 2),
   }));
   logger.info({ groupId }, "etl consuming");
+  let consuming = true;
   const orphanCheck = reportOrphans(bundle, deps.desired, logger);
 
   return {
+    readiness: () => ({
+      ready: consuming && fatal === undefined,
+      checks: {
+        kafka: fatal ? `stopped: ${fatal.message}` : consuming ? "ok" : "stopping",
+      },
+    }),
     async close() {
+      consuming = false;
       await orphanCheck;
       await consumer.disconnect();
       await retryConsumer.disconnect();

@@ -10,6 +10,7 @@ import {
   KeySet,
   type Logger,
   metrics,
+  observeLag,
   PIPELINE_ERRORS,
   type PipelineErrorCode,
   parseScopeKey,
@@ -73,6 +74,9 @@ export class SinkGroup {
   private consumer: Consumer | undefined;
   private sink: Sink | undefined;
   private readonly abort = new AbortController();
+  private consuming = false;
+  /** since when the sink's store has not answered (its partition waiting), with the last error */
+  private unavailable: { since: number; error: string } | undefined;
 
   constructor(options: SinkGroupOptions) {
     this.options = options;
@@ -128,6 +132,7 @@ export class SinkGroup {
           }
           const last = chunk.at(-1)!;
           resolveOffset(last.offset);
+          observeLag(this.groupId, batch.topic, batch.partition, batch.highWatermark, last.offset);
           await commitOffsetsIfNecessary({
             topics: [
               {
@@ -140,7 +145,19 @@ export class SinkGroup {
         }
       },
     });
+    this.consuming = true;
     logger.info({ group: this.groupId, sink: this.name }, "sink group consuming");
+  }
+
+  /** This group's part of the sink writer's readiness: consuming, and its store answering. */
+  readiness(): Record<string, string> {
+    const { unavailable } = this;
+    return {
+      [`${this.name}.kafka`]: this.consuming ? "ok" : "not consuming",
+      [`${this.name}.store`]: unavailable
+        ? `unreachable for ${Math.round((Date.now() - unavailable.since) / 1000)} s: ${unavailable.error}`
+        : "ok",
+    };
   }
 
   /** Decodes a record of `keysets`; undefined for another sink's scope. */
@@ -258,6 +275,7 @@ export class SinkGroup {
               break;
             }
             if (wait === 0 && desired.taskId !== "") await this.tellWaiting(report);
+            this.unavailable ??= { since: Date.now(), error: report.error ?? "unavailable" };
             metrics.retries.inc({ sink: this.name });
             logger.warn(
               { task_id: desired.taskId, scope: report.scope, err: report.error, wait },
@@ -271,6 +289,7 @@ export class SinkGroup {
             report = await applyOnce();
           }
           if (abandoned) break;
+          this.unavailable = undefined; // the store answered (applied, or refused the data)
           if (report.outcome === "failed") {
             metrics.dlq.inc({ stage: `sink.${this.name}` });
             out.dlq.push(
@@ -322,6 +341,7 @@ export class SinkGroup {
   }
 
   async stop(): Promise<void> {
+    this.consuming = false;
     this.abort.abort(new Error("sink group stopping"));
     await this.consumer?.disconnect();
     await this.sink?.close();

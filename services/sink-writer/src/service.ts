@@ -6,6 +6,7 @@ import {
   type Logger,
   openKafka,
   openRecordCodec,
+  type Readiness,
   Secrets,
   type Settings,
   topicNames,
@@ -25,6 +26,8 @@ export interface SinkWriterOptions {
 
 export interface SinkWriterService {
   groups: SinkGroup[];
+  /** ready: every sink's group consuming and its store answering (the ops server's /health/ready) */
+  readiness(): Readiness;
   close(): Promise<void>;
 }
 
@@ -86,6 +89,10 @@ export async function startSinkWriter(options: SinkWriterOptions): Promise<SinkW
   await Promise.all(groups.map((g) => g.start()));
   return {
     groups,
+    readiness() {
+      const checks = Object.assign({}, ...groups.map((g) => g.readiness())) as Record<string, string>;
+      return { ready: Object.values(checks).every((c) => c === "ok"), checks };
+    },
     async close() {
       await Promise.all(groups.map((g) => g.stop()));
       await producer.disconnect();

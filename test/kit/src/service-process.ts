@@ -25,7 +25,8 @@ export class ServiceProcess {
   constructor(service: ServiceName, name: string, env: Record<string, string>) {
     this.name = name;
     this.child = spawn(process.execPath, ["--no-warnings", join(ROOT, `services/${service}/src/main.ts`)], {
-      env: { ...process.env, ...env },
+      // Several processes of one service run side by side in tests: each its own ops port.
+      env: { ...process.env, OPS_ADDR: "127.0.0.1:0", ...env },
       stdio: ["ignore", "pipe", "pipe"],
     });
     const keep = (chunk: Buffer) => {

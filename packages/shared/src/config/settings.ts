@@ -22,6 +22,11 @@ export interface Settings {
   topicReplication: TopicReplication;
   httpHost: string;
   httpPort: number;
+  /**
+   * OPS_ADDR: where the ETL and the sink writer serve /metrics and /health/* (`host:port`; port 0 picks
+   * one); unset, each its default (etl :9101, sink-writer :9102; loopback outside production)
+   */
+  opsAddr: string | undefined;
   /** the gRPC listen address (ORCHESTRATOR_ADDR), `host:port` */
   grpcAddr: string;
   logLevel: string;
@@ -117,6 +122,7 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     },
     httpHost: http.host,
     httpPort: http.port,
+    opsAddr: env.OPS_ADDR,
     grpcAddr: ((a) => `${a.host}:${a.port}`)(
       splitHostPort(env.ORCHESTRATOR_ADDR ?? (production ? ":50051" : "127.0.0.1:50051"), 50051),
     ),
@@ -145,4 +151,10 @@ export function loadSettings(env: Env = process.env, overrides: Partial<Settings
     deliveryDedupeMs: parseDuration(env.DELIVERY_DEDUPE_WINDOW ?? "24h"),
     ...overrides,
   };
+}
+
+/** The ETL's or the sink writer's ops address: OPS_ADDR, else the service's default port. */
+export function opsAddress(settings: Settings, defaultPort: number): { host: string; port: number } {
+  const fallback = `${settings.appEnv === "production" ? "0.0.0.0" : "127.0.0.1"}:${defaultPort}`;
+  return splitHostPort(settings.opsAddr ?? fallback, defaultPort);
 }

@@ -6,19 +6,22 @@ export const healthRoutes: FastifyPluginAsync<{ store: TaskStore; checkKafka: ()
   app,
   { store, checkKafka },
 ) => {
-  app.get("/v1/health", { schema: { summary: "Liveness: the process is up" } }, async () => ({ status: "ok" }));
+  // The same paths as the ETL's and the sink writer's ops endpoints, beside the API's own.
+  for (const path of ["/v1/health", "/health/live"])
+    app.get(path, { schema: { summary: "Liveness: the process is up" } }, async () => ({ status: "ok" }));
 
-  app.get(
-    "/v1/health/ready",
-    { schema: { summary: "Readiness: Kafka reachable, topics present, task store caught up" } },
-    async (_request, reply) => {
-      try {
-        await checkKafka();
-      } catch (err) {
-        return reply.status(503).send(errorBody("NOT_READY", `kafka: ${(err as Error).message}`));
-      }
-      if (!store.caughtUp) return reply.status(503).send(errorBody("NOT_READY", "task store is catching up"));
-      return { status: "ready", tasks: store.size };
-    },
-  );
+  for (const path of ["/v1/health/ready", "/health/ready"])
+    app.get(
+      path,
+      { schema: { summary: "Readiness: Kafka reachable, topics present, task store caught up" } },
+      async (_request, reply) => {
+        try {
+          await checkKafka();
+        } catch (err) {
+          return reply.status(503).send(errorBody("NOT_READY", `kafka: ${(err as Error).message}`));
+        }
+        if (!store.caughtUp) return reply.status(503).send(errorBody("NOT_READY", "task store is catching up"));
+        return { status: "ready", tasks: store.size };
+      },
+    );
 };
