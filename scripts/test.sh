@@ -100,6 +100,7 @@ if ! REGISTRY_PORT="$registry_port" bash infra/registry/registry.sh status test 
 fi
 
 bash infra/ssh/ensure-sshd.sh
+bash infra/prometheus/prometheus.sh install # the scrape test starts its own
 
 # Fresh brokers: the first group and transaction create Kafka's internal topics, once, before the tests.
 for i in "${!kafka_versions[@]}"; do

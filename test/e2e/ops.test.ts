@@ -1,6 +1,7 @@
-import { mkdtemp, readdir, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { loadSettings } from "@varstream/shared";
 import {
   freePort,
@@ -10,9 +11,12 @@ import {
   type ServiceName,
   ServiceProcess,
   TEST_KAFKA,
+  TestServer,
   waitFor,
 } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
 /** One sample of a Prometheus text exposition: `name{labels} value`, the labels matched as given. */
 function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
@@ -133,5 +137,52 @@ describe("every service observable on its own port", () => {
     };
     expect(ready.checks["file.store"]).toBe("ok");
     expect(ready.checks["redis-down.store"]).toMatch(/unreachable for \d+ s/);
+  }, 90_000);
+
+  it("a real Prometheus scrapes all three, and every query of the Grafana dashboard runs against what they export", async () => {
+    const prometheus = await TestServer.prometheus({
+      ingest: [`127.0.0.1:${ports.ingest}`],
+      etl: [`127.0.0.1:${ports.etl}`],
+      "sink-writer": [`127.0.0.1:${ports.writer}`],
+    });
+    try {
+      const api = async (path: string) => {
+        const res = await fetch(`http://127.0.0.1:${prometheus.port}/api/v1/${path}`);
+        return (await res.json()) as { status: string; error?: string; data: unknown };
+      };
+      const instant = async (expr: string) =>
+        (await api(`query?query=${encodeURIComponent(expr)}`)) as {
+          status: string;
+          error?: string;
+          data: { result: { metric: Record<string, string>; value: [number, string] }[] };
+        };
+      await waitFor(async () => (await instant("up")).data.result.filter((r) => r.value[1] === "1").length === 3, {
+        what: "prometheus scraping the three services",
+        timeoutMs: 30_000,
+      });
+      // the series a platform team alerts on, with the values of the webhook above
+      const lag = await instant(`varstream_consumer_lag{group="${prefix}etl"}`);
+      expect(lag.data.result.length).toBeGreaterThan(0);
+      expect(lag.data.result.every((r) => Number(r.value[1]) === 0)).toBe(true);
+      const applied = await instant(`varstream_end_to_end_seconds_count{job="sink-writer",sink="file"}`);
+      expect(applied.data.result.map((r) => r.value[1])).toEqual(["1"]);
+
+      // Every dashboard query parses and evaluates, and names only metrics the services really export.
+      const dashboard = JSON.parse(await readFile(join(ROOT, "deploy/grafana/varstream.json"), "utf8")) as {
+        panels: { title: string; targets: { expr: string }[] }[];
+      };
+      const names = new Set((await api("label/__name__/values")).data as string[]);
+      const exprs = dashboard.panels.flatMap((p) => p.targets.map((t) => ({ panel: p.title, expr: t.expr })));
+      expect(exprs.length).toBeGreaterThan(10);
+      for (const { panel, expr } of exprs) {
+        const query = expr.replaceAll("$__rate_interval", "1m").replaceAll("$__range", "5m");
+        const answer = await instant(query);
+        expect(answer.status, `${panel}: ${expr}: ${answer.error}`).toBe("success");
+        const used = [...expr.matchAll(/\b((?:varstream|process|nodejs)_[a-z_]+)/g)].map((m) => m[1]!);
+        for (const metric of used) expect(names, `${panel} uses ${metric}`).toContain(metric);
+      }
+    } finally {
+      await prometheus.stop();
+    }
   }, 90_000);
 });

@@ -23,6 +23,7 @@ export * from "./log.ts";
 export * from "./metrics.ts";
 export * from "./ops/server.ts";
 export * from "./retry.ts";
+export * from "./tracing.ts";
 export * from "./tree/flatten.ts";
 export * from "./tree/guard.ts";
 export * from "./tree/tree.ts";

@@ -2,10 +2,12 @@ import type { Bundle } from "@varstream/bundle";
 import { cloneUrlAllowedForEvent, type EtlOutput, type GitReaders, TransientGitError } from "@varstream/pipeline";
 import {
   backoffMs,
+  contextFromHeaders,
   DecodeError,
   dlqMessage,
   encode,
   etlReport,
+  inSpan,
   isResync,
   type Logger,
   MAX_KEYSET_BYTES,
@@ -17,9 +19,11 @@ import {
   type RecordCodec,
   type ResyncEvent,
   SCHEDULED_RESYNC,
+  SpanKind,
   scopeKey,
   statusKey,
   type Topics,
+  traceHeaders,
   VERSION_HEADER,
   type WebhookEvent,
   webhookKey,
@@ -91,17 +95,33 @@ export async function processChunk(
     }
   }
 
-  const outputs = new Map<KafkaMessage, { output: EtlOutput; retry?: Message; version?: number }>();
+  /** each record's output, and the trace context its key sets carry on (its ETL span's) */
+  const outputs = new Map<
+    KafkaMessage,
+    { output: EtlOutput; retry?: Message; version?: number; trace?: Record<string, string> }
+  >();
+  // One span per event, child of the task's trace the record carries; its context goes on with the key sets.
+  const traced = <T extends object>(record: Attempt, taskId: string, fn: () => Promise<T>) =>
+    inSpan(
+      "varstream.etl process",
+      { "varstream.task_id": taskId, "varstream.attempt": record.attempt },
+      async () => ({ ...(await fn()), trace: traceHeaders() }),
+      contextFromHeaders(record.message.headers),
+      SpanKind.CONSUMER,
+    );
   // What this chunk emitted so far, per scope: a later event of the chunk is judged against it (the
   // ScopeCommits only learn it once the transaction commits).
   const emitted: Emitted = new Map();
   for (const { record, event } of resyncs) {
     const skipped = closeSelfHeal(event, deps);
-    outputs.set(record.message, {
-      output: skipped
-        ? { keysets: [], tombstones: [], report: etlReport(event.task_id, "").noMatch(skipped) }
-        : await resyncOrFail(event, deps),
-    });
+    outputs.set(
+      record.message,
+      await traced(record, event.task_id, async () => ({
+        output: skipped
+          ? { keysets: [], tombstones: [], report: etlReport(event.task_id, "").noMatch(skipped) }
+          : await resyncOrFail(event, deps),
+      })),
+    );
   }
   await Promise.all(
     [...byRepo.values()].map(async (events) => {
@@ -116,7 +136,7 @@ export async function processChunk(
       }
       for (const { record, event } of events) {
         const stop = metrics.stageDuration.startTimer({ stage: "etl" });
-        outputs.set(record.message, await attempt(deps, event, record, emitted));
+        outputs.set(record.message, await traced(record, event.task_id, () => attempt(deps, event, record, emitted)));
         stop();
         await heartbeat();
       }
@@ -131,7 +151,7 @@ export async function processChunk(
     if (!done) continue;
     const { retry, version } = done;
     let { output } = done;
-    const taskHeader = { "task-id": output.report.task_id };
+    const taskHeader = { "task-id": output.report.task_id, ...done.trace };
     const encoded = output.keysets.map((keySet) => {
       const k = keySet.version === undefined && version !== undefined ? { ...keySet, version } : keySet;
       const headers = { ...taskHeader, commit: k.commit, ...versionHeader(k.version) };
@@ -274,6 +294,7 @@ async function attempt(
       output,
       retry: encode(webhookKey(event), event, {
         "task-id": event.task_id,
+        ...traceHeaders(), // the retry goes on in the task's trace
         [ATTEMPT_HEADER]: String(record.attempt + 1),
         [NOT_BEFORE_HEADER]: String(notBefore),
       }),

@@ -10,6 +10,7 @@ import {
   headerText,
   KafkaConnectError,
   type Logger,
+  metrics,
   observeLag,
   openKafka,
   openRecordCodec,
@@ -67,6 +68,7 @@ export async function startEtl(options: EtlOptions): Promise<EtlService> {
   const topics = topicNames(settings.topicPrefix);
   const groupId = `${settings.topicPrefix}etl`;
   const retryGroupId = `${settings.topicPrefix}etl.retry`;
+  metrics.dlq.inc({ stage: "etl" }, 0); // the series exists before the first dead letter
   const onFatalOnce = options.onFatal ?? exitOnFatal(logger);
   let fatal: Error | undefined;
   const onFatal = (err: Error) => {

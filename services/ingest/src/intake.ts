@@ -7,6 +7,8 @@ import {
   type DryRunReport,
   type IngestReport,
   ingestReport,
+  inSpan,
+  isResync,
   type Logger,
   metrics,
   type PipelineEvent,
@@ -14,6 +16,7 @@ import {
   SCHEMA_REGISTRY_DATASOURCE,
   SecretError,
   type Secrets,
+  SpanKind,
   WebhookEvent,
 } from "@varstream/shared";
 import type { DryRunner } from "./dry-run.ts";
@@ -278,7 +281,14 @@ export class WebhookIntake {
   /** Publishes an event with its task's first report; the task is visible here at once. */
   private async publish(event: PipelineEvent, report: IngestReport): Promise<void> {
     try {
-      await this.deps.publisher.publish(event, report);
+      // A task's trace starts here; its context travels in the event record's headers.
+      await inSpan(
+        "varstream.ingest publish",
+        { "varstream.task_id": event.task_id, "varstream.event": isResync(event) ? "resync" : "webhook" },
+        () => this.deps.publisher.publish(event, report),
+        undefined,
+        SpanKind.PRODUCER,
+      );
     } catch (err) {
       this.deps.logger.error({ err, task_id: event.task_id }, "broker did not acknowledge the event");
       metrics.webhooks.inc({ outcome: "unavailable", platform: report.platform ?? "none" });

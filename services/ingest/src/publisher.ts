@@ -7,6 +7,7 @@ import {
   type RecordCodec,
   statusKey,
   type Topics,
+  traceHeaders,
   varstreamPartitioner,
 } from "@varstream/shared";
 import type { Kafka, Message, Producer } from "kafkajs";
@@ -53,7 +54,8 @@ export class EventPublisher {
   publish(event: PipelineEvent, report: IngestReport): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({
-        event: encode(eventKey(event), event, { "task-id": event.task_id }),
+        // The task's trace goes on with the event (the ingest span is the active context here).
+        event: encode(eventKey(event), event, { "task-id": event.task_id, ...traceHeaders() }),
         status: encode(statusKey(report), report),
         resolve,
         reject,

@@ -1,5 +1,6 @@
 import {
   backoffMs,
+  contextFromHeaders,
   DecodeError,
   delay,
   destinationPrefix,
@@ -7,6 +8,7 @@ import {
   encode,
   headerText,
   headerVersion,
+  inSpan,
   KeySet,
   type Logger,
   metrics,
@@ -18,6 +20,7 @@ import {
   type Scope,
   type Secrets,
   type SinkReport,
+  SpanKind,
   scopeKey,
   sinkReport,
   statusKey,
@@ -81,6 +84,11 @@ export class SinkGroup {
   constructor(options: SinkGroupOptions) {
     this.options = options;
     this.name = options.entry.name;
+    // Every series of this sink exists from the start at 0, so rate() and alerts see it before its first event.
+    const sink = { sink: this.name };
+    for (const counter of [metrics.retries, metrics.rollbacks, metrics.driftRepaired]) counter.inc(sink, 0);
+    metrics.dlq.inc({ stage: `sink.${this.name}` }, 0);
+    for (const action of ["set", "unchanged", "pruned"] as const) metrics.keys.inc({ ...sink, action }, 0);
   }
 
   get groupId(): string {
@@ -209,7 +217,6 @@ export class SinkGroup {
     const { topics, logger } = this.options;
     let stale = false;
     let abandoned = false;
-    const sink = this.sink!;
     const dlqTopic = topics.dlq(`sink.${this.name}`);
     // Conflict notices re-issue another task's report: sent after this chunk's own reports, which they amend.
     const out: { status: Message[]; notices: Message[]; dlq: Message[] } = { status: [], notices: [], dlq: [] };
@@ -234,73 +241,23 @@ export class SinkGroup {
     await Promise.all(
       [...byDestination.values()].map(async (records) => {
         for (const { message, desired } of records) {
-          const applyOnce = () =>
-            resolveSecrets(desired, this.options.secrets, logger).then(
-              (resolved) =>
-                applyDesired(sink, resolved, {
-                  maxRetries: this.options.maxRetries,
-                  retryBaseMs: this.options.retryBaseMs,
-                  logger: logger.child({ task_id: desired.taskId }),
-                  signal: this.abort.signal,
-                  onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
-                  onStale: (err) => {
-                    stale = true;
-                    logger.warn(
-                      { task_id: desired.taskId, err: err.message },
-                      "write refused: the store holds a later record",
-                    );
-                  },
-                  beforeWrite: () => {
-                    if (process.env.VARSTREAM_FAULT !== "sink-stop-before-write") return;
-                    // Tests: become a zombie between planning and writing (SIGSTOP), once.
-                    delete process.env.VARSTREAM_FAULT;
-                    process.kill(process.pid, "SIGSTOP");
-                  },
-                }),
-              (err: Error) =>
-                sinkReport({
-                  sink: this.name,
-                  taskId: desired.taskId,
-                  scope: desired.scope,
-                  commit: desired.commit,
-                }).failed(err, { durationMs: 0, rolledBack: false }),
-            );
-          let report = await applyOnce();
-          // The store is down (a connectivity error, a timeout): wait for it, however long, with capped
-          // backoff. This sink's partition waits with it; every other sink has its own group and goes on.
-          // The DLQ is for what a retry cannot fix.
-          for (let wait = 0; report.outcome === "failed" && isRetryable(report.code) && !abandoned; wait++) {
-            if (!control.live()) {
-              abandoned = true;
-              break;
-            }
-            if (wait === 0 && desired.taskId !== "") await this.tellWaiting(report);
-            this.unavailable ??= { since: Date.now(), error: report.error ?? "unavailable" };
-            metrics.retries.inc({ sink: this.name });
-            logger.warn(
-              { task_id: desired.taskId, scope: report.scope, err: report.error, wait },
-              "sink unavailable: retrying until it is back",
-            );
-            await this.pause(backoffMs(wait, this.options.retryBaseMs, this.options.maxBackoffMs), control);
-            if (!control.live()) {
-              abandoned = true;
-              break;
-            }
-            report = await applyOnce();
-          }
+          await inSpan(
+            "varstream.sink apply",
+            {
+              "varstream.task_id": desired.taskId,
+              "varstream.sink": this.name,
+              "varstream.scope": scopeKey(desired.scope),
+            },
+            async (span) => {
+              const outcome = await this.applyRecord(message, desired, out, control);
+              span.setAttribute("varstream.outcome", outcome);
+              if (outcome === "abandoned") abandoned = true;
+              if (outcome === "stale") stale = true;
+            },
+            contextFromHeaders(message.headers),
+            SpanKind.CONSUMER,
+          );
           if (abandoned) break;
-          this.unavailable = undefined; // the store answered (applied, or refused the data)
-          if (report.outcome === "failed") {
-            metrics.dlq.inc({ stage: `sink.${this.name}` });
-            out.dlq.push(
-              dlqMessage(message, `sink.${this.name}`, new Error(report.error), { code: report.code ?? "INTERNAL" }),
-            );
-          } else if (desired.keySet?.received_at) {
-            const seconds = (Date.now() - Date.parse(desired.keySet.received_at)) / 1000;
-            metrics.endToEnd.observe({ sink: this.name }, seconds);
-          }
-          if (desired.taskId !== "") out.status.push(encode(statusKey(report), report));
-          logger.debug({ task_id: desired.taskId, scope: report.scope, outcome: report.outcome }, "scope applied");
         }
       }),
     );
@@ -312,6 +269,92 @@ export class SinkGroup {
       { topic: dlqTopic, messages: out.dlq },
     ].filter((t) => t.messages.length > 0);
     return { topicMessages, stale, abandoned };
+  }
+
+  /**
+   * One record's apply, retried while its store is away; pushes its report (and a DLQ record for a data
+   * error). Says whether it applied, was refused over a later record (stale), or was abandoned (this
+   * member stopped or lost the partition while waiting).
+   */
+  private async applyRecord(
+    message: KafkaMessage,
+    desired: Desired,
+    out: { status: Message[]; notices: Message[]; dlq: Message[] },
+    control: { heartbeat: () => Promise<void>; live: () => boolean },
+  ): Promise<"applied" | "stale" | "abandoned"> {
+    const { logger } = this.options;
+    const sink = this.sink!;
+    let stale = false;
+    let abandoned = false;
+    const applyOnce = () =>
+      resolveSecrets(desired, this.options.secrets, logger).then(
+        (resolved) =>
+          applyDesired(sink, resolved, {
+            maxRetries: this.options.maxRetries,
+            retryBaseMs: this.options.retryBaseMs,
+            logger: logger.child({ task_id: desired.taskId }),
+            signal: this.abort.signal,
+            onConflict: (notice) => out.notices.push(encode(statusKey(notice), notice)),
+            onStale: (err) => {
+              stale = true;
+              logger.warn(
+                { task_id: desired.taskId, err: err.message },
+                "write refused: the store holds a later record",
+              );
+            },
+            beforeWrite: () => {
+              if (process.env.VARSTREAM_FAULT !== "sink-stop-before-write") return;
+              // Tests: become a zombie between planning and writing (SIGSTOP), once.
+              delete process.env.VARSTREAM_FAULT;
+              process.kill(process.pid, "SIGSTOP");
+            },
+          }),
+        (err: Error) =>
+          sinkReport({
+            sink: this.name,
+            taskId: desired.taskId,
+            scope: desired.scope,
+            commit: desired.commit,
+          }).failed(err, { durationMs: 0, rolledBack: false }),
+      );
+    let report = await applyOnce();
+    // The store is down (a connectivity error, a timeout): wait for it, however long, with capped
+    // backoff. This sink's partition waits with it; every other sink has its own group and goes on.
+    // The DLQ is for what a retry cannot fix.
+    for (let wait = 0; report.outcome === "failed" && isRetryable(report.code) && !abandoned; wait++) {
+      if (!control.live()) {
+        abandoned = true;
+        break;
+      }
+      if (wait === 0 && desired.taskId !== "") await this.tellWaiting(report);
+      this.unavailable ??= { since: Date.now(), error: report.error ?? "unavailable" };
+      metrics.retries.inc({ sink: this.name });
+      logger.warn(
+        { task_id: desired.taskId, scope: report.scope, err: report.error, wait },
+        "sink unavailable: retrying until it is back",
+      );
+      await this.pause(backoffMs(wait, this.options.retryBaseMs, this.options.maxBackoffMs), control);
+      if (!control.live()) {
+        abandoned = true;
+        break;
+      }
+      report = await applyOnce();
+    }
+    if (abandoned) return "abandoned";
+    this.unavailable = undefined; // the store answered (applied, or refused the data)
+    if (report.outcome === "failed") {
+      metrics.dlq.inc({ stage: `sink.${this.name}` });
+      out.dlq.push(
+        dlqMessage(message, `sink.${this.name}`, new Error(report.error), { code: report.code ?? "INTERNAL" }),
+      );
+    } else if (desired.keySet?.received_at) {
+      const seconds = (Date.now() - Date.parse(desired.keySet.received_at)) / 1000;
+      metrics.endToEnd.observe({ sink: this.name }, seconds);
+    }
+    if (desired.taskId !== "") out.status.push(encode(statusKey(report), report));
+    logger.debug({ task_id: desired.taskId, scope: report.scope, outcome: report.outcome }, "scope applied");
+    if (abandoned) return "abandoned";
+    return stale ? "stale" : "applied";
   }
 
   /** Tells the task, at once, that this scope waits for its store (a later report replaces it). */

@@ -11,4 +11,5 @@ export * from "./secure-kafka.ts";
 export * from "./servers.ts";
 export * from "./service-process.ts";
 export * from "./sshd.ts";
+export * from "./tracing.ts";
 export * from "./wait.ts";

@@ -183,6 +183,26 @@ export class TestServer {
     return new TestServer(join(ROOT, ".cache/ferretdb/ferretdb-v1.24.2"), args, port, dir).start();
   }
 
+  /**
+   * Debian's Prometheus (infra/prometheus/prometheus.sh installs it), scraping `targets` (job → `host:port`
+   * list) every second.
+   */
+  static async prometheus(targets: Record<string, string[]>): Promise<TestServer> {
+    const port = await freePort();
+    const dir = await mkdtemp(join(tmpdir(), "varstream-prometheus-"));
+    const jobs = Object.entries(targets).map(
+      ([job, list]) =>
+        `  - job_name: ${job}\n    static_configs:\n      - targets: [${list.map((t) => `"${t}"`).join(", ")}]`,
+    );
+    await writeFile(
+      join(dir, "prometheus.yml"),
+      `global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nscrape_configs:\n${jobs.join("\n")}\n`,
+    );
+    const args = [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`];
+    args.push(`--web.listen-address=127.0.0.1:${port}`, "--log.level=warn");
+    return new TestServer("prometheus", args, port, dir).start();
+  }
+
   get ca(): string {
     return join(this.dir, "tls", "ca.crt");
   }
