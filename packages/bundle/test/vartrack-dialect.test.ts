@@ -101,7 +101,7 @@ describe("varTrack's bundle dialect", () => {
         endpoint: "https://s3.example.com",
         region: "eu-west-1",
         bucket: "config",
-        prefix: "apps/",
+        key_prefix: "apps/",
         access_key_id: "AKIA",
         secret_access_key: { env: "S3_SECRET" },
         session_token: { file: "/run/s3-session" },
@@ -232,5 +232,34 @@ describe("varTrack's bundle dialect", () => {
         message: expect.stringMatching(/kubernetes/),
       }),
     );
+  });
+
+  it("leaves varstream's own redis, mongo and s3 fields as they are, and gives each mode its hosts' default port", () => {
+    const own = decodeBundle({
+      bundle: {
+        ...base,
+        datasources: [
+          ...base.datasources,
+          { redis: { tag: "ha", sentinels: ["s1:26379"], sentinel_master: "main" } },
+          { mongo: { tag: "x509", uri: "mongodb://m:27017", username: "CN=app" } },
+          { s3: { tag: "raw", bucket: "b", key_prefix: "apps-" } },
+          { redis: { tag: "vt-sentinel", hosts: ["s1", "redis://s2:26380"], mode: "SENTINEL" } },
+          { redis: { tag: "vt-cluster", hosts: ["redis://c1", "c2:7000"], mode: "CLUSTER" } },
+        ],
+      },
+    });
+    expect(own.datasources.get("redis-ha")?.config).toMatchObject({ sentinels: ["s1:26379"], sentinel_master: "main" });
+    expect(own.datasources.get("mongo-x509")?.config).toMatchObject({ username: "CN=app" });
+    expect(own.datasources.get("s3-raw")?.config).toMatchObject({ key_prefix: "apps-" });
+    expect(own.datasources.get("redis-vt-sentinel")?.config).toMatchObject({ sentinels: ["s1:26379", "s2:26380"] });
+    expect(own.datasources.get("redis-vt-cluster")?.config).toMatchObject({ cluster_nodes: ["c1:6379", "c2:7000"] });
+  });
+
+  it("lists a rule's secret backend it cannot use instead of refusing the bundle", () => {
+    const bundle = decodeBundle({
+      bundle: { ...base, rules: [{ ...base.rules[0], secrets: { aws: { type: "aws-sm", region: "eu-west-1" } } }] },
+    });
+    expect(bundle.secretManagers?.vault).toBeUndefined();
+    expect(bundle.notices).toContainEqual(expect.objectContaining({ path: "bundle.rules[0].secrets", kind: "unused" }));
   });
 });

@@ -340,7 +340,10 @@ export class SinkGroup {
       }
       report = await applyOnce();
     }
-    if (abandoned) return "abandoned";
+    if (abandoned) {
+      this.unavailable = undefined; // this member waits no more; whoever owns the partition next will tell
+      return "abandoned";
+    }
     this.unavailable = undefined; // the store answered (applied, or refused the data)
     if (report.outcome === "failed") {
       metrics.dlq.inc({ stage: `sink.${this.name}` });

@@ -169,7 +169,7 @@ const REDIS: Table = {
       out.host = host;
       out.port = port;
       // More hosts are the members of a cluster or sentinel set; mode decides (below).
-      if (hosts.length > 1) out["~hosts"] = hosts;
+      out["~hosts"] = hosts; // more than one: the members of a cluster or sentinel set; mode decides (below)
     },
   ],
   database: [
@@ -181,7 +181,7 @@ const REDIS: Table = {
   ],
   mode: [DEPLOYMENT_MODE, as("~mode")],
   deployment_mode: [DEPLOYMENT_MODE, as("~mode")],
-  sentinel_master: ["string", as("~sentinel_master")],
+  sentinel_master: ["string", "keep"],
   key_prefix: ["string", "unused"],
   env_as_key_prefix: ["bool", "unused"],
   key_separator: ["string", "unused"],
@@ -317,8 +317,8 @@ const MONGO: Table = {
   port: [
     "uint",
     (port: number, { out, path }) => {
-      if (port < 1 || port > 65535) throw new BundleError(path, "must be 1..65535");
-      out["~port"] = port;
+      if (port > 65535) throw new BundleError(path, "must be 1..65535");
+      if (port > 0) out["~port"] = port; // proto3: 0 is unset
     },
   ],
   hosts: ["strings", as("~hosts")],
@@ -370,7 +370,7 @@ const S3: Table = {
   prefix: [
     "string",
     (prefix: string, { out }) => {
-      if (prefix !== "") out.prefix = prefix.endsWith("/") ? prefix : `${prefix}/`;
+      if (prefix !== "") out.key_prefix = prefix.endsWith("/") ? prefix : `${prefix}/`;
     },
   ],
   access_key_id: ["secret", secretAs("access_key_id")],
@@ -523,8 +523,11 @@ const PRUNE_FIELDS = new Set(["enabled", "last", "dry_run", "protection"]);
  * secret_id}` or one entry of `secrets: {<name>: {type: vault, vault_addr, auth: {type, token | role_id,
  * secret_id}, mount_point, kv_version}}` — as varstream's `secret_managers.vault`.
  */
-function ruleVault(v: Obj, path: string, note: Ctx["note"]): Obj | undefined {
-  if (typeof v.address !== "string" || v.address === "") throw new BundleError(`${path}.address`, "is required");
+function ruleVault(v: Obj, _path: string, note: Ctx["note"]): Obj | undefined {
+  if (typeof v.address !== "string" || v.address === "") {
+    note("unused", "a Vault without an address: not used");
+    return undefined;
+  }
   const out: Obj = { address: v.address };
   if (typeof v.mount === "string" && v.mount !== "") out.mount = v.mount;
   if (v.kv_version === 1 || v.kv_version === 2) out.kv_version = v.kv_version;
@@ -559,6 +562,7 @@ const RULE: Table = {
     "message",
     (vault: Obj, { out, path, note }) => {
       const mapped = ruleVault(vault, path, note);
+      if (mapped && out["~vault"] !== undefined) note("unused", "the rule's vault is used; its secrets are not");
       if (mapped) out["~vault"] = mapped;
     },
   ],
@@ -566,9 +570,10 @@ const RULE: Table = {
     "message",
     (secrets: Obj, { out, path, note }) => {
       const [name, first] = Object.entries(secrets)[0] ?? [];
-      if (name === undefined || !isObject(first)) throw new BundleError(path, "names no secret backend");
+      if (name === undefined || !isObject(first)) return note("unused", "names no secret backend: not used");
       if (first.type !== undefined && first.type !== "vault")
-        throw new BundleError(`${path}.${name}.type`, "only vault backends are known");
+        return note("unused", `${String(first.type)}: not used (varstream reads one Vault)`);
+      if (out["~vault"] !== undefined) return note("unused", "the rule's vault is used; its secrets are not");
       const mapped = ruleVault(
         {
           address: first.vault_addr,
@@ -888,13 +893,18 @@ function finishDatasource(
   if (kind === "redis") {
     const mode = (config["~mode"] as string | undefined) ?? "STANDALONE";
     const hosts = config["~hosts"] as string[] | undefined;
-    const master = config["~sentinel_master"] as string | undefined;
+    const master = config.sentinel_master as string | undefined;
     delete config["~mode"];
     delete config["~hosts"];
-    delete config["~sentinel_master"];
+    // Each host as host:port, with the mode's default port (redis:// prefixes and [v6] brackets dropped).
+    const addresses = (defaultPort: number) =>
+      (hosts ?? [`${String(config.host ?? "127.0.0.1")}:${String(config.port ?? defaultPort)}`]).map((h, i) => {
+        const { host, port } = hostPort(h, defaultPort, `${at}.redis.hosts[${i}]`);
+        return `${host}:${port}`;
+      });
     if (mode === "SENTINEL") {
       // The hosts are the sentinels; they name the master.
-      config.sentinels = hosts ?? [`${String(config.host ?? "127.0.0.1")}:${String(config.port ?? 26379)}`];
+      config.sentinels = addresses(26379);
       delete config.host;
       delete config.port;
       config.sentinel_master = master || "mymaster";
@@ -906,11 +916,15 @@ function finishDatasource(
         });
       return entry;
     }
-    if (master)
-      notices.push({ path: `${at}.redis.sentinel_master`, kind: "unused", message: "only with mode SENTINEL" });
+    // varstream's own sentinels (no mode) keep their master; varTrack's without SENTINEL has none to name.
+    if (master !== undefined && config.sentinels === undefined) {
+      delete config.sentinel_master;
+      if (master !== "")
+        notices.push({ path: `${at}.redis.sentinel_master`, kind: "unused", message: "only with mode SENTINEL" });
+    }
     if (mode === "CLUSTER" && (config.layout ?? "hash") === "hash") {
       // The hosts are seed nodes; the client learns the rest of the cluster from them.
-      config.cluster_nodes = hosts ?? [`${String(config.host ?? "127.0.0.1")}:${String(config.port ?? 6379)}`];
+      config.cluster_nodes = addresses(6379);
       delete config.host;
       delete config.port;
       if (config.db !== undefined && config.db !== 0)
@@ -933,7 +947,7 @@ function finishDatasource(
       });
       return undefined;
     }
-    if (hosts) {
+    if (hosts && hosts.length > 1) {
       throw new BundleError(`${at}.redis.hosts`, `a STANDALONE redis has one host; got ${hosts.length}`);
     }
   }
@@ -983,10 +997,10 @@ function finishMongo(config: Obj, at: string, notices: BundleNotice[]): void {
   const perEnv = config["~env_as_collection"] as boolean | undefined;
   for (const field of ["~endpoint", "~host", "~port", "~hosts", "~replica_set", "~env_as_collection"])
     delete config[field];
-  if ((config.username === undefined) !== (config.password === undefined))
-    throw new BundleError(at, "password is required when username is provided (mongo.auth_consistency)");
   const vartrack = [endpoint, host, port, hosts, replicaSet, perEnv].some((v) => v !== undefined);
   if (!vartrack) return;
+  if ((config.username === undefined) !== (config.password === undefined))
+    throw new BundleError(at, "password is required when username is provided (mongo.auth_consistency)");
   if (config.uri !== undefined) throw new BundleError(`${at}.uri`, "is not a field of MongoConfig");
   // proto3: an empty string is an unset field
   const address = hosts?.length ? hosts.join(",") : host ? `${host}${port ? `:${port}` : ""}` : undefined;

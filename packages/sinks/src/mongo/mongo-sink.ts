@@ -33,10 +33,10 @@ interface ScopeDoc {
   rollback?: string;
 }
 
-/** Every touched key's document before the apply (null: absent), and the manifest before it. */
+/** Every touched key's value before the apply (`[value]`; null: no document), and the manifest before it. */
 interface Snapshot {
   collection: string;
-  values: Record<string, FlatValue | null>;
+  values: Record<string, [FlatValue] | null>;
   manifest: string | null;
 }
 
@@ -98,39 +98,51 @@ export class MongoSink implements Sink {
   }
 
   async readManifest(scope: Scope): Promise<Manifest | null> {
-    const found = await this.scopes.findOne({ _id: scopeKey(scope) });
-    let text = found?.manifest;
-    if (found?.rollback !== undefined) {
-      const snapshot = JSON.parse(found.rollback) as Snapshot;
-      await this.undo(found, snapshot);
-      text = snapshot.manifest ?? undefined;
-    }
-    return text === undefined ? null : (JSON.parse(text) as Manifest);
+    const found = await this.settled(scopeKey(scope));
+    return found?.manifest === undefined ? null : (JSON.parse(found.manifest) as Manifest);
+  }
+
+  /** The scope's document with no apply left half-done: a snapshot found is undone first. */
+  private async settled(id: string): Promise<ScopeDoc | null> {
+    let found = await this.scopes.findOne({ _id: id });
+    if (found?.rollback === undefined) return found;
+    await this.undo(found);
+    found = await this.scopes.findOne({ _id: id });
+    if (found?.rollback !== undefined) throw new Error(`an apply of ${id} is being undone; retrying`);
+    return found;
   }
 
   async restore(scope: Scope): Promise<boolean> {
     const found = await this.scopes.findOne({ _id: scopeKey(scope) });
-    if (found?.rollback === undefined) return false;
-    await this.undo(found, JSON.parse(found.rollback) as Snapshot);
-    return true;
+    return found === null ? false : this.undo(found);
   }
 
-  /** Writes the snapshot's documents back, then the old manifest, dropping the snapshot. */
-  private async undo(doc: ScopeDoc, snapshot: Snapshot): Promise<void> {
-    const ops = Object.entries(snapshot.values).map(([id, value]): AnyBulkWriteOperation<KeyDoc> => {
-      if (value === null) return { deleteOne: { filter: { _id: id } } };
+  /**
+   * Undoes the snapshot `doc` holds, if the stored document is still that one: claims it first (its
+   * `rev` moves on, the snapshot stays, so a second undoer or the apply itself backs off), writes the
+   * documents back, then the old manifest, dropping the snapshot. Cut anywhere, the snapshot is still
+   * there for the next read. False when there was nothing (left) to undo.
+   */
+  private async undo(doc: ScopeDoc): Promise<boolean> {
+    if (doc.rollback === undefined) return false;
+    const snapshot = JSON.parse(doc.rollback) as Snapshot;
+    const claimed = await this.scopes.updateOne({ _id: doc._id, rev: doc.rev }, { $set: { rev: doc.rev + 1 } });
+    if (claimed.matchedCount !== 1) return false;
+    const ops = Object.entries(snapshot.values).map(([id, was]): AnyBulkWriteOperation<KeyDoc> => {
+      if (was === null) return { deleteOne: { filter: { _id: id } } };
       const [destination, key] = splitId(id);
-      return { replaceOne: { filter: { _id: id }, replacement: { destination, key, value }, upsert: true } };
+      return {
+        replaceOne: { filter: { _id: id }, replacement: { destination, key, value: was[0] }, upsert: true },
+      };
     });
     await bulk(this.db.collection<KeyDoc>(snapshot.collection), ops);
-    const filter = { _id: doc._id, rev: doc.rev };
+    const filter = { _id: doc._id, rev: doc.rev + 1 };
+    const rev = doc.rev + 2;
     if (snapshot.manifest === null)
-      await this.scopes.updateOne(filter, { $set: { rev: doc.rev + 1 }, $unset: { manifest: true, rollback: true } });
+      await this.scopes.updateOne(filter, { $set: { rev }, $unset: { manifest: true, rollback: true } });
     else
-      await this.scopes.updateOne(filter, {
-        $set: { rev: doc.rev + 1, manifest: snapshot.manifest },
-        $unset: { rollback: true },
-      });
+      await this.scopes.updateOne(filter, { $set: { rev, manifest: snapshot.manifest }, $unset: { rollback: true } });
+    return true;
   }
 
   async claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
@@ -147,10 +159,11 @@ export class MongoSink implements Sink {
 
   async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
     const found = await this.valuesOf(destination, keys);
+    // A stored null is a value (its canonical text is empty); only a missing document is absent.
     return Object.fromEntries(
       keys.map((k) => {
-        const value = found.get(idOf(destination, k));
-        return [k, value === undefined || value === null ? undefined : canonicalText(value)];
+        const id = idOf(destination, k);
+        return [k, found.has(id) ? canonicalText(found.get(id) as FlatValue) : undefined];
       }),
     );
   }
@@ -172,8 +185,8 @@ export class MongoSink implements Sink {
     await this.ensureIndexes(plan.scope.destination);
     const { destination } = plan.scope;
     const id = scopeKey(plan.scope);
-    const current = await this.scopes.findOne({ _id: id });
-    // Never over a later record's apply; a snapshot left by a cut apply is undone by readManifest first.
+    // A snapshot left by a cut apply is undone first; never over a later record's apply.
+    const current = await this.settled(id);
     refuseOlder(id, current?.manifest === undefined ? null : (JSON.parse(current.manifest) as Manifest), plan);
     const touched = [...Object.keys(plan.set), ...plan.stale];
     const before = await this.valuesOf(destination, touched);
@@ -182,14 +195,13 @@ export class MongoSink implements Sink {
       values: Object.fromEntries(
         touched.map((k) => [
           idOf(destination, k),
-          before.has(idOf(destination, k)) ? before.get(idOf(destination, k))! : null,
+          before.has(idOf(destination, k)) ? [before.get(idOf(destination, k)) as FlatValue] : null,
         ]),
       ),
       manifest: current?.manifest ?? null,
     };
     const rev = (current?.rev ?? 0) + 1;
     await this.journal(id, destination, current, rev, JSON.stringify(snapshot));
-    const journaled: ScopeDoc = { _id: id, destination, rev, rollback: "" };
     try {
       const ops: AnyBulkWriteOperation<KeyDoc>[] = [
         ...Object.entries(plan.set).map(
@@ -212,8 +224,11 @@ export class MongoSink implements Sink {
       );
       if (done.matchedCount !== 1) throw new Error(`${id} changed during the apply; retrying`);
     } catch (err) {
-      // The server may be gone: then the snapshot stays, and the next read of the scope undoes the writes.
-      await this.undo(journaled, snapshot).catch(() => undefined);
+      // Undone only while the scope's document is still this apply's journal: not when the manifest
+      // write landed and only its answer was lost, nor when another writer moved the scope on. The
+      // server may be gone: then the snapshot stays, and the next read of the scope undoes the writes.
+      const now = await this.scopes.findOne({ _id: id }).catch(() => null);
+      if (now?.rev === rev) await this.undo(now).catch(() => undefined);
       throw err;
     }
   }

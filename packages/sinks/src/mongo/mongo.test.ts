@@ -44,4 +44,35 @@ describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
     expect(await collection.countDocuments({ destination: "production-config" })).toBe(120);
     await sink.close();
   });
+
+  it("keeps a null value a value: read back as empty text, and put back as null by the undo of a cut apply", async () => {
+    const sink = await connectSink("mongo", "mongo", { uri, database, collection: "configs" }, deps);
+    const scope: Scope = { datasource: "mongo", destination: "nulls", repo: "acme/c", file: "app.yaml" };
+    expect(await applyDesired(sink, desiredOf(keySet(scope, "t1", { n: null, a: 1 })), options)).toMatchObject({
+      outcome: "applied",
+    });
+    expect(await sink.readValues("nulls", ["n", "a", "gone"])).toEqual({ n: "", a: "1", gone: undefined });
+
+    // An apply cut after its bulk write: n and a changed, b added, the journal (n, a, b as they were) left behind.
+    const configs = client.db(database).collection<{ _id: string; value?: unknown }>("configs");
+    const scopes = client.db(database).collection<{ _id: string; rev: number; rollback?: string }>("__varstream__");
+    const id = "mongo|nulls|acme/c:app.yaml";
+    const stored = await scopes.findOne({ _id: id });
+    const snapshot = {
+      collection: "configs",
+      values: { "nulls|n": [null], "nulls|a": [1], "nulls|b": null },
+      manifest: (stored as { manifest?: string }).manifest,
+    };
+    await scopes.updateOne({ _id: id }, { $set: { rev: stored!.rev + 1, rollback: JSON.stringify(snapshot) } });
+    await configs.updateOne({ _id: "nulls|n" }, { $set: { value: "cut" } });
+    await configs.updateOne({ _id: "nulls|a" }, { $set: { value: 2 } });
+    await configs.insertOne({ _id: "nulls|b", destination: "nulls", key: "b", value: 3 } as never);
+
+    expect(await sink.readManifest(scope)).toMatchObject({ task_id: "t1" });
+    expect(await configs.findOne({ _id: "nulls|n" })).toMatchObject({ value: null });
+    expect(await configs.findOne({ _id: "nulls|a" })).toMatchObject({ value: 1 });
+    expect(await configs.findOne({ _id: "nulls|b" })).toBeNull();
+    expect((await scopes.findOne({ _id: id }))?.rollback).toBeUndefined();
+    await sink.close();
+  });
 });

@@ -86,6 +86,8 @@ export class RedisSink implements Sink {
                 sentinels: config.sentinels.map(hostPort),
                 name: config.sentinel_master!,
                 ...(sentinelPassword === undefined ? {} : { sentinelPassword }),
+                // with tls, the connection to the master the sentinels name is TLS too
+                enableTLSForSentinelMode: config.tls,
               }
             : { host: config.host, port: config.port }),
           db: config.db,

@@ -5,7 +5,7 @@ import { FILE_FORMATS } from "../file/config.ts";
 
 export const S3SinkConfig = sinkConfig({
   bucket: doc(z.string().min(1), "the bucket; it must exist", "config"),
-  prefix: doc(z.string().default(""), "put before every object name, before the destination", "apps/"),
+  key_prefix: doc(z.string().default(""), "put before every object name, before the destination", "apps/"),
   region: doc(z.string().min(1).default("us-east-1"), "the bucket's region"),
   endpoint: doc(
     z.url().optional(),

@@ -4,8 +4,8 @@ import type { S3SinkConfig } from "./config.ts";
 import { S3Store } from "./s3-store.ts";
 
 /**
- * The file sink's objects in an S3 bucket: one object per destination, `<prefix><destination>.<format>`,
- * and the manifests at `<prefix>.varstream/<destination>.manifest.json`. Each PUT is atomic; the
+ * The file sink's objects in an S3 bucket: one object per destination, `<key_prefix><destination>.<format>`,
+ * and the manifests at `<key_prefix>.varstream/<destination>.manifest.json`. Each PUT is atomic; the
  * manifest object goes first and names the data object it describes, as the file sink's manifest file.
  */
 export class S3Sink extends FileSink {
@@ -22,7 +22,7 @@ export class S3Sink extends FileSink {
               ? {}
               : { sessionToken: await secrets.resolve(config.session_token) }),
           };
-    const store = new S3Store(config.bucket, config.prefix, {
+    const store = new S3Store(config.bucket, config.key_prefix, {
       region: config.region,
       ...(config.endpoint === undefined ? {} : { endpoint: config.endpoint }),
       forcePathStyle: config.force_path_style ?? config.endpoint !== undefined,

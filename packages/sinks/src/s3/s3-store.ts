@@ -46,7 +46,13 @@ export class S3Store implements FileStore {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: this.key(path) }));
       return await res.Body?.transformToString("utf8");
     } catch (err) {
-      if (err instanceof NoSuchKey) return undefined;
+      // Absent: NoSuchKey, or a bare 404. (Without s3:ListBucket, AWS answers a missing object with 403,
+      // which stays an error: the bucket policy must let the sink list what it writes.)
+      if (
+        err instanceof NoSuchKey ||
+        (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 404
+      )
+        return undefined;
       throw err;
     }
   }

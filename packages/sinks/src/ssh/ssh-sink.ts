@@ -28,7 +28,11 @@ export class SshSink extends FileSink {
       ...(config.host_key_sha256 === undefined ? {} : { hostKeySha256: config.host_key_sha256 }),
     });
     const sudo = config.sudo ? "sudo -n " : "";
-    const withFile = (command: string, path: string) => sudo + command.replaceAll("{file}", shellQuote(path));
+    // With sudo, the whole command line runs as root (`a && b` included), not only its first command.
+    const withFile = (command: string, path: string) => {
+      const line = command.replaceAll("{file}", shellQuote(path));
+      return config.sudo ? `sudo -n sh -c ${shellQuote(line)}` : line;
+    };
     const { validate_command: validate, reload_command: reload, owner } = config;
     const mode = config.file_mode === undefined ? undefined : Number.parseInt(config.file_mode, 8);
     return new SshSink(name, {
