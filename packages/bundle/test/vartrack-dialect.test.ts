@@ -41,6 +41,7 @@ describe("varTrack's bundle dialect", () => {
       file_mode: "0640",
       owner: "app",
       sudo: false,
+      absolute_paths: true,
       reload_command: "systemctl reload app && logger reloaded",
     });
     expect(bundle.secretManagers?.vault).toMatchObject({

@@ -801,6 +801,9 @@ export function translateBundle(input: unknown): Translated {
         },
         notices,
       );
+      // varTrack's linux_server writes a destination_template such as /etc/app/{env}.env as that file.
+      if (isObject(d) && isObject(d.linux_server) && isObject(translated) && isObject(translated.ssh))
+        translated.ssh.absolute_paths ??= true;
       kept.push(finishDatasource(translated, at, notices, unsupported));
     });
     out.datasources = kept.filter((d) => d !== undefined);

@@ -46,6 +46,11 @@ export interface FileSinkOptions {
   mode?: number;
   /** runs after a destination changed */
   reload?: (path: string) => Promise<void>;
+  /**
+   * An absolute destination (`/etc/app/production.env`) is that file on the host, its manifest under the
+   * sink's folder (varTrack's linux_server writes such paths); without this, absolute paths are refused.
+   */
+  absolutePaths?: boolean;
 }
 
 export class FileSink implements Sink {
@@ -70,13 +75,25 @@ export class FileSink implements Sink {
     this.format = FORMATS[options.format];
   }
 
-  /** A destination is a relative path inside the sink's folder; `..` and absolute paths are refused. */
+  /**
+   * A destination is a relative path inside the sink's folder; `..` is refused, and so is an absolute
+   * path unless the sink allows them (then the file is that path, its format's extension added unless
+   * it has it, and its manifest lives under `.varstream/abs/`).
+   */
   private paths(destination: string): { data: string; manifest: string } {
-    const parts = destination.split("/");
+    const absolute = destination.startsWith("/") && this.options.absolutePaths === true;
+    const relative = absolute ? destination.slice(1) : destination;
+    const parts = relative.split("/");
     if (parts.some((p) => p === "" || p === "." || p === "..") || destination.includes("\0")) {
       throw new PipelineError("SINK_REFUSED", `destination ${JSON.stringify(destination)} is not a safe relative path`);
     }
-    return { data: `${destination}.${this.format.ext}`, manifest: `.varstream/${destination}.manifest.json` };
+    if (!absolute)
+      return { data: `${destination}.${this.format.ext}`, manifest: `.varstream/${destination}.manifest.json` };
+    const ext = `.${this.format.ext}`;
+    return {
+      data: destination.endsWith(ext) ? destination : `${destination}${ext}`,
+      manifest: `.varstream/abs/${relative}.manifest.json`,
+    };
   }
 
   private async manifestFile(destination: string): Promise<{ file: ManifestFile; text: string | undefined }> {

@@ -42,8 +42,9 @@ export class LocalStore implements FileStore {
     this.where = root;
   }
 
+  /** Paths are relative to the folder; an absolute one (a sink allowing them) is itself. */
   private full(path: string): string {
-    return `${this.root}/${path}`;
+    return path.startsWith("/") ? path : `${this.root}/${path}`;
   }
 
   async read(path: string): Promise<string | undefined> {

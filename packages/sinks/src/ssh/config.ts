@@ -42,6 +42,10 @@ export const SshSinkConfig = sinkConfig({
     z.boolean().default(false),
     "run `chown` and the commands below with `sudo -n` (a sudoers rule without password)",
   ),
+  absolute_paths: doc(
+    z.boolean().default(false),
+    "a destination starting with `/` is that file on the host (`/etc/app/{env}.env`), as varTrack's linux_server writes; off: refused",
+  ),
   validate_command: doc(
     z.string().min(1).optional(),
     "runs on the new file before it replaces the old one; `{file}` is its path; non-zero keeps the old file",

@@ -87,8 +87,9 @@ export class SftpStore implements FileStore {
     return Promise.race([answer, lost]);
   }
 
+  /** Paths are relative to the remote folder; an absolute one (a sink allowing them) is itself. */
   private full(path: string): string {
-    return posix.join(this.target.root, path);
+    return path.startsWith("/") ? posix.normalize(path) : posix.join(this.target.root, path);
   }
 
   async read(path: string): Promise<string | undefined> {

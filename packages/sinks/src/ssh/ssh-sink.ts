@@ -38,6 +38,7 @@ export class SshSink extends FileSink {
     return new SshSink(name, {
       format: config.format,
       store,
+      absolutePaths: config.absolute_paths,
       ...(mode === undefined ? {} : { mode }),
       // On the temp file, before it replaces the old one: permissions, owner, then the validate command.
       prepare: async (tempPath: string, fileMode: number) => {
@@ -53,7 +54,10 @@ export class SshSink extends FileSink {
       },
       ...(reload === undefined
         ? {}
-        : { reload: async (path: string) => void (await store.exec(withFile(reload, `${config.path}/${path}`))) }),
+        : {
+            reload: async (path: string) =>
+              void (await store.exec(withFile(reload, path.startsWith("/") ? path : `${config.path}/${path}`))),
+          }),
     });
   }
 }

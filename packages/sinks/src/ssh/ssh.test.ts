@@ -110,4 +110,23 @@ describe("ssh sink against a real OpenSSH server", () => {
     expect((await readdir(remote)).filter((n) => n.endsWith(".tmp"))).toEqual([]);
     await wrong.close();
   });
+
+  it("writes an absolute destination as that file when absolute_paths is on (varTrack's /etc/app/{env}.env), and refuses it otherwise", async () => {
+    const target = join(dir, "abs-target", "production.env");
+    const on = await sink({ absolute_paths: true });
+    const report = await applyDesired(on, desired(keySet(scope(target), "t1", { A: 1 })), options);
+    expect(report).toMatchObject({ outcome: "applied", set: 1 });
+    expect(await readFile(target, "utf8")).toBe("A=1\n"); // no second .env
+    expect(
+      (await readdir(join(remote, ".varstream", "abs"), { recursive: true })).some((f) =>
+        f.endsWith("production.env.manifest.json"),
+      ),
+    ).toBe(true);
+    await on.close();
+    const off = await sink();
+    const refused = await applyDesired(off, desired(keySet(scope(target), "t2", { A: 2 })), options);
+    expect(refused).toMatchObject({ outcome: "failed", code: "SINK_REFUSED" });
+    expect(await readFile(target, "utf8")).toBe("A=1\n");
+    await off.close();
+  });
 });
