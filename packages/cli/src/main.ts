@@ -1,18 +1,33 @@
+import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { loadBundle } from "@varstream/bundle";
 import { PLATFORM_KINDS, PLATFORMS, Platform } from "@varstream/platforms";
-import { loadSettings } from "@varstream/shared";
+import { loadSettings, parseDuration } from "@varstream/shared";
 import { diffText, dryRun, dryRunExit } from "./commands/dry-run.ts";
 import { findOrphans, orphanLines, pruneOrphans } from "./commands/orphans.ts";
 import { rebuildSink, replayGroup } from "./commands/replay.ts";
-import { ApiClient, taskLine, taskReport } from "./commands/tasks.ts";
+import { ApiClient, progressLines, taskLine, taskReport, watchExit } from "./commands/tasks.ts";
 import { describeTopics } from "./commands/topics.ts";
 import { validateFile } from "./commands/validate.ts";
+
+/** This command's version, from its package.json. */
+const VERSION = (JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string })
+  .version;
+
+/** `--timeout` as watch options (a duration such as 30s, 5m, 1h). */
+function watchOptions(timeout: string | undefined): { timeoutMs?: number } {
+  if (timeout === undefined) return {};
+  try {
+    return { timeoutMs: parseDuration(timeout) };
+  } catch {
+    throw new UsageError(`--timeout ${timeout} is not a duration (30s, 5m, 1h)`);
+  }
+}
 
 const HELP: Record<string, string> = {
   "": `varstream — GitOps configuration sync on Kafka
 
-Usage: varstream <command> [options]   (--json for output a script reads)
+Usage: varstream <command> [options]   (--json for output a script reads; --version)
 
 Commands:
   validate <file> [--schema s.cue]      parse a config file; with a schema, validate it with CUE (exit 1 on failure)
@@ -20,7 +35,7 @@ Commands:
   sync <datasource> [--env E]           resync a datasource from its desired state (repair mode)
   task get <id>                         a task's document
   task list [--datasource D] [--state S] [--limit N]
-  task watch <id>                       print state changes until the task ends
+  task watch <id> [--timeout 5m]        print the task's and each sink's progress until it ends (exit 0 SUCCEEDED, 1 FAILED/PARTIAL, 3 timeout)
   replay --sink <name> [--to-datetime T] [--new-sink]
                                         rebuild a sink from the compacted keysets topic
   topics                                the pipeline's topics and each consumer group's lag
@@ -42,7 +57,9 @@ file fails validation (the push would fail) or the dry run cannot be made.`,
   sync: `varstream sync <datasource> [--env ENV] [--reason TEXT] [--watch] [--json]
 Re-emits the desired key sets of the datasource (optionally one env) in repair mode; every sink writes
 every key again and reports which ones had drifted. --watch follows the task until it ends.`,
-  task: `varstream task get <id> | list [--datasource D] [--state S] [--limit N] [--cursor C] | watch <id>  [--json]`,
+  task: `varstream task get <id> | list [--datasource D] [--state S] [--limit N] [--cursor C] | watch <id> [--timeout 5m]  [--json]
+watch prints the task's state and each sink's whenever one changes, and exits with the final state:
+0 SUCCEEDED, 1 FAILED or PARTIAL, 3 when --timeout (a duration: 30s, 5m, 1h) passed first.`,
   replay: `varstream replay --sink <name> [--to-datetime ISO] [--new-sink] [--json]
 Without --new-sink: resets the sink's consumer group to the start of the compacted keysets topic (or to
 the first record at or after --to-datetime), so the sink writer converges the sink again. The group
@@ -85,8 +102,14 @@ export async function main(argv: string[], out: (line: string) => void = console
       platform: { type: "string" },
       event: { type: "string" },
       apply: { type: "boolean" },
+      timeout: { type: "string" },
+      version: { type: "boolean", short: "v" },
     },
   });
+  if (values.version) {
+    out(VERSION);
+    return 0;
+  }
   const [command = "", ...rest] = positionals;
   if (values.help || command === "" || !(command in HELP)) {
     out(HELP[command in HELP ? command : ""]!);
@@ -131,9 +154,9 @@ export async function main(argv: string[], out: (line: string) => void = console
           print(`accepted: task ${task_id}`, { task_id });
           return 0;
         }
-        const doc = await api.watch(task_id, (d) => values.json || out(taskLine(d)));
-        if (values.json) out(JSON.stringify(doc));
-        return doc.state === "SUCCEEDED" ? 0 : 1;
+        const doc = await api.watch(task_id, (d) => values.json || out(progressLines(d)), watchOptions(values.timeout));
+        if (values.json) out(JSON.stringify(doc ?? { task_id, state: "TIMEOUT" }));
+        return watchExit(doc);
       }
       case "task": {
         const api = new ApiClient();
@@ -154,8 +177,13 @@ export async function main(argv: string[], out: (line: string) => void = console
           return 0;
         }
         if (sub === "watch" && id) {
-          const doc = await api.watch(id, (d) => out(values.json ? JSON.stringify(d) : taskLine(d)));
-          return doc.state === "SUCCEEDED" ? 0 : 1;
+          const doc = await api.watch(
+            id,
+            (d) => out(values.json ? JSON.stringify(d) : progressLines(d)),
+            watchOptions(values.timeout),
+          );
+          if (doc === undefined && !values.json) out(`timed out: task ${id} is not in a final state`);
+          return watchExit(doc);
         }
         throw new UsageError(HELP.task!);
       }

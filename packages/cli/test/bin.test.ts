@@ -1,5 +1,5 @@
 import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
@@ -45,5 +45,14 @@ describe("the varstream command", () => {
     expect(failed?.code).toBe(1);
     expect(failed?.stdout).toMatch(/port/);
     expect(failed?.stderr).toBe("");
+  });
+
+  it("prints its version", async () => {
+    const { stdout, stderr } = await run(process.execPath, [BIN, "--version"]);
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, "../package.json"), "utf8")) as {
+      version: string;
+    };
+    expect(stdout.trim()).toBe(version);
+    expect(stderr).toBe("");
   });
 });

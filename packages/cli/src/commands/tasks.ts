@@ -43,17 +43,30 @@ export class ApiClient {
   }
 
   /** Polls a task, calling `onChange` at every state change, until it ends. */
-  async watch(id: string, onChange: (doc: TaskDocument) => void, intervalMs = 250): Promise<TaskDocument> {
+  /**
+   * Polls the task until it is in a final state, calling `onChange` whenever its state, message or any
+   * sink's state changed; undefined when `timeoutMs` passed first (the last document seen goes to
+   * `onChange` as it was).
+   */
+  async watch(
+    id: string,
+    onChange: (doc: TaskDocument) => void,
+    options: { intervalMs?: number; timeoutMs?: number } = {},
+  ): Promise<TaskDocument | undefined> {
+    const interval = options.intervalMs ?? 250;
+    const deadline = options.timeoutMs === undefined ? Number.POSITIVE_INFINITY : Date.now() + options.timeoutMs;
     let last = "";
     for (;;) {
       const doc = await this.task(id);
-      const seen = `${doc.state} ${doc.message}`;
+      const sinks = Object.entries(doc.sinks).map(([name, s]) => `${name}=${s.state}`);
+      const seen = `${doc.state} ${doc.message} ${sinks.join(" ")}`;
       if (seen !== last) {
         onChange(doc);
         last = seen;
       }
       if (TERMINAL_STATES.has(doc.state)) return doc;
-      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+      if (Date.now() + interval > deadline) return undefined;
+      await new Promise((resolve) => setTimeout(resolve, interval));
     }
   }
 }
@@ -62,6 +75,20 @@ export class ApiClient {
 export function taskLine(doc: TaskDocument): string {
   const what = [doc.datasource, doc.repo, doc.commit?.slice(0, 12), doc.env].filter(Boolean).join(" ");
   return `${doc.state.padEnd(9)} ${doc.task_id}  ${what}  ${doc.message}`;
+}
+
+/** The task's line and, under it, each sink's state and scopes done (what `task watch` prints). */
+export function progressLines(doc: TaskDocument): string {
+  const sinks = Object.entries(doc.sinks).map(
+    ([name, s]) => `  ${name}: ${s.state} (${s.scopes.length} scope${s.scopes.length === 1 ? "" : "s"})`,
+  );
+  return [taskLine(doc), ...sinks].join("\n");
+}
+
+/** `task watch`'s exit code: 0 SUCCEEDED, 1 FAILED or PARTIAL, 3 not final when the timeout passed. */
+export function watchExit(doc: TaskDocument | undefined): number {
+  if (doc === undefined) return 3;
+  return doc.state === "SUCCEEDED" ? 0 : 1;
 }
 
 /** A task document as a person reads it. */
