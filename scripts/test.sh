@@ -101,6 +101,7 @@ fi
 
 bash infra/ssh/ensure-sshd.sh
 bash infra/prometheus/prometheus.sh install # the scrape test starts its own
+bash infra/helm/helm.sh build >/dev/null     # the chart test's helm, built from the Go module proxy once
 
 # Fresh brokers: the first group and transaction create Kafka's internal topics, once, before the tests.
 for i in "${!kafka_versions[@]}"; do
