@@ -138,6 +138,20 @@ export class ZookeeperSink implements Sink {
     return [this.config.root === "/" ? "" : this.config.root, ...parts, ...splitKey(key)].join("/");
   }
 
+  /**
+   * The scope's key with its destination as znodes see it (leading, trailing and doubled slashes dropped):
+   * `/app` and `app` are one destination here, so their scopes share manifests' claims.
+   */
+  private keyOf(scope: Scope): string {
+    return scopeKey({
+      ...scope,
+      destination: scope.destination
+        .split("/")
+        .filter((p) => p !== "")
+        .join("/"),
+    });
+  }
+
   private manifestPath(scopeKey: string): string {
     return `${this.config.root === "/" ? "" : this.config.root}/__varstream__/${encodeURIComponent(scopeKey)}`;
   }
@@ -172,7 +186,7 @@ export class ZookeeperSink implements Sink {
   }
 
   readManifest(scope: Scope): Promise<Manifest | null> {
-    return this.manifestAt(scopeKey(scope));
+    return this.manifestAt(this.keyOf(scope));
   }
 
   private async manifestAt(scopeKey: string): Promise<Manifest | null> {
@@ -182,7 +196,7 @@ export class ZookeeperSink implements Sink {
   }
 
   claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
-    return this.claimsAt(scopeKey(scope), keys);
+    return this.claimsAt(this.keyOf(scope), keys);
   }
 
   private async claimsAt(scopeKey: string, keys: string[]): Promise<Record<string, Claim>> {
@@ -220,15 +234,15 @@ export class ZookeeperSink implements Sink {
     await this.ready();
     // The manifest as it is now: the multi below sets it at this version only (or creates it, failing
     // if another apply did meanwhile), and never over the apply of a later keysets record.
-    const manifestPath = this.manifestPath(scopeKey(plan.scope));
+    const manifestPath = this.manifestPath(this.keyOf(plan.scope));
     const stored = await this.getVersioned(manifestPath);
-    refuseOlder(scopeKey(plan.scope), stored ? (JSON.parse(stored.data.toString("utf8")) as Manifest) : null, plan);
+    refuseOlder(this.keyOf(plan.scope), stored ? (JSON.parse(stored.data.toString("utf8")) as Manifest) : null, plan);
     const writes = Object.entries(plan.set).map(([key, value]) => ({
       path: this.path(plan.scope.destination, key),
       data: this.encode(value),
     }));
     writes.push({
-      path: this.manifestPath(scopeKey(plan.scope)),
+      path: this.manifestPath(this.keyOf(plan.scope)),
       data: Buffer.from(JSON.stringify(plan.manifest), "utf8"),
     });
     const stale = plan.stale.map((key) => this.path(plan.scope.destination, key));

@@ -54,6 +54,20 @@ describe("zookeeper sink against a real ZooKeeper", () => {
     await sink.close();
   });
 
+  it("takes /app and app for one destination: two files claiming a key there are told, and neither prunes the other's", async () => {
+    const top = `vs-same-${randomUUID().slice(0, 8)}`;
+    const sink = await connectSink("zookeeper", "zookeeper", { connect, root: "/" }, deps);
+    const a: Scope = { datasource: "zookeeper", destination: `/${top}/app`, repo: "acme/c", file: "a.yaml" };
+    const b: Scope = { datasource: "zookeeper", destination: `${top}/app/`, repo: "acme/c", file: "b.yaml" };
+    await applyDesired(sink, desired(keySet(a, "ta", { shared: 1, own: 1 })), options);
+    const second = await applyDesired(sink, desired(keySet(b, "tb", { shared: 2 })), options);
+    expect(second.warnings?.join()).toMatch(/conflict: shared/);
+    // a drops the shared key: b still claims it, so it stays
+    await applyDesired(sink, desired(keySet(a, "ta2", { own: 1 })), options);
+    expect(await sink.readValues(`${top}/app`, ["shared", "own"])).toEqual({ shared: "2", own: "1" });
+    await sink.close();
+  });
+
   it("takes a new session after an outage longer than the session timeout, and applies again", async () => {
     const proxy = await CutProxy.start({ port: Number(process.env.ZK_PORT ?? 32181) });
     const sink = await connectSink("zookeeper", "zookeeper", { connect: `127.0.0.1:${proxy.port}`, root }, deps);
