@@ -32,7 +32,7 @@ build() {
   rm -rf "$work"
 }
 
-answering() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+answering() { tcp_answering "$port"; }
 
 case "$cmd" in
   build) build ;;

@@ -17,19 +17,9 @@ dir="$root/.cache/s3/$name"
 label=s3
 . "$here/../lib.sh"
 
-build() {
-  [ -x "$bin" ] && return 0
-  command -v go >/dev/null 2>&1 || { echo "s3: Go is needed to build versitygw" >&2; exit 1; }
-  echo "s3: building versitygw $version from the Go module proxy, once" >&2
-  local gobin
-  gobin="$(mktemp -d)"
-  GOBIN="$gobin" GOFLAGS=-mod=mod go install -trimpath -ldflags="-s -w" "github.com/versity/versitygw/cmd/versitygw@$version"
-  mkdir -p "$(dirname "$bin")"
-  mv "$gobin/versitygw" "$bin"
-  rm -rf "$gobin"
-}
+build() { go_install_once "$bin" "github.com/versity/versitygw/cmd/versitygw@$version"; }
 
-answering() { (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; }
+answering() { tcp_answering "$port"; }
 
 case "$cmd" in
   build) build ;;

@@ -523,7 +523,7 @@ const PRUNE_FIELDS = new Set(["enabled", "last", "dry_run", "protection"]);
  * secret_id}` or one entry of `secrets: {<name>: {type: vault, vault_addr, auth: {type, token | role_id,
  * secret_id}, mount_point, kv_version}}` — as varstream's `secret_managers.vault`.
  */
-function ruleVault(v: Obj, _path: string, note: Ctx["note"]): Obj | undefined {
+function ruleVault(v: Obj, note: Ctx["note"]): Obj | undefined {
   if (typeof v.address !== "string" || v.address === "") {
     note("unused", "a Vault without an address: not used");
     return undefined;
@@ -560,15 +560,15 @@ const RULE: Table = {
   // The Vault varTrack's examples give a rule for its @secret() values: varstream's one Vault (below).
   vault: [
     "message",
-    (vault: Obj, { out, path, note }) => {
-      const mapped = ruleVault(vault, path, note);
+    (vault: Obj, { out, note }) => {
+      const mapped = ruleVault(vault, note);
       if (mapped && out["~vault"] !== undefined) note("unused", "the rule's vault is used; its secrets are not");
       if (mapped) out["~vault"] = mapped;
     },
   ],
   secrets: [
     "message",
-    (secrets: Obj, { out, path, note }) => {
+    (secrets: Obj, { out, note }) => {
       const [name, first] = Object.entries(secrets)[0] ?? [];
       if (name === undefined || !isObject(first)) return note("unused", "names no secret backend: not used");
       if (first.type !== undefined && first.type !== "vault")
@@ -581,7 +581,6 @@ const RULE: Table = {
           ...(first.mount_point === undefined ? {} : { mount: first.mount_point }),
           ...(first.kv_version === undefined ? {} : { kv_version: first.kv_version }),
         },
-        `${path}.${name}`,
         note,
       );
       if (mapped) out["~vault"] = mapped;

@@ -2,6 +2,9 @@ import { credential, doc } from "@varstream/shared";
 import { z } from "zod";
 import { sinkConfig } from "../config.ts";
 
+/** Servers a client is given several of: cluster nodes, sentinels. */
+const addresses = z.array(z.string().regex(/^[^:\s]+:\d+$/, "host:port")).min(1);
+
 export const RedisSinkConfig = sinkConfig({
   host: doc(z.string().default("127.0.0.1"), "the Redis server's host name or address"),
   port: doc(z.number().int().positive().default(6379), "its port"),
@@ -9,18 +12,12 @@ export const RedisSinkConfig = sinkConfig({
   username: credential("an ACL user", { env: "REDIS_USERNAME" }).optional(),
   password: credential("the password (of the ACL user, or requirepass)", { env: "REDIS_PASSWORD" }).optional(),
   cluster_nodes: doc(
-    z
-      .array(z.string().regex(/^[^:\s]+:\d+$/, "host:port"))
-      .min(1)
-      .optional(),
+    addresses.optional(),
     "Redis Cluster: some of its nodes' `host:port` (the client learns the rest); `hash` layout only (host, port and db are then not used)",
     ["10.0.0.1:6379", "10.0.0.2:6379", "10.0.0.3:6379"],
   ),
   sentinels: doc(
-    z
-      .array(z.string().regex(/^[^:\s]+:\d+$/, "host:port"))
-      .min(1)
-      .optional(),
+    addresses.optional(),
     "Redis Sentinel: the sentinels' `host:port`; they name the master to write to (host and port are then not used)",
     ["10.0.0.1:26379", "10.0.0.2:26379", "10.0.0.3:26379"],
   ),
