@@ -8,7 +8,8 @@
 #        version, 1000 less for each next), TEST_REDIS_PORT (36379), TEST_PG_PORT (35432),
 #        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), TEST_MONGO_PORT (37017, FerretDB), TEST_S3_PORT (37070, versitygw), TEST_REGISTRY_PORT (38081, the schema registry),
 #        TEST_REGISTRY_LANE (1: the second lane runs every test pipeline with its values framed through
-#        the schema registry; -1: none), KEEP_SERVERS=1 to leave them running
+#        the schema registry; -1: none), TEST_IMAGE (0 leaves the image lane out of the whole suite),
+#        KEEP_SERVERS=1 to leave them running
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$VARSTREAM_ROOT"
@@ -122,6 +123,7 @@ summary=()
 lanes=("${!kafka_versions[@]}")
 [ "${1:-}" = test/cluster ] && lanes=() # the cluster lane alone
 [ "${1:-}" = test/chaos ] && lanes=()   # the chaos smoke alone
+[ "${1:-}" = test/image ] && lanes=()   # the image lane alone
 registry_lane="${TEST_REGISTRY_LANE:-1}"
 for i in "${lanes[@]}"; do
   v="${kafka_versions[$i]}"
@@ -161,6 +163,27 @@ if [ $# -eq 0 ] || [ "${1:-}" = test/chaos ]; then
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
   ' "$report" 2>/dev/null || echo "no report")")
+fi
+# The image lane (test/image): builds the Containerfile with buildah on local bases (infra/image/image.sh;
+# about 4 min cold, seconds when cached) and runs the three services from it against the first broker.
+# With the whole suite (TEST_IMAGE=0 leaves it out), or asked for (`bash scripts/test.sh test/image`).
+if { [ $# -eq 0 ] && [ "${TEST_IMAGE:-1}" = 1 ]; } || [ "${1:-}" = test/image ]; then
+  v="${kafka_versions[0]}"
+  echo "== image lane: bash infra/image/image.sh build, then vitest test/image against Kafka $v 127.0.0.1:$(kafka_port 0)"
+  report="$VARSTREAM_CACHE/vitest-image.json"
+  rm -f "$report"
+  started_at=$SECONDS
+  if bash infra/image/image.sh build >/dev/null; then
+    echo "image built in $((SECONDS - started_at)) s"
+    VARSTREAM_IMAGE_TEST=1 KAFKA_BROKERS="127.0.0.1:$(kafka_port 0)" KAFKA_VERSION="$v" \
+      pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/image || status=$?
+  else
+    status=1
+  fi
+  summary+=("image: $(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
+  ' "$report" 2>/dev/null || echo "no report (the build failed)")")
 fi
 if [ "$run_cluster" = 1 ]; then
   echo "== cluster lane (vitest test/cluster) against a three-broker Kafka ${kafka_versions[0]} on :$cluster_port/:$((cluster_port + 10))/:$((cluster_port + 20))"

@@ -15,6 +15,12 @@ const READY: Record<ServiceName, string> = {
   "sink-writer": "sink group consuming",
 };
 
+/**
+ * How to start a service other than `node <script>` in this checkout (the image test runs it inside the
+ * built image): given the script's path from the repository root and the service's own environment.
+ */
+export type Launcher = (script: string, env: Record<string, string>) => { command: string; args: string[] };
+
 /** One service as its own process (`node services/<name>/src/main.ts`), its log lines kept. */
 export class ServiceProcess {
   readonly child: ChildProcess;
@@ -22,13 +28,16 @@ export class ServiceProcess {
   private text = "";
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(service: ServiceName, name: string, env: Record<string, string>) {
+  constructor(service: ServiceName, name: string, env: Record<string, string>, launch?: Launcher) {
     this.name = name;
-    this.child = spawn(process.execPath, ["--no-warnings", join(ROOT, `services/${service}/src/main.ts`)], {
-      // Several processes of one service run side by side in tests: each its own ops port.
-      env: { ...process.env, OPS_ADDR: "127.0.0.1:0", ...env },
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    // Several processes of one service run side by side in tests: each its own ops port.
+    const own = { OPS_ADDR: "127.0.0.1:0", ...env };
+    const script = `services/${service}/src/main.ts`;
+    const { command, args } = launch?.(script, own) ?? {
+      command: process.execPath,
+      args: ["--no-warnings", join(ROOT, script)],
+    };
+    this.child = spawn(command, args, { env: { ...process.env, ...own }, stdio: ["ignore", "pipe", "pipe"] });
     const keep = (chunk: Buffer) => {
       this.text += chunk.toString();
     };
@@ -38,8 +47,13 @@ export class ServiceProcess {
   }
 
   /** Starts the service and waits until it logs that it is ready. */
-  static async start(service: ServiceName, name: string, env: Record<string, string>): Promise<ServiceProcess> {
-    const p = new ServiceProcess(service, name, env);
+  static async start(
+    service: ServiceName,
+    name: string,
+    env: Record<string, string>,
+    launch?: Launcher,
+  ): Promise<ServiceProcess> {
+    const p = new ServiceProcess(service, name, env, launch);
     try {
       await waitFor(() => p.lines(READY[service]).length > 0, { what: `${name} ready`, timeoutMs: 60_000 });
     } catch (err) {
