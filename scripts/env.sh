@@ -22,3 +22,19 @@ if [ "$(node_major)" -lt 24 ] || ! command -v pnpm >/dev/null 2>&1; then
   export PATH="$tools/node_modules/.bin:$PATH"
 fi
 [ "$(node_major)" -ge 24 ] || { echo "varstream: Node 24 not available (got $(node --version))" >&2; exit 1; }
+
+# What the quick start's two commands need besides Node (README, Quick start); says what is missing, by name.
+check_prerequisites() {
+  local missing=() v
+  command -v git >/dev/null 2>&1 || missing+=("git")
+  command -v curl >/dev/null 2>&1 || missing+=("curl")
+  command -v mvn >/dev/null 2>&1 || missing+=("Maven (mvn)")
+  v="$(java -version 2>&1 | sed -n 's/.*version "\([0-9]*\).*/\1/p' | head -1 || true)"
+  [ "${v:-0}" -ge 17 ] 2>/dev/null || missing+=("Java 17+ (java${v:+: found $v})")
+  v="$(go env GOVERSION 2>/dev/null | sed -n 's/^go1\.\([0-9]*\).*/\1/p' || true)"
+  [ "${v:-0}" -ge 25 ] 2>/dev/null || missing+=("Go 1.25+ (go${v:+: found 1.$v})")
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "varstream: missing prerequisites: $(IFS=,; echo "${missing[*]}" | sed 's/,/, /g') (README, Quick start)" >&2
+    exit 1
+  fi
+}

@@ -6,6 +6,7 @@
 # env: KAFKA_PORT (9092), HTTP_ADDR (127.0.0.1:8000)
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+check_prerequisites
 cd "$VARSTREAM_ROOT"
 
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null

@@ -9,9 +9,11 @@
 #        TEST_ETCD_PORT (32379), TEST_ZK_PORT (32181), TEST_MONGO_PORT (37017, FerretDB), TEST_S3_PORT (37070, versitygw), TEST_REGISTRY_PORT (38081, the schema registry),
 #        TEST_REGISTRY_LANE (1: the second lane runs every test pipeline with its values framed through
 #        the schema registry; -1: none), TEST_IMAGE (0 leaves the image lane out of the whole suite),
+#        TEST_KUBE (1 adds the kube lane), TEST_KUBE_PORT (36443),
 #        KEEP_SERVERS=1 to leave them running
 set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+check_prerequisites
 cd "$VARSTREAM_ROOT"
 
 pnpm install --frozen-lockfile --reporter=append-only >/dev/null
@@ -41,6 +43,7 @@ cleanup() {
       mongo) MONGO_PORT="$mongo_port" bash infra/mongo/mongo.sh stop test || true ;;
       s3) S3_PORT="$s3_port" bash infra/s3/s3.sh stop test || true ;;
       registry) REGISTRY_PORT="$registry_port" bash infra/registry/registry.sh stop test || true ;;
+      kube) KUBE_PORT="$kube_port" bash infra/kube/kube.sh stop test || true ;;
     esac
   done
 }
@@ -124,6 +127,7 @@ lanes=("${!kafka_versions[@]}")
 [ "${1:-}" = test/cluster ] && lanes=() # the cluster lane alone
 [ "${1:-}" = test/chaos ] && lanes=()   # the chaos smoke alone
 [ "${1:-}" = test/image ] && lanes=()   # the image lane alone
+[ "${1:-}" = test/kube ] && lanes=()    # the kube lane alone
 registry_lane="${TEST_REGISTRY_LANE:-1}"
 for i in "${lanes[@]}"; do
   v="${kafka_versions[$i]}"
@@ -184,6 +188,27 @@ if { [ $# -eq 0 ] && [ "${TEST_IMAGE:-1}" = 1 ]; } || [ "${1:-}" = test/image ];
     const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
   ' "$report" 2>/dev/null || echo "no report (the build failed)")")
+fi
+# The kube lane (test/kube): a real Kubernetes API server (infra/kube/kube.sh; kube-apiserver built from the
+# Go module proxy, about 4.5 min once), the chart installed and upgraded on it. Only when asked
+# (TEST_KUBE=1, or `bash scripts/test.sh test/kube`): a cold build would take CI past its 20 minutes.
+if [ "${TEST_KUBE:-0}" = 1 ] || [ "${1:-}" = test/kube ]; then
+  kube_port="${TEST_KUBE_PORT:-36443}"
+  echo "== kube lane (vitest test/kube) against kube-apiserver https://127.0.0.1:$kube_port"
+  report="$VARSTREAM_CACHE/vitest-kube.json"
+  rm -f "$report"
+  if ! KUBE_PORT="$kube_port" bash infra/kube/kube.sh status test >/dev/null 2>&1; then
+    KUBE_PORT="$kube_port" bash infra/kube/kube.sh stop test >/dev/null 2>&1 || true
+    rm -rf "$VARSTREAM_CACHE/kube/test" "$VARSTREAM_CACHE/etcd/kube-test" # a fresh instance per run
+    KUBE_PORT="$kube_port" bash infra/kube/kube.sh start test
+    started+=(kube)
+  fi
+  VARSTREAM_KUBECONFIG="$(KUBE_PORT="$kube_port" bash infra/kube/kube.sh kubeconfig test)" \
+    pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/kube || status=$?
+  summary+=("kube: $(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
+  ' "$report" 2>/dev/null || echo "no report")")
 fi
 if [ "$run_cluster" = 1 ]; then
   echo "== cluster lane (vitest test/cluster) against a three-broker Kafka ${kafka_versions[0]} on :$cluster_port/:$((cluster_port + 10))/:$((cluster_port + 20))"
