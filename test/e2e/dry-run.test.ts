@@ -132,6 +132,9 @@ describe("dry-run: the exact diff, written nowhere", () => {
     const lines: string[] = [];
     // exit 1: a diff, for a CI gate
     expect(await main(["dry-run", "redis", "--payload", payload], (l) => lines.push(l))).toBe(1);
+    expect(await main(["dry-run", "redis", "--payload", payload, "--exit-code"], () => {})).toBe(1);
+    // a report only, for a step that must not fail on a diff
+    expect(await main(["dry-run", "redis", "--payload", payload, "--no-exit-code"], () => {})).toBe(0);
     expect(lines.join("\n")).toContain("  ~ port: 80 → 9090");
     expect(lines.join("\n")).toContain("  = 3 unchanged");
 

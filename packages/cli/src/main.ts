@@ -48,12 +48,13 @@ Run "varstream <command> --help" for a command's options.`,
   validate: `varstream validate <file> [--schema schema.cue] [--json]
 Parses the file by its extension (YAML, JSON, TOML, INI, dotenv, properties, HCL, XML) and, with
 --schema, unifies it with the schema's #Config (or the whole schema). Exit 1 when anything fails.`,
-  "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform ${PLATFORM_KINDS.join("|")}] [--event push] [--json]
+  "dry-run": `varstream dry-run <datasource> --payload <webhook.json> [--platform ${PLATFORM_KINDS.join("|")}] [--event push] [--[no-]exit-code] [--json]
 Posts the payload to the dry-run endpoint and prints, per sink and scope, the keys that would be set
 (+ new, ~ old → new), pruned (-) and left unchanged. Sensitive values are masked. Writes nothing.
 VARSTREAM_WEBHOOK_SECRET signs the payload when the platform has a secret.
-Exit 0 when nothing would change, 1 when something would (a CI gate, as \`argocd app diff\`), 2 when a
-file fails validation (the push would fail) or the dry run cannot be made.`,
+Exit 0 when nothing would change, 1 when something would (a CI gate, as \`argocd app diff\`; --exit-code,
+the default, says so explicitly, --no-exit-code gives 0 for a diff), 2 when a file fails validation (the
+push would fail) or the dry run cannot be made.`,
   sync: `varstream sync <datasource> [--env ENV] [--reason TEXT] [--watch] [--json]
 Re-emits the desired key sets of the datasource (optionally one env) in repair mode; every sink writes
 every key again and reports which ones had drifted. --watch follows the task until it ends.`,
@@ -83,6 +84,7 @@ export async function main(argv: string[], out: (line: string) => void = console
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,
+    allowNegative: true,
     strict: true,
     options: {
       help: { type: "boolean", short: "h" },
@@ -102,6 +104,7 @@ export async function main(argv: string[], out: (line: string) => void = console
       platform: { type: "string" },
       event: { type: "string" },
       apply: { type: "boolean" },
+      "exit-code": { type: "boolean", default: true },
       timeout: { type: "string" },
       version: { type: "boolean", short: "v" },
     },
@@ -143,7 +146,8 @@ export async function main(argv: string[], out: (line: string) => void = console
           ...(process.env.VARSTREAM_WEBHOOK_SECRET ? { secret: process.env.VARSTREAM_WEBHOOK_SECRET } : {}),
         });
         print(diffText(report), report);
-        return dryRunExit(report);
+        const code = dryRunExit(report);
+        return code === 1 && !values["exit-code"] ? 0 : code;
       }
       case "sync": {
         const datasource = rest[0];
