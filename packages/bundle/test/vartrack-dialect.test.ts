@@ -121,6 +121,8 @@ describe("varTrack's bundle dialect", () => {
         tls: false,
         database: "vartrack",
         collection: "vars",
+        // STRATEGY_FILE: a document per source file, as varTrack's file strategy writes it
+        layout: "file",
       },
     });
     expect(paths("inactive")).toEqual(expect.arrayContaining(["bundle.rules[5].dry_run"]));

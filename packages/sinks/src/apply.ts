@@ -94,7 +94,7 @@ export async function applyDesired(sink: Sink, desired: Desired, options: ApplyO
 
 /** The keys of a repair plan whose stored value differs from the desired one. */
 async function drifted(sink: Sink, plan: ApplyPlan): Promise<string[]> {
-  const current = await sink.readValues(plan.scope.destination, Object.keys(plan.set));
+  const current = await sink.readValues(plan.scope.destination, Object.keys(plan.set), plan.scope);
   return Object.entries(plan.set)
     .filter(([key, value]) => current[key] !== canonicalText(value))
     .map(([key]) => key);

@@ -54,6 +54,8 @@ export interface ApplyPlan {
   /** what the task is told besides the counts; kept in the manifest */
   warnings: string[];
   manifest: Manifest;
+  /** where the key set came from, for sinks that label what they write (absent for a deleted file) */
+  origin?: { env: string; ref: string; tenant?: string };
 }
 
 /**
@@ -79,8 +81,11 @@ export interface Sink {
    * two files feeding one key; the later apply wins and both are reported.
    */
   claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>>;
-  /** the stored values of `keys` at a destination, as canonical text (undefined: absent) */
-  readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>>;
+  /**
+   * the stored values of `keys` at a destination, as canonical text (undefined: absent); `scope` narrows
+   * it to that scope's copy where a sink stores each file apart (mongo's `file` layout)
+   */
+  readValues(destination: string, keys: string[], scope?: Scope): Promise<Record<string, string | undefined>>;
   close(): Promise<void>;
 }
 

@@ -133,8 +133,12 @@ function finish(desired: Desired, manifest: Manifest | null, d: Diff, options: P
         `conflict: ${key} at ${destination} is also claimed by ${claims[key]!.scope}, whose newer version keeps it`,
     ),
   ];
+  const keySet = desired.keySet;
   return {
     scope: desired.scope,
+    ...(keySet === null
+      ? {}
+      : { origin: { env: keySet.env, ref: keySet.ref, ...(keySet.tenant ? { tenant: keySet.tenant } : {}) } }),
     set,
     unchanged,
     stale: kept,

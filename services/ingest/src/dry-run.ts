@@ -82,7 +82,7 @@ export class DryRunner {
           .filter(([k, claim]) => claim.manifest.sensitive?.includes(k))
           .map(([k]) => k),
       ]);
-      const old = await sink.readValues(scope.destination, Object.keys(plan.set));
+      const old = await sink.readValues(scope.destination, Object.keys(plan.set), scope);
       const entry: DryRunScope = {
         scope: key,
         set: Object.entries(plan.set).map(([k, value]) => {

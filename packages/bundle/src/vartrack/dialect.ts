@@ -327,8 +327,10 @@ const MONGO: Table = {
   env_as_collection: ["bool", as("~env_as_collection")],
   update_strategy: [
     STRATEGY,
-    (strategy: string, { note }) => {
-      if (strategy === "STRATEGY_DOCUMENT" || strategy === "STRATEGY_FILE")
+    (strategy: string, { out, note }) => {
+      // varTrack's orchestrator writes a document per key for every strategy but its file strategy.
+      if (strategy === "STRATEGY_FILE") out.layout = "file";
+      if (strategy === "STRATEGY_DOCUMENT")
         note("mapped", `${strategy}: stored as one document per key, as varTrack's orchestrator writes it`);
     },
   ],

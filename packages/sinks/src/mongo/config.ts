@@ -21,6 +21,11 @@ export const MongoSinkConfig = sinkConfig({
     1,
   ),
   database: doc(z.string().min(1).default("varstream"), "the database varstream writes into"),
+  layout: doc(
+    z.enum(["key", "file"]).default("key"),
+    "`key`: a document per config key, `{destination, key, value}`; `file`: a document per source file, its keys nested under `data`, labelled `_vt_env`, `_vt_file`, `_vt_repo`, … as varTrack's file strategy",
+    "file",
+  ),
   collection: doc(
     z.string().min(1).optional(),
     "one collection for every destination (each document names its destination); unset: each destination is a collection of that name",

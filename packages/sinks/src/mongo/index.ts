@@ -4,7 +4,8 @@ import { MongoSink } from "./mongo-sink.ts";
 
 export const mongo = defineSink({
   kind: "mongo",
-  summary: "a document per config key, `{destination, key, value}`, in MongoDB (or FerretDB)",
+  summary:
+    "a document per config key, `{destination, key, value}`, or per source file (`layout: file`), in MongoDB (or FerretDB)",
   config: MongoSinkConfig,
   connect: (name, config, deps) => MongoSink.connect(name, config, deps),
 });

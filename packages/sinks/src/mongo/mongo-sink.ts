@@ -33,10 +33,32 @@ interface ScopeDoc {
   rollback?: string;
 }
 
-/** Every touched key's value before the apply (`[value]`; null: no document), and the manifest before it. */
+/**
+ * A scope's document in the `file` layout: the file's keys nested under `data` (a document's field names
+ * may not hold dots), labelled with where they came from as varTrack's file strategy labels them.
+ */
+export interface FileDoc {
+  _id: string;
+  destination: string;
+  data: Record<string, unknown>;
+  _vt_managed_by: "varstream";
+  _vt_datasource: string;
+  _vt_env?: string;
+  _vt_tenant?: string;
+  _vt_repo: string;
+  _vt_branch?: string;
+  _vt_commit: string;
+  _vt_file: string;
+}
+
+/**
+ * What an apply will touch, as it was before: each key's value (`[value]`; null: no document) in the `key`
+ * layout, the scope's whole document (null: none) in the `file` layout; and the manifest before it.
+ */
 interface Snapshot {
   collection: string;
   values: Record<string, [FlatValue] | null>;
+  file?: { id: string; was: FileDoc | null };
   manifest: string | null;
 }
 
@@ -55,12 +77,14 @@ export class MongoSink implements Sink {
   private readonly client: MongoClient;
   private readonly db: Db;
   private readonly collection: string | undefined;
+  private readonly layout: MongoSinkConfig["layout"];
   /** the collections whose indexes this process made sure of */
   private readonly indexed = new Set<string>();
 
   private constructor(name: string, config: MongoSinkConfig, uri: string, options: MongoClientOptions) {
     this.name = name;
     this.collection = config.collection;
+    this.layout = config.layout;
     this.client = new MongoClient(uri, options);
     this.db = this.client.db(config.database);
   }
@@ -78,6 +102,10 @@ export class MongoSink implements Sink {
     return this.db.collection<KeyDoc>(this.collection ?? destination);
   }
 
+  private filesOf(destination: string): Collection<FileDoc> {
+    return this.db.collection<FileDoc>(this.collection ?? destination);
+  }
+
   private get scopes(): Collection<ScopeDoc> {
     return this.db.collection<ScopeDoc>(MANIFESTS);
   }
@@ -91,8 +119,10 @@ export class MongoSink implements Sink {
     const keys = this.collection ?? destination;
     if (this.indexed.has(keys)) return;
     if (this.indexed.size === 0) await this.scopes.createIndex({ destination: 1 }).catch(() => undefined);
+    const index: Record<string, 1> =
+      this.layout === "file" ? { destination: 1, _vt_env: 1, _vt_file: 1 } : { destination: 1, key: 1 };
     await this.keysOf(destination)
-      .createIndex({ destination: 1, key: 1 })
+      .createIndex(index)
       .catch(() => undefined);
     this.indexed.add(keys);
   }
@@ -136,6 +166,12 @@ export class MongoSink implements Sink {
       };
     });
     await bulk(this.db.collection<KeyDoc>(snapshot.collection), ops);
+    if (snapshot.file) {
+      const files = this.db.collection<FileDoc>(snapshot.collection);
+      const { id, was } = snapshot.file;
+      if (was === null) await files.deleteOne({ _id: id });
+      else await files.replaceOne({ _id: id }, was, { upsert: true });
+    }
     const filter = { _id: doc._id, rev: doc.rev + 1 };
     const rev = doc.rev + 2;
     if (snapshot.manifest === null)
@@ -146,6 +182,8 @@ export class MongoSink implements Sink {
   }
 
   async claims(scope: Scope, keys: string[]): Promise<Record<string, Claim>> {
+    // Each file its own document: two files of one destination never hold one key between them.
+    if (this.layout === "file") return {};
     await this.ensureIndexes(scope.destination);
     const mine = scopeKey(scope);
     const others = await this.scopes
@@ -157,7 +195,8 @@ export class MongoSink implements Sink {
     );
   }
 
-  async readValues(destination: string, keys: string[]): Promise<Record<string, string | undefined>> {
+  async readValues(destination: string, keys: string[], scope?: Scope): Promise<Record<string, string | undefined>> {
+    if (this.layout === "file") return this.fileValues(destination, keys, scope);
     const found = await this.valuesOf(destination, keys);
     // A stored null is a value (its canonical text is empty); only a missing document is absent.
     return Object.fromEntries(
@@ -165,6 +204,18 @@ export class MongoSink implements Sink {
         const id = idOf(destination, k);
         return [k, found.has(id) ? canonicalText(found.get(id) as FlatValue) : undefined];
       }),
+    );
+  }
+
+  /** In the `file` layout: the keys of the scope's document, or of every file's document at the destination. */
+  private async fileValues(destination: string, keys: string[], scope?: Scope) {
+    const docs = await this.filesOf(destination)
+      .find(scope ? { _id: scopeKey(scope) } : { destination })
+      .toArray();
+    const found: Record<string, FlatValue> = {};
+    for (const d of docs) Object.assign(found, flatten(d.data));
+    return Object.fromEntries(
+      keys.map((k) => [k, Object.hasOwn(found, k) ? canonicalText(found[k] as FlatValue) : undefined]),
     );
   }
 
@@ -183,41 +234,16 @@ export class MongoSink implements Sink {
 
   async apply(plan: ApplyPlan): Promise<void> {
     await this.ensureIndexes(plan.scope.destination);
-    const { destination } = plan.scope;
     const id = scopeKey(plan.scope);
     // A snapshot left by a cut apply is undone first; never over a later record's apply.
     const current = await this.settled(id);
     refuseOlder(id, current?.manifest === undefined ? null : (JSON.parse(current.manifest) as Manifest), plan);
-    const touched = [...Object.keys(plan.set), ...plan.stale];
-    const before = await this.valuesOf(destination, touched);
-    const snapshot: Snapshot = {
-      collection: this.collection ?? destination,
-      values: Object.fromEntries(
-        touched.map((k) => [
-          idOf(destination, k),
-          before.has(idOf(destination, k)) ? [before.get(idOf(destination, k)) as FlatValue] : null,
-        ]),
-      ),
-      manifest: current?.manifest ?? null,
-    };
+    const step = this.layout === "file" ? await this.fileStep(plan) : await this.keyStep(plan);
+    const snapshot: Snapshot = { ...step.before, manifest: current?.manifest ?? null };
     const rev = (current?.rev ?? 0) + 1;
-    await this.journal(id, destination, current, rev, JSON.stringify(snapshot));
+    await this.journal(id, plan.scope.destination, current, rev, JSON.stringify(snapshot));
     try {
-      const ops: AnyBulkWriteOperation<KeyDoc>[] = [
-        ...Object.entries(plan.set).map(
-          ([key, value]): AnyBulkWriteOperation<KeyDoc> => ({
-            replaceOne: {
-              filter: { _id: idOf(destination, key) },
-              replacement: { destination, key, value },
-              upsert: true,
-            },
-          }),
-        ),
-        ...plan.stale.map(
-          (key): AnyBulkWriteOperation<KeyDoc> => ({ deleteOne: { filter: { _id: idOf(destination, key) } } }),
-        ),
-      ];
-      await bulk(this.keysOf(destination), ops);
+      await step.write();
       const done = await this.scopes.updateOne(
         { _id: id, rev },
         { $set: { rev: rev + 1, manifest: JSON.stringify(plan.manifest) }, $unset: { rollback: true } },
@@ -231,6 +257,73 @@ export class MongoSink implements Sink {
       if (now?.rev === rev) await this.undo(now).catch(() => undefined);
       throw err;
     }
+  }
+
+  /** The `key` layout: the documents of the set and stale keys, as they were, and one bulk write of them. */
+  private async keyStep(plan: ApplyPlan): Promise<Step> {
+    const { destination } = plan.scope;
+    const touched = [...Object.keys(plan.set), ...plan.stale];
+    const before = await this.valuesOf(destination, touched);
+    const values = Object.fromEntries(
+      touched.map((k): [string, [FlatValue] | null] => {
+        const id = idOf(destination, k);
+        return [id, before.has(id) ? [before.get(id) as FlatValue] : null];
+      }),
+    );
+    const ops: AnyBulkWriteOperation<KeyDoc>[] = [
+      ...Object.entries(plan.set).map(
+        ([key, value]): AnyBulkWriteOperation<KeyDoc> => ({
+          replaceOne: {
+            filter: { _id: idOf(destination, key) },
+            replacement: { destination, key, value },
+            upsert: true,
+          },
+        }),
+      ),
+      ...plan.stale.map(
+        (key): AnyBulkWriteOperation<KeyDoc> => ({ deleteOne: { filter: { _id: idOf(destination, key) } } }),
+      ),
+    ];
+    return {
+      before: { collection: this.collection ?? destination, values },
+      write: () => bulk(this.keysOf(destination), ops),
+    };
+  }
+
+  /**
+   * The `file` layout: the scope's document as it was, and its replacement — the stored keys (the
+   * unchanged, the protected, and any a reader or another tool added) without the stale ones, with the
+   * set ones — written whole, in one request; removed when no key is left.
+   */
+  private async fileStep(plan: ApplyPlan): Promise<Step> {
+    const { destination } = plan.scope;
+    const id = scopeKey(plan.scope);
+    const files = this.filesOf(destination);
+    const was = await files.findOne({ _id: id });
+    const keys = was ? flatten(was.data) : {};
+    for (const key of plan.stale) delete keys[key];
+    Object.assign(keys, plan.set);
+    const origin = plan.origin;
+    const next: FileDoc = {
+      _id: id,
+      destination,
+      data: nest(keys),
+      _vt_managed_by: "varstream",
+      _vt_datasource: plan.scope.datasource,
+      ...(origin?.env === undefined ? {} : { _vt_env: origin.env }),
+      ...(origin?.tenant === undefined ? {} : { _vt_tenant: origin.tenant }),
+      _vt_repo: plan.scope.repo,
+      ...(origin?.ref === undefined ? {} : { _vt_branch: origin.ref.replace(/^refs\/(heads|tags)\//, "") }),
+      _vt_commit: plan.manifest.commit,
+      _vt_file: plan.scope.file,
+    };
+    return {
+      before: { collection: this.collection ?? destination, values: {}, file: { id, was } },
+      write: async () => {
+        if (Object.keys(keys).length === 0) await files.deleteOne({ _id: id });
+        else await files.replaceOne({ _id: id }, next, { upsert: true });
+      },
+    };
   }
 
   /** Stores the snapshot on the scope's document, only if nobody wrote the document since it was read. */
@@ -254,6 +347,49 @@ async function bulk(collection: Collection<KeyDoc>, ops: AnyBulkWriteOperation<K
   for (let i = 0; i < ops.length; i += BULK_OPS)
     await collection.bulkWrite(ops.slice(i, i + BULK_OPS), { ordered: false });
 }
+
+/** What one layout's apply writes, and what it will have touched as it was before. */
+interface Step {
+  before: Omit<Snapshot, "manifest">;
+  write: () => Promise<void>;
+}
+
+/**
+ * Flat keys as nested fields (`db.host` → `{db: {host}}`): a document's field names may not hold dots.
+ * A key that is both a value and the parent of another (`a` and `a.b`) cannot be one document.
+ */
+export function nest(keys: Record<string, FlatValue>): Record<string, unknown> {
+  const root: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(keys)) {
+    const parts = key.split(".");
+    let at = root;
+    for (const [i, part] of parts.entries()) {
+      if (i === parts.length - 1) {
+        if (Object.hasOwn(at, part)) throw new Error(`keys ${key} and ${key}.… cannot both be fields of one document`);
+        at[part] = value;
+        break;
+      }
+      const below = at[part];
+      if (below !== undefined && !isBranch(below))
+        throw new Error(`keys ${parts.slice(0, i + 1).join(".")} and ${key} cannot both be fields of one document`);
+      if (below === undefined) at[part] = {};
+      at = at[part] as Record<string, unknown>;
+    }
+  }
+  return root;
+}
+
+/** The inverse of {@link nest}: an empty object is a value (`{}`), a non-empty one a parent. */
+export function flatten(data: Record<string, unknown>, prefix = "", out: Record<string, FlatValue> = {}) {
+  for (const [field, value] of Object.entries(data)) {
+    const key = prefix === "" ? field : `${prefix}.${field}`;
+    if (isBranch(value) && Object.keys(value as object).length > 0) flatten(value as Record<string, unknown>, key, out);
+    else out[key] = value as FlatValue;
+  }
+  return out;
+}
+
+const isBranch = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
 
 /** A key's document id: its destination and key (a destination never holds `|`). */
 const idOf = (destination: string, key: string) => `${destination}|${key}`;

@@ -75,4 +75,79 @@ describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
     expect((await scopes.findOne({ _id: id }))?.rollback).toBeUndefined();
     await sink.close();
   });
+
+  describe("the file layout: a document per source file, as varTrack's file strategy", () => {
+    const files = () => client.db(database).collection<{ _id: string; [field: string]: unknown }>("snapshots");
+    const config = { uri, database, collection: "snapshots", layout: "file" };
+    const app: Scope = { datasource: "mongo", destination: "production", repo: "acme/c", file: "config/app.yaml" };
+    const web: Scope = { ...app, file: "config/web.yaml" };
+
+    it("writes the file's keys nested under data, labelled; changes, prunes, and keeps what others added", async () => {
+      const sink = await connectSink("mongo", "mongo", config, deps);
+      const first = { "db.host": "h", "db.port": 5432, "feature.on": true, empty: {}, local: "x" };
+      const ks = keySet(app, "f1", first, ["local"]);
+      expect(await applyDesired(sink, desiredOf({ ...ks, env: "production", tenant: "acme" }), options)).toMatchObject({
+        outcome: "applied",
+        set: 5,
+      });
+      expect(await files().findOne({ _vt_env: "production", _vt_file: "config/app.yaml" })).toEqual({
+        _id: "mongo|production|acme/c:config/app.yaml",
+        destination: "production",
+        data: { db: { host: "h", port: 5432 }, feature: { on: true }, empty: {}, local: "x" },
+        _vt_managed_by: "varstream",
+        _vt_datasource: "mongo",
+        _vt_env: "production",
+        _vt_tenant: "acme",
+        _vt_repo: "acme/c",
+        _vt_branch: "main",
+        _vt_commit: "commit-f1",
+        _vt_file: "config/app.yaml",
+      });
+      const indexes = (await files().listIndexes().toArray()).map((i) => i.key);
+      expect(indexes).toContainEqual({ destination: 1, _vt_env: 1, _vt_file: 1 });
+
+      // Another tool adds a field; the next commit changes one key and drops two (one of them protected).
+      await files().updateOne({ _id: "mongo|production|acme/c:config/app.yaml" }, { $set: { "data.added": 1 } });
+      const next = keySet(app, "f2", { "db.host": "h2", "db.port": 5432 }, ["local"]);
+      expect(await applyDesired(sink, desiredOf({ ...next, env: "production" }), options)).toMatchObject({
+        set: 1,
+        unchanged: 1,
+        pruned: 2,
+      });
+      const doc = await files().findOne({ _id: "mongo|production|acme/c:config/app.yaml" });
+      expect(doc?.data).toEqual({ db: { host: "h2", port: 5432 }, local: "x", added: 1 });
+      expect(doc?._vt_commit).toBe("commit-f2");
+      expect(await sink.readValues("production", ["db.host", "feature.on"], app)).toEqual({
+        "db.host": "h2",
+        "feature.on": undefined,
+      });
+      await sink.close();
+    });
+
+    it("gives each file of a destination its own document: one key in two files is no conflict", async () => {
+      const sink = await connectSink("mongo", "mongo", config, deps);
+      const report = await applyDesired(sink, desiredOf(keySet(web, "w1", { "db.host": "web" })), options);
+      expect(report).toMatchObject({ outcome: "applied", set: 1 });
+      expect(JSON.stringify(report)).not.toContain("conflict");
+      expect(await sink.readValues("production", ["db.host"], web)).toEqual({ "db.host": "web" });
+      expect(await sink.readValues("production", ["db.host"], app)).toEqual({ "db.host": "h2" });
+      expect(await files().countDocuments({ destination: "production" })).toBe(2);
+      await sink.close();
+    });
+
+    it("removes a deleted file's document once none of its keys is left, and undoes a write the server refuses", async () => {
+      const sink = await connectSink("mongo", "mongo", config, deps);
+      const gone = { scope: web, taskId: "w2", commit: "commit-w2", keySet: null };
+      expect(await applyDesired(sink, gone, options)).toMatchObject({ outcome: "applied", pruned: 1 });
+      expect(await files().findOne({ _vt_file: "config/web.yaml" })).toBeNull();
+
+      // A field name MongoDB refuses ($…): the apply fails whole, the document and the manifest as they were.
+      const before = await files().findOne({ _vt_file: "config/app.yaml" });
+      const refused = await applyDesired(sink, desiredOf(keySet(app, "f3", { $bad: 1, "db.host": "h3" })), options);
+      expect(refused.outcome).toBe("failed");
+      expect(await files().findOne({ _vt_file: "config/app.yaml" })).toEqual(before);
+      expect(await sink.readManifest(app)).toMatchObject({ task_id: "f2" });
+      await sink.close();
+    });
+  });
 });
