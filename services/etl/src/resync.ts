@@ -126,11 +126,16 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     .filter((k) => env === undefined || k.env === env)
     .filter((k) => platform === undefined || k.platform === platform)
     .filter((k) => tenant === undefined || k.tenant === tenant);
+  const current = (k: KeySet) => source.currentVersion?.(scopeKey(k.scope)) ?? 0;
+  // Each scope's version before Git is read: a push emitted while the read ran may hold a newer state
+  // than the read saw, so a refetched scope whose version moved meanwhile is left to that push.
+  const before = new Map(desired.map((k) => [scopeKey(k.scope), current(k)]));
   const fresh = event.refetch
     ? await refetch(event, stored, source)
     : { keysets: [], tombstones: [], files: [], warnings: [] };
+  const raced = fresh.keysets.filter((k) => current(k) > (before.get(scopeKey(k.scope)) ?? 0));
+  fresh.keysets = fresh.keysets.filter((k) => !raced.includes(k));
   const refetched = new Set(fresh.keysets.map((k) => scopeKey(k.scope)));
-  const current = (k: KeySet) => source.currentVersion?.(scopeKey(k.scope)) ?? 0;
   // A scheduled refetch (refetch_interval) catches up missed webhooks: it emits only the scopes whose
   // keys changed at the tip (and tombstones for files gone from it), not every stored one again.
   const catchUp = event.refetch && event.source === "resync" && event.reason === SCHEDULED_RESYNC.refetch;
@@ -143,7 +148,7 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
   const reemitted = catchUp ? [] : stored.filter((k) => !refetched.has(scopeKey(k.scope)));
   const overtaken = reemitted.filter((k) => (k.version ?? 0) < current(k));
   const keysets = [
-    ...moved.map((k) => ({ ...k, version: Math.max(requested, current(k) + 1) })),
+    ...moved.map((k) => ({ ...k, version: Math.max(requested, (before.get(scopeKey(k.scope)) ?? 0) + 1) })),
     ...reemitted.filter((k) => !overtaken.includes(k)).map((k) => ({ ...k, version: k.version ?? 0 })),
   ].map((k) => ({
     ...k,
@@ -160,6 +165,9 @@ export async function resync(event: ResyncEvent, source: DesiredStateSource): Pr
     report: (() => {
       const report = etlReport(event.task_id, "", now);
       report.warnings.push(...fresh.warnings);
+      if (raced.length > 0) {
+        report.warnings.push(`${raced.length} refetched scope(s) left out: a push landed while Git was read`);
+      }
       if (overtaken.length > 0) {
         report.warnings.push(`${overtaken.length} scope(s) not re-emitted: a push overtook what was read`);
       }
