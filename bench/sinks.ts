@@ -1,7 +1,8 @@
 /**
  * bench/sinks: keys/s each sink applies for SCOPES scopes × 20 keys, through the apply path the sink
  * writer uses (manifest read, diff, transactional write), SCOPES/CONCURRENCY scopes in flight at once.
- * Then deletes every scope again (tombstones), measuring prune. Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
+ * Then deletes every scope again (tombstones), measuring prune; then runs the ceiling beside it (bench/ceilings.ts:
+ * the store's own client doing the same writes) and prints both and their ratio. Prints one JSON line. Usage: node bench/sinks.ts [SCOPES] [CONCURRENCY] [SINKS]
  * (env REDIS_PORT, PG_PORT, ETCD_PORT, ZK_PORT, MONGO_PORT, S3_PORT; SINKS: kinds of the sink registry, default file,redis,postgres,etcd,zookeeper)
  */
 import { randomUUID } from "node:crypto";
@@ -9,6 +10,7 @@ import { createLogger, type KeySet, Secrets } from "@varstream/shared";
 import { applyDesired, connectSink, SINK_KINDS, type SinkKind } from "@varstream/sinks";
 import { loadFixtures } from "@varstream/sinks/testing";
 import { makeKeySet } from "@varstream/testkit";
+import { CEILINGS, type ScopeWrite } from "./ceilings.ts";
 
 const scopes = Number(process.argv[2] ?? 10_000);
 const concurrency = Number(process.argv[3] ?? 64);
@@ -65,12 +67,24 @@ for (const name of wanted as SinkKind[]) {
   };
   const written = await pass(false);
   const removed = await pass(true);
+  // The same writes by the store's own client, against the same server, in the same minutes.
+  const writes = keySets.map(
+    (ks, id): ScopeWrite => ({
+      id,
+      destination: ks.scope.destination,
+      keys: Object.fromEntries(Object.entries(ks.keys).map(([k, v]) => [k, String(v)])),
+    }),
+  );
+  const ceiling = CEILINGS[name] ? await CEILINGS[name](store.config, writes, concurrency) : undefined;
   results[name] = {
     scopes: count,
     keys_per_s: written.keysPerSecond,
     scopes_per_s: Math.round(written.keysPerSecond / 20),
     pruned_keys_per_s: removed.keysPerSecond,
     failed: written.failed + removed.failed,
+    ...(ceiling === undefined
+      ? {}
+      : { ceiling_keys_per_s: ceiling, ratio: Math.round((written.keysPerSecond / ceiling) * 100) / 100 }),
   };
   await sink.close();
   await store.close();
