@@ -52,6 +52,11 @@ describe("docker-compose.yml", () => {
       expect(service.healthcheck?.test.join(" ")).toMatch(/health\/ready/);
     }
     expect(compose.services.ingest?.environment?.HTTP_ADDR).toBe(`0.0.0.0:${readyPort.ingest}`);
+    // the image defaults to production, which refuses this stack's plaintext broker and open API
+    for (const name of services) expect(compose.services[name]!.environment?.APP_ENV).toBe("development");
+    // the broker's data in its volume, not in the container
+    expect(compose.services.kafka?.environment?.KAFKA_LOG_DIRS).toBe("/var/lib/kafka/data");
+    expect(compose.services.kafka?.volumes).toContain("kafka:/var/lib/kafka/data");
   });
 
   it("mounts a bundle that ships in examples/ and loads", async () => {

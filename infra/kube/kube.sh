@@ -28,6 +28,7 @@ build() {
   local src work
   src="$(GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$version" | sed -n 's/^\s*"Dir": "\(.*\)",$/\1/p')"
   work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT # a copy of several GB: never left behind by a failed build
   cp -r "$src/." "$work" && chmod -R u+w "$work"
   rm -rf "$work"/go.work* "$work/vendor"
   (
@@ -104,6 +105,9 @@ case "$cmd" in
       sleep 0.1
     done
     echo "kube: did not become ready on $port; see $dir/kube-apiserver.log" >&2
+    kill "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || true
+    rm -f "$dir/kube-apiserver.pid"
+    ETCD_PORT=$((port + 1)) bash "$root/infra/etcd/etcd.sh" stop "kube-$name"
     exit 1
     ;;
   stop)

@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -33,13 +33,17 @@ describe("the Helm chart on a real API server", () => {
       { name: "rest", sinks: "", replicas: 1, resources: { limits: { memory: "1Gi" } } },
     ],
   };
+  let dir: string | undefined;
+  let n = 0;
   const valuesFile = async (v: unknown) => {
-    const file = join(await mkdtemp(join(tmpdir(), "varstream-kube-helm-")), "values.yaml");
+    dir ??= await mkdtemp(join(tmpdir(), "varstream-kube-helm-"));
+    const file = join(dir, `values-${n++}.yaml`);
     await writeFile(file, stringify(v));
     return file;
   };
-  afterAll(() => {
+  afterAll(async () => {
     helm(["uninstall", "prod", "--namespace", namespace]);
+    if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   it("installs: every object the chart renders is valid for the server", async () => {

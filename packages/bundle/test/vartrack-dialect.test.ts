@@ -121,8 +121,7 @@ describe("varTrack's bundle dialect", () => {
         tls: false,
         database: "vartrack",
         collection: "vars",
-        // STRATEGY_FILE: a document per source file, as varTrack's file strategy writes it
-        layout: "file",
+        layout: "key",
       },
     });
     expect(paths("inactive")).toEqual(expect.arrayContaining(["bundle.rules[5].dry_run"]));
@@ -180,6 +179,15 @@ describe("varTrack's bundle dialect", () => {
     });
     expect(bundle.rules[0]?.datasource).toEqual(["redis-cache"]);
     expect(bundle.datasources.has("file")).toBe(true);
+  });
+
+  it("writes a mongo of STRATEGY_FILE a document per source file, as varTrack's file strategy", () => {
+    const mongo = (update_strategy: string) =>
+      decodeBundle({
+        bundle: { ...base, datasources: [...base.datasources, { mongo: { host: "m", update_strategy } }] },
+      }).datasources.get("mongo")?.config;
+    expect(mongo("STRATEGY_FILE")).toMatchObject({ layout: "file", uri: "mongodb://m/" });
+    expect(mongo("STRATEGY_DOCUMENT")).toMatchObject({ layout: "key" });
   });
 
   it("roots a zookeeper without base_path at /, where varTrack writes its absolute destinations", () => {

@@ -26,6 +26,7 @@ export class ServiceProcess {
   readonly child: ChildProcess;
   readonly name: string;
   private text = "";
+  private readonly group: boolean;
   private exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
   constructor(service: ServiceName, name: string, env: Record<string, string>, launch?: Launcher) {
@@ -37,7 +38,14 @@ export class ServiceProcess {
       command: process.execPath,
       args: ["--no-warnings", join(ROOT, script)],
     };
-    this.child = spawn(command, args, { env: { ...process.env, ...own }, stdio: ["ignore", "pipe", "pipe"] });
+    // A launched service (buildah run …) is a process group of its own: stopping it reaches the service
+    // inside, not only the launcher.
+    this.child = spawn(command, args, {
+      env: { ...process.env, ...own },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: launch !== undefined,
+    });
+    this.group = launch !== undefined;
     const keep = (chunk: Buffer) => {
       this.text += chunk.toString();
     };
@@ -89,15 +97,23 @@ export class ServiceProcess {
   }
 
   signal(sig: NodeJS.Signals): void {
+    if (this.group && this.child.pid !== undefined) {
+      try {
+        process.kill(-this.child.pid, sig);
+        return;
+      } catch {
+        // the group is gone already
+      }
+    }
     this.child.kill(sig);
   }
 
   /** SIGTERM (after SIGCONT, in case it was stopped), then SIGKILL if it lingers. */
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.kill("SIGCONT");
-    this.child.kill("SIGTERM");
-    const timer = setTimeout(() => this.child.kill("SIGKILL"), 10_000);
+    this.signal("SIGCONT");
+    this.signal("SIGTERM");
+    const timer = setTimeout(() => this.signal("SIGKILL"), 10_000);
     await this.exited;
     clearTimeout(timer);
   }

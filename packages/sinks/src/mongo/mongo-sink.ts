@@ -1,5 +1,22 @@
-import { canonicalText, type FlatValue, type Scope, type Secrets, scopeKey } from "@varstream/shared";
-import { type AnyBulkWriteOperation, type Collection, type Db, MongoClient, type MongoClientOptions } from "mongodb";
+import {
+  canonicalText,
+  escapeSegment,
+  type FlatValue,
+  FORBIDDEN_SEGMENTS,
+  PipelineError,
+  type Scope,
+  type Secrets,
+  scopeKey,
+  splitKey,
+} from "@varstream/shared";
+import {
+  type AnyBulkWriteOperation,
+  BSON,
+  type Collection,
+  type Db,
+  MongoClient,
+  type MongoClientOptions,
+} from "mongodb";
 import { claimedBy } from "../claims.ts";
 import { type ApplyPlan, type Claim, type Manifest, refuseOlder, type Sink, type SinkDeps } from "../contract.ts";
 import type { MongoSinkConfig } from "./config.ts";
@@ -58,7 +75,8 @@ export interface FileDoc {
 interface Snapshot {
   collection: string;
   values: Record<string, [FlatValue] | null>;
-  file?: { id: string; was: FileDoc | null };
+  /** the document as Extended JSON (canonical: an ObjectId, a Date or a Decimal128 comes back as one) */
+  file?: { id: string; was: string | null };
   manifest: string | null;
 }
 
@@ -170,7 +188,7 @@ export class MongoSink implements Sink {
       const files = this.db.collection<FileDoc>(snapshot.collection);
       const { id, was } = snapshot.file;
       if (was === null) await files.deleteOne({ _id: id });
-      else await files.replaceOne({ _id: id }, was, { upsert: true });
+      else await files.replaceOne({ _id: id }, BSON.EJSON.parse(was, { relaxed: false }) as FileDoc, { upsert: true });
     }
     const filter = { _id: doc._id, rev: doc.rev + 1 };
     const rev = doc.rev + 2;
@@ -300,10 +318,16 @@ export class MongoSink implements Sink {
     const id = scopeKey(plan.scope);
     const files = this.filesOf(destination);
     const was = await files.findOne({ _id: id });
+    if (was === null && plan.unchanged.length > 0)
+      throw new PipelineError(
+        "SINK_REFUSED",
+        `${id}: no document holds the ${plan.unchanged.length} unchanged key(s) its manifest lists (the layout was switched to file, or the document was deleted); varstream sync ${plan.scope.datasource} writes every key again`,
+      );
     const keys = was ? flatten(was.data) : {};
     for (const key of plan.stale) delete keys[key];
     Object.assign(keys, plan.set);
-    const origin = plan.origin;
+    // A deleted file's plan has no origin: the document keeps the labels it had.
+    const origin = plan.origin ?? labelsOf(was);
     const next: FileDoc = {
       _id: id,
       destination,
@@ -318,7 +342,11 @@ export class MongoSink implements Sink {
       _vt_file: plan.scope.file,
     };
     return {
-      before: { collection: this.collection ?? destination, values: {}, file: { id, was } },
+      before: {
+        collection: this.collection ?? destination,
+        values: {},
+        file: { id, was: was === null ? null : BSON.EJSON.stringify(was, { relaxed: false }) },
+      },
       write: async () => {
         if (Object.keys(keys).length === 0) await files.deleteOne({ _id: id });
         else await files.replaceOne({ _id: id }, next, { upsert: true });
@@ -354,42 +382,68 @@ interface Step {
   write: () => Promise<void>;
 }
 
+/** The origin a document's labels recorded. */
+function labelsOf(doc: FileDoc | null): ApplyPlan["origin"] {
+  if (doc?._vt_env === undefined) return undefined;
+  return {
+    env: doc._vt_env,
+    ref: doc._vt_branch === undefined ? "" : `refs/heads/${doc._vt_branch}`,
+    ...(doc._vt_tenant === undefined ? {} : { tenant: doc._vt_tenant }),
+  };
+}
+
 /**
- * Flat keys as nested fields (`db.host` → `{db: {host}}`): a document's field names may not hold dots.
- * A key that is both a value and the parent of another (`a` and `a.b`) cannot be one document.
+ * Flat keys as nested fields (`db.host` → `{db: {host}}`, an escaped `example\.com` one field
+ * `example.com`), as a document's field names may not hold the separator. A key that is both a value and
+ * the parent of another (`a` and `a.b`), or a segment such as `__proto__`, fails the apply.
  */
 export function nest(keys: Record<string, FlatValue>): Record<string, unknown> {
-  const root: Record<string, unknown> = {};
+  const root: Record<string, unknown> = Object.create(null);
   for (const [key, value] of Object.entries(keys)) {
-    const parts = key.split(".");
+    const parts = splitKey(key);
+    const forbidden = parts.find((p) => FORBIDDEN_SEGMENTS.has(p));
+    if (forbidden !== undefined) throw new PipelineError("SINK_REFUSED", `key ${key}: ${forbidden} cannot be a field`);
     let at = root;
     for (const [i, part] of parts.entries()) {
       if (i === parts.length - 1) {
-        if (Object.hasOwn(at, part)) throw new Error(`keys ${key} and ${key}.… cannot both be fields of one document`);
+        if (Object.hasOwn(at, part))
+          throw new PipelineError("SINK_REFUSED", `key ${key} has a value and keys below it: not one document`);
         at[part] = value;
         break;
       }
       const below = at[part];
       if (below !== undefined && !isBranch(below))
-        throw new Error(`keys ${parts.slice(0, i + 1).join(".")} and ${key} cannot both be fields of one document`);
-      if (below === undefined) at[part] = {};
+        throw new PipelineError(
+          "SINK_REFUSED",
+          `keys ${parts.slice(0, i + 1).join(".")} and ${key} cannot both be fields of one document`,
+        );
+      if (below === undefined) at[part] = Object.create(null);
       at = at[part] as Record<string, unknown>;
     }
   }
   return root;
 }
 
-/** The inverse of {@link nest}: an empty object is a value (`{}`), a non-empty one a parent. */
+/**
+ * The inverse of {@link nest}: a plain object with fields is a parent, anything else a value — an empty
+ * object (`{}`), a list, and what another tool stored (an ObjectId, a Date, a Decimal128) stay as they are.
+ */
 export function flatten(data: Record<string, unknown>, prefix = "", out: Record<string, FlatValue> = {}) {
   for (const [field, value] of Object.entries(data)) {
-    const key = prefix === "" ? field : `${prefix}.${field}`;
+    const segment = escapeSegment(field, ".");
+    const key = prefix === "" ? segment : `${prefix}.${segment}`;
     if (isBranch(value) && Object.keys(value as object).length > 0) flatten(value as Record<string, unknown>, key, out);
     else out[key] = value as FlatValue;
   }
   return out;
 }
 
-const isBranch = (v: unknown) => typeof v === "object" && v !== null && !Array.isArray(v);
+/** A plain object: what {@link nest} makes and a reader's JSON gives, never a BSON value such as an ObjectId. */
+function isBranch(v: unknown): boolean {
+  if (typeof v !== "object" || v === null) return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+}
 
 /** A key's document id: its destination and key (a destination never holds `|`). */
 const idOf = (destination: string, key: string) => `${destination}|${key}`;

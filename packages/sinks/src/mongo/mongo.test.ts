@@ -1,11 +1,11 @@
 import { randomUUID } from "node:crypto";
 import type { Scope } from "@varstream/shared";
 import { desiredOf } from "@varstream/testkit";
-import { MongoClient } from "mongodb";
+import { MongoClient, ObjectId } from "mongodb";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyDesired } from "../apply.ts";
 import { connectSink } from "../registry.ts";
-import { testDeps as deps, keySetOf as keySet, retryOnce as options } from "../testing.ts";
+import { testDeps as deps, keySetOf as keySet, noRetry, retryOnce as options } from "../testing.ts";
 
 describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
   const uri = `mongodb://127.0.0.1:${process.env.MONGO_PORT ?? 37017}/`;
@@ -106,8 +106,14 @@ describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
       const indexes = (await files().listIndexes().toArray()).map((i) => i.key);
       expect(indexes).toContainEqual({ destination: 1, _vt_env: 1, _vt_file: 1 });
 
-      // Another tool adds a field; the next commit changes one key and drops two (one of them protected).
-      await files().updateOne({ _id: "mongo|production|acme/c:config/app.yaml" }, { $set: { "data.added": 1 } });
+      // Another tool adds fields (BSON types among them); the next commit changes one key and drops two
+      // (one of them protected).
+      const oid = new ObjectId();
+      const at = new Date("2026-01-02T03:04:05Z");
+      await files().updateOne(
+        { _id: "mongo|production|acme/c:config/app.yaml" },
+        { $set: { "data.added": 1, "data.meta": { id: oid, at } } },
+      );
       const next = keySet(app, "f2", { "db.host": "h2", "db.port": 5432 }, ["local"]);
       expect(await applyDesired(sink, desiredOf({ ...next, env: "production" }), options)).toMatchObject({
         set: 1,
@@ -115,7 +121,8 @@ describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
         pruned: 2,
       });
       const doc = await files().findOne({ _id: "mongo|production|acme/c:config/app.yaml" });
-      expect(doc?.data).toEqual({ db: { host: "h2", port: 5432 }, local: "x", added: 1 });
+      expect(doc?.data).toEqual({ db: { host: "h2", port: 5432 }, local: "x", added: 1, meta: { id: oid, at } });
+      expect((doc!.data as { meta: { id: unknown } }).meta.id).toBeInstanceOf(ObjectId);
       expect(doc?._vt_commit).toBe("commit-f2");
       expect(await sink.readValues("production", ["db.host", "feature.on"], app)).toEqual({
         "db.host": "h2",
@@ -140,13 +147,40 @@ describe("mongo sink against a real MongoDB wire server (FerretDB)", () => {
       const gone = { scope: web, taskId: "w2", commit: "commit-w2", keySet: null };
       expect(await applyDesired(sink, gone, options)).toMatchObject({ outcome: "applied", pruned: 1 });
       expect(await files().findOne({ _vt_file: "config/web.yaml" })).toBeNull();
+      // one that another tool's field keeps: still found by its labels after the deletion
+      await applyDesired(sink, desiredOf(keySet(web, "w3", { x: 1 })), options);
+      await files().updateOne({ _vt_file: "config/web.yaml" }, { $set: { "data.foreign": true } });
+      await applyDesired(sink, { scope: web, taskId: "w4", commit: "commit-w4", keySet: null }, options);
+      expect(await files().findOne({ _vt_env: "default", _vt_file: "config/web.yaml" })).toMatchObject({
+        data: { foreign: true },
+        _vt_branch: "main",
+      });
+      await files().deleteOne({ _vt_file: "config/web.yaml" });
 
-      // A field name MongoDB refuses ($…): the apply fails whole, the document and the manifest as they were.
+      // A field name the server refuses (FerretDB: $…) fails the write after the journal: the apply is undone
+      // whole, the document (its BSON values too) and the manifest as they were.
       const before = await files().findOne({ _vt_file: "config/app.yaml" });
+      expect((before!.data as { meta: { at: unknown } }).meta.at).toBeInstanceOf(Date);
       const refused = await applyDesired(sink, desiredOf(keySet(app, "f3", { $bad: 1, "db.host": "h3" })), options);
       expect(refused.outcome).toBe("failed");
       expect(await files().findOne({ _vt_file: "config/app.yaml" })).toEqual(before);
       expect(await sink.readManifest(app)).toMatchObject({ task_id: "f2" });
+      await sink.close();
+    });
+
+    it("refuses to write a file's document without the unchanged keys its manifest lists (a layout switch)", async () => {
+      const keyed = await connectSink("mongo", "mongo", { ...config, layout: "key" }, deps);
+      const other: Scope = { ...app, file: "config/other.yaml" };
+      await applyDesired(keyed, desiredOf(keySet(other, "o1", { a: 1, b: 2 })), options);
+      await keyed.close();
+      const sink = await connectSink("mongo", "mongo", config, deps);
+      const switched = await applyDesired(sink, desiredOf(keySet(other, "o2", { a: 1, b: 3 })), noRetry);
+      expect(switched).toMatchObject({ outcome: "failed" });
+      expect(JSON.stringify(switched)).toMatch(/varstream sync mongo writes every key again/);
+      // a repair (what varstream sync emits) writes every key, and the document is whole
+      const repair = desiredOf({ ...keySet(other, "o3", { a: 1, b: 3 }), sync_mode: "repair" });
+      expect(await applyDesired(sink, repair, options)).toMatchObject({ outcome: "applied" });
+      expect((await files().findOne({ _vt_file: "config/other.yaml" }))?.data).toEqual({ a: 1, b: 3 });
       await sink.close();
     });
   });
