@@ -1,3 +1,6 @@
+import { execFileSync } from "node:child_process";
+import { readdir } from "node:fs/promises";
+import { join } from "node:path";
 import { RedisScenario } from "@varstream/testkit";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 
@@ -48,5 +51,27 @@ describe("late events never roll a scope back", () => {
     expect(late.message).toMatch(/^superseded/);
     expect(late.sinks).toEqual({});
     expect(await redis.hget(dest, "version")).toBe("5");
+  });
+
+  it("drops a late event its cache cannot judge (a force-push, or a newer commit another replica synced)", async () => {
+    const { repo, pipeline, redis, dest } = s;
+    const c6 = await repo.commit({ "app.yaml": "version: 6\n" });
+    expect((await pipeline.waitTask(await s.post(c6))).state).toBe("SUCCEEDED");
+    // A force-push drops c6; c7 is made on its parent and synced.
+    await repo.handle.raw(["reset", "--hard", "HEAD~1"]);
+    const c7 = await repo.commit({ "app.yaml": "version: 7\n" });
+    expect((await pipeline.waitTask(await s.post(c7))).state).toBe("SUCCEEDED");
+    expect(await redis.hget(dest, "version")).toBe("7");
+    // This ETL's cache as a replica's that synced c6 but never saw the force-push: its branch still at c6.
+    const caches = (await readdir(pipeline.settings.gitCacheDir, { recursive: true })).filter((d) =>
+      d.endsWith(".git"),
+    );
+    expect(caches.length).toBeGreaterThan(0);
+    for (const dir of caches)
+      execFileSync("git", ["-C", join(pipeline.settings.gitCacheDir, dir), "update-ref", "refs/heads/main", c6.after]);
+    // c6's webhook, late (a redelivery): not on the branch any more, whatever the cache said.
+    const late = await pipeline.waitTask(await s.post(c6));
+    expect(late.message).toMatch(/^superseded/);
+    expect(await redis.hget(dest, "version")).toBe("7");
   });
 });

@@ -22,6 +22,8 @@ export interface RepoReader {
   isAncestor(ancestor: string, commit: string): Promise<boolean>;
   /** `commit` is on `branch` of the remote (its tip or an ancestor of it), asking the remote when the cache says no */
   onBranch(commit: string, branch: string): Promise<boolean>;
+  /** fetches every branch and tag of the remote as it is now (the cache's may be older) */
+  refreshHeads(): Promise<void>;
 }
 
 interface Entry {
@@ -136,6 +138,7 @@ export class RepoCache {
           await this.fetchHeads(entry); // the cached branch may be older than the push
           return this.onBranch(entry, commit, branch);
         },
+        refreshHeads: () => this.fetchHeads(entry),
         files: async (commit) =>
           (await this.git(entry).raw(["ls-tree", "-r", "-z", "--name-only", commit]))
             .split("\0")

@@ -21,7 +21,23 @@ export async function dropSuperseded(
   try {
     superseded = await deps.repos.withCommits(event.repo.clone_url, [event.after], async (repo) => {
       const out: Target[] = [];
-      for (const { target, last } of withLast) if (await repo.isAncestor(event.after, last)) out.push(target);
+      let refreshed = false;
+      for (const { target, last } of withLast) {
+        if (await repo.isAncestor(event.after, last)) {
+          out.push(target);
+          continue;
+        }
+        if (event.branch === undefined || (await repo.isAncestor(last, event.after))) continue; // newer: synced
+        // Neither descends from the other as this cache knows them: a force-push came between, or `last`
+        // was synced by another ETL replica and is not here. The branch as the remote holds it now decides:
+        // an event whose commit is behind `last`, or no longer on its branch, is late.
+        if (!refreshed) {
+          await repo.refreshHeads();
+          refreshed = true;
+        }
+        if ((await repo.isAncestor(event.after, last)) || !(await repo.onBranch(event.after, event.branch)))
+          out.push(target);
+      }
       return out;
     });
   } catch (err) {
