@@ -121,6 +121,13 @@ pnpm exec tsc -p tsconfig.json --noEmit
 echo "== layering (dependency-cruiser: no package imports a service, no service another; .dependency-cruiser.cjs)"
 pnpm exec depcruise --config .dependency-cruiser.cjs packages services test bench
 mkdir -p "$VARSTREAM_CACHE"
+# A lane's line of the summary from its vitest JSON report: `N passed, N failed`, or why there is none.
+passed_failed() {
+  node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
+  ' "$1" 2>/dev/null || echo "${2:-no report}"
+}
 status=0
 summary=()
 lanes=("${!kafka_versions[@]}")
@@ -163,10 +170,7 @@ if [ $# -eq 0 ] || [ "${1:-}" = test/chaos ]; then
   VARSTREAM_CHAOS=1 KAFKA_BROKERS="127.0.0.1:$(kafka_port 0)" KAFKA_VERSION="$v" \
     REDIS_PORT="$redis_port" PG_PORT="$pg_port" ETCD_PORT="$etcd_port" ZK_PORT="$zk_port" MONGO_PORT="$mongo_port" S3_PORT="$s3_port" \
     pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/chaos || status=$?
-  summary+=("chaos smoke: $(node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
-  ' "$report" 2>/dev/null || echo "no report")")
+  summary+=("chaos smoke: $(passed_failed "$report")")
 fi
 # The image lane (test/image): builds the Containerfile with buildah on local bases (infra/image/image.sh;
 # about 4 min cold, seconds when cached) and runs the three services from it against the first broker.
@@ -187,10 +191,7 @@ if { [ $# -eq 0 ] && [ "${TEST_IMAGE:-1}" = 1 ]; } || [ "${1:-}" = test/image ];
   else
     status=1
   fi
-  summary+=("image: $(node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
-  ' "$report" 2>/dev/null || echo "no report (not built)")")
+  summary+=("image: $(passed_failed "$report" "no report (not built)")")
 fi
 # The kube lane (test/kube): a real Kubernetes API server (infra/kube/kube.sh; kube-apiserver built from the
 # Go module proxy, about 4.5 min once), the chart installed and upgraded on it. Only when asked
@@ -208,10 +209,7 @@ if [ "${TEST_KUBE:-0}" = 1 ] || [ "${1:-}" = test/kube ]; then
   fi
   VARSTREAM_KUBECONFIG="$(KUBE_PORT="$kube_port" bash infra/kube/kube.sh kubeconfig test)" \
     pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/kube || status=$?
-  summary+=("kube: $(node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
-  ' "$report" 2>/dev/null || echo "no report")")
+  summary+=("kube: $(passed_failed "$report")")
 fi
 if [ "$run_cluster" = 1 ]; then
   echo "== cluster lane (vitest test/cluster) against a three-broker Kafka ${kafka_versions[0]} on :$cluster_port/:$((cluster_port + 10))/:$((cluster_port + 20))"
@@ -220,10 +218,7 @@ if [ "$run_cluster" = 1 ]; then
   KAFKA_CLUSTER=1 KAFKA_CLUSTER_NAME="$cluster_name" KAFKA_CLUSTER_PORT="$cluster_port" \
     KAFKA_BROKERS="127.0.0.1:$cluster_port,127.0.0.1:$((cluster_port + 10)),127.0.0.1:$((cluster_port + 20))" \
     pnpm exec vitest run --reporter=default --reporter=json --outputFile.json="$report" test/cluster || status=$?
-  summary+=("Kafka ${kafka_versions[0]} cluster: $(node -e '
-    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
-    console.log(`${r.numPassedTests} passed, ${r.numTotalTests - r.numPassedTests} failed`);
-  ' "$report" 2>/dev/null || echo "no report")")
+  summary+=("Kafka ${kafka_versions[0]} cluster: $(passed_failed "$report")")
 fi
 [ ${#summary[@]} -eq 0 ] || printf "%s\n" "${summary[@]}"
 exit "$status"

@@ -19,7 +19,8 @@ cache="$root/.cache/image"
 . "$here/../lib.sh"
 . "$root/scripts/env.sh" # Node 24 and pnpm: the node base copies them
 
-b() { buildah --root "$cache/storage" --runroot "$cache/run" --storage-driver vfs "$@"; }
+storage=(--root "$cache/storage" --runroot "$cache/run" --storage-driver vfs)
+b() { buildah "${storage[@]}" "$@"; }
 has_image() { b inspect --type image "$1" >/dev/null 2>&1; }
 
 ensure_tools() {
@@ -102,7 +103,7 @@ case "${1:-build}" in
   buildah)
     shift
     # exec: a signal to this script (a test stopping a service) reaches buildah, which passes it on
-    exec buildah --root "$cache/storage" --runroot "$cache/run" --storage-driver vfs "$@"
+    exec buildah "${storage[@]}" "$@"
     ;;
   clean) rm -rf "$cache/storage" "$cache/run" ;;
   *) echo "usage: image.sh build|buildah ARGS|clean" >&2; exit 2 ;;

@@ -41,6 +41,8 @@ describe("the Helm chart on a real API server", () => {
     await writeFile(file, stringify(v));
     return file;
   };
+  const upgrade = async (v: unknown) =>
+    helm(["upgrade", "prod", CHART, "--namespace", namespace, "-f", await valuesFile(v)]);
   afterAll(async () => {
     helm(["uninstall", "prod", "--namespace", namespace]);
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -78,15 +80,7 @@ describe("the Helm chart on a real API server", () => {
   });
 
   it("upgrades with other replicas and values, keeping the history", async () => {
-    const out = helm([
-      "upgrade",
-      "prod",
-      CHART,
-      "--namespace",
-      namespace,
-      "-f",
-      await valuesFile({ ...values, etl: { replicas: 3 } }),
-    ]);
+    const out = await upgrade({ ...values, etl: { replicas: 3 } });
     expect(out.status, out.stderr).toBe(0);
     const got = helm(["get", "values", "prod", "--namespace", namespace, "-o", "json"]);
     expect((JSON.parse(got.stdout) as { etl: { replicas: number } }).etl.replicas).toBe(3);
@@ -94,15 +88,7 @@ describe("the Helm chart on a real API server", () => {
   });
 
   it("is refused by the server when a value breaks an object's schema", async () => {
-    const out = helm([
-      "upgrade",
-      "prod",
-      CHART,
-      "--namespace",
-      namespace,
-      "-f",
-      await valuesFile({ ...values, etl: { replicas: "three" } }),
-    ]);
+    const out = await upgrade({ ...values, etl: { replicas: "three" } });
     expect(out.status).not.toBe(0);
     expect(out.stderr).toMatch(/server-side apply failed .*\.spec\.replicas: expected numeric/);
   });

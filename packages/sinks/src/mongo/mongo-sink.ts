@@ -337,7 +337,7 @@ export class MongoSink implements Sink {
       ...(origin?.env === undefined ? {} : { _vt_env: origin.env }),
       ...(origin?.tenant === undefined ? {} : { _vt_tenant: origin.tenant }),
       _vt_repo: plan.scope.repo,
-      ...(origin?.ref === undefined ? {} : { _vt_branch: origin.ref.replace(/^refs\/(heads|tags)\//, "") }),
+      ...(origin?.ref ? { _vt_branch: origin.ref.replace(/^refs\/(heads|tags)\//, "") } : {}),
       _vt_commit: plan.manifest.commit,
       _vt_file: plan.scope.file,
     };
